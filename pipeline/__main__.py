@@ -1,0 +1,7 @@
+"""``python -m pipeline <command>``."""
+
+import sys
+
+from .cli import main
+
+sys.exit(main())

@@ -1,0 +1,78 @@
+"""The single command-line interface: ``python -m pipeline <command>`` (or ``omni-thinker``).
+
+Each stage and tool is one subcommand, registered with :func:`command` in a
+module of :mod:`pipeline.commands`. User errors print one line and exit 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from dataclasses import dataclass
+from typing import Callable, Sequence
+
+from . import __version__
+from .errors import EXIT_USER_ERROR, UserError
+
+COMMAND_MODULES = ("order", "params")
+"""Modules of :mod:`pipeline.commands`, one per subcommand, in ``--help`` order."""
+
+
+@dataclass(frozen=True)
+class Command:
+    name: str
+    help: str
+    add_arguments: Callable[[argparse.ArgumentParser], None]
+    run: Callable[[argparse.Namespace], int]
+
+
+COMMANDS: dict[str, Command] = {}
+
+
+def command(name: str, help: str) -> Callable[[Callable[[argparse.Namespace], int]], Callable[[argparse.Namespace], int]]:
+    """Register ``run(args) -> exit code`` as subcommand ``name``.
+
+    The module must define ``add_arguments(parser)`` before the decorated function.
+    """
+
+    def decorate(run: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
+        module = sys.modules[run.__module__]
+        COMMANDS[name] = Command(name, help, getattr(module, "add_arguments"), run)
+        return run
+
+    return decorate
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with exit code 2 and a one-line message (argparse already uses 2)."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    for module in COMMAND_MODULES:
+        importlib.import_module(f"pipeline.commands.{module}")
+    parser = _Parser(prog="python -m pipeline", description="omni-thinker: multi-task RL post-training pipeline.")
+    parser.add_argument("--version", action="version", version=f"omni-thinker {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="<command>", required=True)
+    for cmd in COMMANDS.values():
+        p = sub.add_parser(cmd.name, help=cmd.help, description=cmd.help)
+        cmd.add_arguments(p)
+        p.set_defaults(_run=cmd.run)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args._run(args) or 0)
+    except UserError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USER_ERROR
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

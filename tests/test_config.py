@@ -1,0 +1,66 @@
+import subprocess
+import sys
+
+import pytest
+import yaml
+
+from pipeline.config import Params, explain, load_params, parse_params
+from pipeline.errors import UserError
+
+
+def test_shipped_params_are_valid(repo):
+    p = load_params(repo / "params.yaml")
+    assert isinstance(p, Params)
+    assert p.tasks == ["math", "coding", "qa", "writing"]
+    assert p.order.method == "exact" and p.order.floor == pytest.approx(1e-3)
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ({"order": {"methd": "exact"}}, "order.methd: unknown key"),
+        ({"bogus": 1}, "bogus: unknown key"),
+        ({"order": {"floor": -1}}, "order.floor: Input should be greater than 0"),
+        ({"order": {"floor": "low"}}, "order.floor"),
+        ({"order": {"method": "simulated_annealing"}}, "order.method"),
+        ({"order": {"exact_max_k": 40}}, "order.exact_max_k: Input should be less than or equal to 24"),
+        ({"seed": "x"}, "seed: Input should be a valid integer"),
+        ({"tasks": ["math", "math"]}, "tasks: task names must be unique"),
+        ({"tasks": ["base"]}, "tasks: invalid task name 'base'"),
+        ({"order": {"weights": {"poetry": 1.0}}}, "order.weights names unknown task"),
+        ({"order": {"weights": {"math": -1.0}}}, "order.weights: weight of 'math' must be >= 0"),
+    ],
+)
+def test_bad_params_give_one_line_error_naming_the_key(data, message):
+    with pytest.raises(UserError) as info:
+        parse_params(data, source="params.yaml")
+    text = str(info.value)
+    assert "\n" not in text
+    assert text.startswith("params.yaml: ")
+    assert message in text
+
+
+def test_invalid_yaml_names_file_and_line(tmp_path):
+    bad = tmp_path / "p.yaml"
+    bad.write_text("order:\n  method: [exact\n")
+    with pytest.raises(UserError, match=r"p.yaml line \d+: invalid YAML"):
+        load_params(bad)
+
+
+def test_params_command_exit_code_2_on_bad_key(tmp_path, repo):
+    bad = tmp_path / "params.yaml"
+    data = yaml.safe_load((repo / "params.yaml").read_text())
+    data["order"]["floor"] = 2.0
+    bad.write_text(yaml.safe_dump(data))
+    proc = subprocess.run([sys.executable, "-m", "pipeline", "params", "--params", str(bad)],
+                          capture_output=True, text=True, cwd=repo)
+    assert proc.returncode == 2
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and "order.floor" in lines[0] and str(bad) in lines[0]
+
+
+def test_explain_documents_every_key():
+    text = "\n".join(explain())
+    for key in ("seed", "tasks", "order.method", "order.split", "order.floor", "order.weights",
+                "order.exact_max_k", "order.restarts"):
+        assert f"\n{key}" in "\n" + text
