@@ -1,0 +1,171 @@
+"""Reading and validating the accuracy and entropy tables.
+
+Accuracy files are the interface between evaluation and analysis
+(``trained_on,evaluated_on,accuracy``; ``trained_on`` is ``base`` for θ0). An
+optional ``split`` column lets one file hold several splits; then ``split``
+must be chosen. Entropy files have the same shape with an ``entropy`` column.
+
+Every problem is reported as a :class:`~pipeline.errors.UserError` naming the
+file and line (line 1 is the header).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import UserError
+from .bwt import FloatArray
+
+BASE = "base"
+ORDER_SEPARATOR = ">"
+
+
+@dataclass(frozen=True)
+class TransferTable:
+    """A complete base + single-task table for one split.
+
+    ``base[i]`` is the value of θ0 on ``tasks[i]``; ``single[i, j]`` the value on
+    ``tasks[i]`` of the model trained on ``tasks[j]``; ``lines`` maps
+    ``(trained_on, evaluated_on)`` to the source line, for error messages.
+    """
+
+    tasks: tuple[str, ...]
+    base: FloatArray
+    single: FloatArray
+    lines: dict[tuple[str, str], int]
+
+
+def read_transfer_table(path: str | Path, value_column: str, split: str | None = None,
+                        bounds: tuple[float, float] | None = (0.0, 1.0)) -> TransferTable:
+    """Parse and validate a ``trained_on,evaluated_on,<value_column>[,split]`` CSV.
+
+    Tasks are taken in order of first appearance in ``evaluated_on``. Every
+    ``(trained_on, evaluated_on)`` pair over ``{base} ∪ tasks × tasks`` must appear
+    exactly once; values must be finite and within ``bounds`` when given.
+    """
+    p = Path(path)
+    name = str(p)
+    try:
+        with p.open(newline="", encoding="utf-8") as fh:
+            rows = list(csv.reader(fh))
+    except FileNotFoundError:
+        raise UserError(f"{name}: file not found") from None
+    except UnicodeDecodeError as exc:
+        raise UserError(f"{name}: not valid UTF-8 ({exc.reason} at byte {exc.start})") from None
+    except csv.Error as exc:
+        raise UserError(f"{name}: malformed CSV ({exc})") from None
+    if not rows:
+        raise UserError(f"{name}: empty file, expected a header trained_on,evaluated_on,{value_column}")
+    header = [h.strip() for h in rows[0]]
+    required = ["trained_on", "evaluated_on", value_column]
+    for col in required:
+        if col not in header:
+            raise UserError(f"{name}: missing column '{col}' (header is {','.join(header)})")
+    col = {h: header.index(h) for h in header}
+    has_split = "split" in col
+    if has_split and split is None:
+        splits = sorted({r[col["split"]].strip() for r in rows[1:] if len(r) == len(header)})
+        if len(splits) > 1:
+            raise UserError(f"{name}: holds splits {splits}; choose one with --split")
+
+    records: dict[tuple[str, str], tuple[float, int]] = {}
+    seen_splits: set[str] = set()
+    evaluated: list[str] = []
+    trained: list[tuple[str, int]] = []
+    for lineno, row in enumerate(rows[1:], start=2):
+        if not row or all(not c.strip() for c in row):
+            continue
+        if len(row) != len(header):
+            raise UserError(f"{name} line {lineno}: expected {len(header)} fields, got {len(row)}")
+        if has_split:
+            row_split = row[col["split"]].strip()
+            seen_splits.add(row_split)
+            if split is not None and row_split != split:
+                continue
+        t_on, e_on, raw = (row[col[c]].strip() for c in required)
+        for label, value in (("trained_on", t_on), ("evaluated_on", e_on)):
+            if not value:
+                raise UserError(f"{name} line {lineno}: empty {label}")
+            if ORDER_SEPARATOR in value:
+                raise UserError(f"{name} line {lineno}: task name '{value}' may not contain '{ORDER_SEPARATOR}'")
+        if e_on == BASE:
+            raise UserError(f"{name} line {lineno}: '{BASE}' is reserved for θ0 and cannot be an evaluated_on task")
+        try:
+            value = float(raw)
+        except ValueError:
+            raise UserError(f"{name} line {lineno}: {value_column} '{raw}' is not a number") from None
+        if not math.isfinite(value):
+            raise UserError(f"{name} line {lineno}: {value_column} '{raw}' is not finite")
+        if bounds is not None and not (bounds[0] <= value <= bounds[1]):
+            raise UserError(f"{name} line {lineno}: {value_column} {raw} is outside [{bounds[0]:g}, {bounds[1]:g}]")
+        key = (t_on, e_on)
+        if key in records:
+            raise UserError(f"{name} line {lineno}: duplicate row for trained_on={t_on}, evaluated_on={e_on} "
+                            f"(first at line {records[key][1]})")
+        records[key] = (value, lineno)
+        if e_on not in evaluated:
+            evaluated.append(e_on)
+        trained.append((t_on, lineno))
+
+    if has_split and split is not None and split not in seen_splits:
+        raise UserError(f"{name}: no rows for split '{split}' (found {sorted(seen_splits)})")
+    if not records:
+        raise UserError(f"{name}: no data rows")
+    for t_on, lineno in trained:
+        if t_on != BASE and t_on not in evaluated:
+            raise UserError(f"{name} line {lineno}: trained_on '{t_on}' is not an evaluated task "
+                            f"(tasks: {', '.join(evaluated)})")
+
+    tasks = tuple(evaluated)
+    k = len(tasks)
+    base = np.empty(k)
+    single = np.empty((k, k))
+    for i, e_on in enumerate(tasks):
+        for t_on in (BASE, *tasks):
+            if (t_on, e_on) not in records:
+                raise UserError(f"{name}: missing row trained_on={t_on}, evaluated_on={e_on}")
+        base[i] = records[(BASE, e_on)][0]
+        for j, t_on in enumerate(tasks):
+            single[i, j] = records[(t_on, e_on)][0]
+    return TransferTable(tasks=tasks, base=base, single=single,
+                         lines={key: line for key, (_, line) in records.items()})
+
+
+def read_weights(path: str | Path | None, tasks: tuple[str, ...],
+                 given: dict[str, float] | None = None) -> np.ndarray:
+    """Task weights α of Eq. 10, from a JSON object ``{task: weight}`` and/or a dict.
+
+    Tasks not listed get weight 1. An unknown task, a non-number, a negative or
+    non-finite weight, or all-zero weights are errors.
+    """
+    source = "weights"
+    mapping: dict[str, object] = dict(given or {})
+    if path is not None:
+        source = str(path)
+        try:
+            loaded = json.loads(Path(path).read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise UserError(f"{source}: file not found") from None
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise UserError(f"{source}: not valid JSON ({exc})") from None
+        if not isinstance(loaded, dict):
+            raise UserError(f"{source}: expected a JSON object mapping task names to weights")
+        mapping.update(loaded)
+    alpha = np.ones(len(tasks))
+    for task, value in mapping.items():
+        if task not in tasks:
+            raise UserError(f"{source}: unknown task '{task}' (tasks: {', '.join(tasks)})")
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise UserError(f"{source}: weight of '{task}' must be a number, got {value!r}")
+        if not math.isfinite(value) or value < 0:
+            raise UserError(f"{source}: weight of '{task}' must be finite and >= 0, got {value}")
+        alpha[tasks.index(task)] = float(value)
+    if not alpha.any():
+        raise UserError(f"{source}: all weights are zero")
+    return alpha
