@@ -1,0 +1,218 @@
+"""``order``: BWT matrix (Eq. 6), Algorithm 1 predictions and the curriculum choice (Section 3).
+
+Reads an accuracy table (``trained_on,evaluated_on,accuracy``) and writes to ``--out``:
+``bwt.csv``, ``curriculum.json``, ``bwt.png``, ``curricula.csv`` (every order, when
+K ≤ 8) and, with ``--entropies``, ``entropy_change.csv`` / ``.png`` (Eq. 12).
+All inputs are validated before anything is written; outputs appear atomically.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ..analysis.bwt import apply_accuracy_floor, bwt_matrix
+from ..analysis.entropy import entropy_change_matrix
+from ..analysis.ordering import EXACT_MAX_K, SOLVERS, OrderResult, forgettability_scores
+from ..analysis.prediction import algorithm1_terminal_accuracies, terminal_log_accuracies_batch
+from ..analysis.scores import delta_rel, lop_constant, lop_matrix, score_s
+from ..analysis.tables import ORDER_SEPARATOR, TransferTable, read_transfer_table, read_weights
+from ..cli import command
+from ..config import load_params
+from ..errors import UserError
+from ..io import staged_outputs, write_json_atomic
+from ..report.heatmap import save_heatmap
+
+ENUMERATE_MAX_K = 8
+"""curricula.csv lists all K! orders up to this K."""
+
+REPORTED = ("exact", "greedy", "forgettability")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--accuracies", required=True, metavar="ACC.csv",
+                        help="table with columns trained_on,evaluated_on,accuracy (accuracy in [0, 1]; "
+                             "trained_on is 'base' for θ0); an optional split column is filtered by --split")
+    parser.add_argument("--out", required=True, metavar="DIR", help="output folder")
+    parser.add_argument("--weights", metavar="W.json", help="task weights α of Eq. 10 as {task: weight} (default 1)")
+    parser.add_argument("--floor", type=float, metavar="F",
+                        help="raise accuracies below F to F before taking logs, with a warning "
+                             "(without it a zero accuracy is an error)")
+    parser.add_argument("--method", choices=sorted(SOLVERS),
+                        help="solver for the recommended order in curriculum.json (default: exact)")
+    parser.add_argument("--split", help="keep only rows of this split (when ACC.csv has a split column)")
+    parser.add_argument("--entropies", metavar="ENT.csv",
+                        help="optional trained_on,evaluated_on,entropy table: writes the entropy change matrix (Eq. 12)")
+    parser.add_argument("--params", metavar="params.yaml",
+                        help="take defaults for floor, method, weights, exact_max_k and restarts from its order section")
+    parser.add_argument("--seed", type=int, default=None, help="seed of the large-K heuristic (default: params seed or 0)")
+
+
+@dataclass(frozen=True)
+class Settings:
+    floor: float | None
+    method: str
+    weights: dict[str, float]
+    exact_max_k: int
+    restarts: int
+    seed: int
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    if args.params:
+        p = load_params(args.params)
+        base = Settings(p.order.floor, p.order.method, dict(p.order.weights), p.order.exact_max_k,
+                        p.order.restarts, p.seed)
+    else:
+        base = Settings(None, "exact", {}, EXACT_MAX_K, 20, 0)
+    floor = base.floor if args.floor is None else args.floor
+    if floor is not None and not (0.0 < floor <= 1.0):
+        raise UserError(f"--floor must be in (0, 1], got {floor}")
+    return Settings(floor=floor, method=args.method or base.method, weights=base.weights,
+                    exact_max_k=base.exact_max_k, restarts=base.restarts,
+                    seed=base.seed if args.seed is None else args.seed)
+
+
+def _floored(table: TransferTable, floor: float | None, source: str) -> tuple[np.ndarray, np.ndarray]:
+    """Apply the explicit floor, warning for every raised cell; refuse zeros without one."""
+    cells = [("base", i, None) for i in range(len(table.tasks))] + \
+            [(table.tasks[j], i, j) for i in range(len(table.tasks)) for j in range(len(table.tasks))]
+    if floor is None:
+        for t_on, i, j in cells:
+            value = table.base[i] if j is None else table.single[i, j]
+            if value <= 0.0:
+                line = table.lines[(t_on, table.tasks[i])]
+                raise UserError(f"{source} line {line}: accuracy 0 for trained_on={t_on}, evaluated_on={table.tasks[i]} "
+                                "makes log-accuracy undefined; pass an explicit --floor")
+        return table.base, table.single
+    base, raised_base = apply_accuracy_floor(table.base, floor)
+    single, raised_single = apply_accuracy_floor(table.single, floor)
+    for t_on, i, j in cells:
+        raised = raised_base[i] if j is None else raised_single[i, j]
+        if raised:
+            value = table.base[i] if j is None else table.single[i, j]
+            line = table.lines[(t_on, table.tasks[i])]
+            print(f"warning: {source} line {line}: accuracy {value:g} (trained_on={t_on}, "
+                  f"evaluated_on={table.tasks[i]}) raised to floor {floor:g}", file=sys.stderr)
+    return base, single
+
+
+def _prediction(tasks: tuple[str, ...], bwt: np.ndarray, base: np.ndarray, alpha: np.ndarray,
+                result: OrderResult) -> dict[str, object]:
+    acc = algorithm1_terminal_accuracies(bwt, base, result.order)
+    log_acc = np.log(acc)
+    return {
+        "order": [tasks[k] for k in result.order],
+        "predicted_accuracy": {t: float(acc[i]) for i, t in enumerate(tasks)},
+        "score": score_s(log_acc, alpha),
+        "delta_rel": delta_rel(acc, base),
+        "above_one": [t for i, t in enumerate(tasks) if acc[i] > 1.0],
+        "solver": {"name": result.solver, "exact": result.exact, "lop_value": result.value,
+                   "upper_bound": result.upper_bound, "gap": result.gap, **result.info},
+    }
+
+
+def _all_curricula(tasks: tuple[str, ...], bwt: np.ndarray, base: np.ndarray, alpha: np.ndarray) -> pd.DataFrame:
+    """Every order with its Algorithm-1 predictions, best S (Eq. 10) first."""
+    orders = np.array(list(itertools.permutations(range(len(tasks)))), dtype=np.int64)
+    log_acc = terminal_log_accuracies_batch(bwt, base, orders)
+    acc = np.exp(log_acc)
+    frame = pd.DataFrame({"order": [ORDER_SEPARATOR.join(tasks[k] for k in o) for o in orders]})
+    for i, t in enumerate(tasks):
+        frame[f"pred_{t}"] = acc[:, i]
+    frame["score"] = log_acc @ alpha
+    frame["delta_rel"] = np.mean(log_acc - np.log(base), axis=1)
+    frame["above_one"] = ["|".join(t for i, t in enumerate(tasks) if row[i] > 1.0) for row in acc]
+    frame["_key"] = frame["score"].round(12)
+    frame = frame.sort_values(["_key", "order"], ascending=[False, True], kind="stable").drop(columns="_key")
+    frame.insert(len(tasks) + 3, "rank", np.arange(1, len(frame) + 1))
+    return frame.reset_index(drop=True)
+
+
+@command("order", help="BWT matrix, Algorithm-1 predictions and the curriculum order (exact LOP, greedy, "
+                       "forgettability).")
+def run(args: argparse.Namespace) -> int:
+    s = _settings(args)
+    source = str(args.accuracies)
+    # 1. Read and validate everything before writing anything.
+    table = read_transfer_table(args.accuracies, "accuracy", split=args.split)
+    tasks, k = table.tasks, len(table.tasks)
+    alpha = read_weights(args.weights, tasks, given=s.weights)
+    entropy = read_transfer_table(args.entropies, "entropy", split=args.split, bounds=(0.0, np.inf)) \
+        if args.entropies else None
+    if entropy is not None and set(entropy.tasks) != set(tasks):
+        raise UserError(f"{args.entropies}: tasks {list(entropy.tasks)} differ from {source}'s {list(tasks)}")
+    base, single = _floored(table, s.floor, source)
+
+    # 2. BWT (Eq. 6) and the LOP over S (Eq. 10).
+    bwt = bwt_matrix(base, single)
+    w = lop_matrix(bwt, alpha)
+    results: dict[str, OrderResult] = {}
+    for name in REPORTED:
+        if name == "exact" and k > s.exact_max_k:
+            continue
+        results[name] = SOLVERS[name](w, max_k=s.exact_max_k)
+    if k > s.exact_max_k or s.method == "heuristic":
+        results["heuristic"] = SOLVERS["heuristic"](w, restarts=s.restarts, seed=s.seed)
+    method = "heuristic" if s.method == "exact" and k > s.exact_max_k else s.method
+    if method == "exact" and "exact" not in results:
+        method = "heuristic"
+    predictions = {name: _prediction(tasks, bwt, base, alpha, r) for name, r in results.items()}
+    report = {
+        "tasks": list(tasks),
+        "weights": {t: float(a) for t, a in zip(tasks, alpha)},
+        "floor": s.floor,
+        "split": args.split,
+        "method": method,
+        "order": predictions[method]["order"],
+        **{name: (predictions[name]["order"] if name in predictions else None) for name in REPORTED},
+        "predictions": predictions,
+        "base_accuracy": {t: float(base[i]) for i, t in enumerate(tasks)},
+        "forgettability_scores": {t: float(f) for t, f in zip(tasks, forgettability_scores(w))},
+        "score_constant": lop_constant(bwt, base, alpha),
+    }
+    curricula = _all_curricula(tasks, bwt, base, alpha) if k <= ENUMERATE_MAX_K else None
+
+    # 3. Write all outputs atomically.
+    bwt_frame = pd.DataFrame(bwt, index=pd.Index(tasks, name="evaluated_on"), columns=list(tasks))
+    with staged_outputs(args.out) as stage:
+        bwt_frame.to_csv(stage / "bwt.csv", float_format="%.10g")
+        write_json_atomic(stage / "curriculum.json", report)
+        save_heatmap(bwt, tasks, tasks, stage / "bwt.png", title="Backward transfer BWT_ij (Eq. 6)",
+                     row_label="evaluated on (i)", col_label="trained on (j)")
+        if curricula is not None:
+            curricula.to_csv(stage / "curricula.csv", index=False, float_format="%.10g")
+        if entropy is not None:
+            perm = [entropy.tasks.index(t) for t in tasks]
+            h = entropy_change_matrix(entropy.base[perm], entropy.single[np.ix_(perm, perm)].T)
+            pd.DataFrame(h, index=pd.Index(tasks, name="trained_on"), columns=list(tasks)).to_csv(
+                stage / "entropy_change.csv", float_format="%.10g")
+            save_heatmap(h, tasks, tasks, stage / "entropy_change.png", title="Entropy change H_ij (Eq. 12)",
+                         row_label="trained on (i)", col_label="evaluated on (j)", fmt="{:+.1%}")
+
+    _print_summary(report, bwt_frame, Path(args.out), curricula is not None)
+    return 0
+
+
+def _print_summary(report: dict, bwt_frame: pd.DataFrame, out: Path, wrote_curricula: bool) -> None:
+    k = len(report["tasks"])
+    if k <= 12:
+        print("BWT (rows: evaluated on, columns: trained on)")
+        print(bwt_frame.round(4).to_string())
+    for name, pred in report["predictions"].items():
+        solver = pred["solver"]
+        gap = "" if solver["exact"] or solver["gap"] is None else f"  (gap to upper bound {solver['gap']:.4g})"
+        print(f"{name:>15}: {ORDER_SEPARATOR.join(pred['order'])}  S={pred['score']:.4f}  "
+              f"Δrel={pred['delta_rel']:+.4f}{gap}")
+        if pred["above_one"]:
+            print(f"warning: {name} order predicts accuracy above 1 for {', '.join(pred['above_one'])} "
+                  "(constant-BWT assumption over-extrapolates)", file=sys.stderr)
+    print(f"recommended ({report['method']}): {ORDER_SEPARATOR.join(report['order'])}")
+    files = ["bwt.csv", "curriculum.json", "bwt.png"] + (["curricula.csv"] if wrote_curricula else [])
+    print(f"wrote {', '.join(str(out / f) for f in files)}")

@@ -1,0 +1,1 @@
+"""Tables and figures (report stage and per-stage plots)."""
