@@ -3,6 +3,7 @@
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -10,7 +11,7 @@ import pytest
 
 from pipeline.cli import COMMANDS, build_parser, main
 
-from .conftest import write_accuracy_csv
+from .conftest import REPO, write_accuracy_csv
 
 TASKS = ["math", "coding", "qa", "writing"]
 
@@ -205,6 +206,9 @@ def test_split_column_selects_rows_and_mixed_splits_need_a_choice(tmp_path, caps
         pd.testing.assert_frame_equal(pd.read_csv(tmp_path / split / "bwt.csv"),
                                       pd.read_csv(tmp_path / f"{split}-ref" / "bwt.csv"))
     assert not pd.read_csv(tmp_path / "val" / "bwt.csv").equals(pd.read_csv(tmp_path / "test" / "bwt.csv"))
+    # With --params, order.split (val in the shipped params) is the default.
+    assert run_order("--accuracies", both, "--out", tmp_path / "p", "--params", REPO / "params.yaml") == 0
+    assert (tmp_path / "p" / "bwt.csv").read_bytes() == (tmp_path / "val" / "bwt.csv").read_bytes()
 
 
 def test_entropy_change_output(tmp_path):
@@ -220,6 +224,12 @@ def test_entropy_change_output(tmp_path):
     assert h.index.name == "trained_on"
     assert h.loc["math", "writing"] == pytest.approx(-0.5) and h.loc["writing", "math"] == pytest.approx(0.5)
     assert (tmp_path / "o" / "entropy_change.png").stat().st_size > 1000
+
+
+def test_console_script_is_installed():
+    script = Path(sys.executable).parent / "omni-thinker"
+    proc = subprocess.run([str(script), "order", "--help"], capture_output=True, text=True)
+    assert proc.returncode == 0 and "--accuracies" in proc.stdout
 
 
 def test_params_supplies_defaults(tmp_path, repo):

@@ -46,7 +46,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "(without it a zero accuracy is an error)")
     parser.add_argument("--method", choices=sorted(SOLVERS),
                         help="solver for the recommended order in curriculum.json (default: exact)")
-    parser.add_argument("--split", help="keep only rows of this split (when ACC.csv has a split column)")
+    parser.add_argument("--split", help="keep only rows of this split when ACC.csv has a split column "
+                                         "(default: order.split of --params)")
     parser.add_argument("--entropies", metavar="ENT.csv",
                         help="optional trained_on,evaluated_on,entropy table: writes the entropy change matrix (Eq. 12)")
     parser.add_argument("--params", metavar="params.yaml",
@@ -62,21 +63,22 @@ class Settings:
     exact_max_k: int
     restarts: int
     seed: int
+    split: str | None
 
 
 def _settings(args: argparse.Namespace) -> Settings:
     if args.params:
         p = load_params(args.params)
         base = Settings(p.order.floor, p.order.method, dict(p.order.weights), p.order.exact_max_k,
-                        p.order.restarts, p.seed)
+                        p.order.restarts, p.seed, p.order.split)
     else:
-        base = Settings(None, "exact", {}, EXACT_MAX_K, 20, 0)
+        base = Settings(None, "exact", {}, EXACT_MAX_K, 20, 0, None)
     floor = base.floor if args.floor is None else args.floor
     if floor is not None and not (0.0 < floor <= 1.0):
         raise UserError(f"--floor must be in (0, 1], got {floor}")
     return Settings(floor=floor, method=args.method or base.method, weights=base.weights,
                     exact_max_k=base.exact_max_k, restarts=base.restarts,
-                    seed=base.seed if args.seed is None else args.seed)
+                    seed=base.seed if args.seed is None else args.seed, split=args.split or base.split)
 
 
 def _floored(table: TransferTable, floor: float | None, source: str) -> tuple[np.ndarray, np.ndarray]:
@@ -141,10 +143,10 @@ def run(args: argparse.Namespace) -> int:
     s = _settings(args)
     source = str(args.accuracies)
     # 1. Read and validate everything before writing anything.
-    table = read_transfer_table(args.accuracies, "accuracy", split=args.split)
+    table = read_transfer_table(args.accuracies, "accuracy", split=s.split)
     tasks, k = table.tasks, len(table.tasks)
     alpha = read_weights(args.weights, tasks, given=s.weights)
-    entropy = read_transfer_table(args.entropies, "entropy", split=args.split, bounds=(0.0, np.inf)) \
+    entropy = read_transfer_table(args.entropies, "entropy", split=s.split, bounds=(0.0, np.inf)) \
         if args.entropies else None
     if entropy is not None and set(entropy.tasks) != set(tasks):
         raise UserError(f"{args.entropies}: tasks {list(entropy.tasks)} differ from {source}'s {list(tasks)}")
@@ -168,7 +170,7 @@ def run(args: argparse.Namespace) -> int:
         "tasks": list(tasks),
         "weights": {t: float(a) for t, a in zip(tasks, alpha)},
         "floor": s.floor,
-        "split": args.split,
+        "split": s.split,
         "method": method,
         "order": predictions[method]["order"],
         **{name: (predictions[name]["order"] if name in predictions else None) for name in REPORTED},
