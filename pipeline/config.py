@@ -52,6 +52,77 @@ class OrderParams(Section):
         return weights
 
 
+class DistractorParams(Section):
+    """SuperGPQA distractor generation: an LLM through any OpenAI-compatible endpoint, or the offline fallback."""
+
+    mode: Literal["llm", "offline"] = Field(
+        "offline", description="llm: ask the model for plausible wrong answers; offline: the source's own options "
+        "topped up with answers of other questions in the same field (deterministic).")
+    model: str = Field("gpt-4.1-mini", description="Chat model name sent to the endpoint.")
+    base_url: str | None = Field(None, description="Endpoint URL (OpenAI, `vllm serve`, ...); default: "
+                                 "$OPENAI_BASE_URL or the OpenAI API.")
+    api_key_env: str = Field("OPENAI_API_KEY", description="Environment variable holding the API key.")
+    temperature: float = Field(0.7, ge=0.0, le=2.0, description="Sampling temperature of the generator.")
+    max_attempts: int = Field(3, ge=1, description="Calls per question before the row is dropped.")
+    concurrency: int = Field(8, ge=1, description="Parallel requests.")
+    timeout_s: float = Field(60.0, gt=0, description="Per-request timeout.")
+    cache_dir: str = Field("data/cache/distractors", description="On-disk cache of every LLM call "
+                           "(a rerun makes none).")
+
+
+SOURCES = ("openr1", "code_r1", "supergpqa", "sharegpt",
+           "synthetic_math", "synthetic_coding", "synthetic_qa", "synthetic_writing")
+
+
+class TaskDataParams(Section):
+    """Curation of one task: which source, and its filters and sizes."""
+
+    source: str = Field(description=f"Curator or generator: one of {', '.join(SOURCES)}.")
+    path: str | None = Field(None, description="Real sources: a Hugging Face hub id or a local jsonl/json/parquet "
+                             "file or folder.")
+    hub_split: str = Field("train", description="Split to load when `path` is a hub id.")
+    n: int | None = Field(None, ge=1, description="Seeded subsample size (stratified for SuperGPQA); null keeps all. "
+                          "Synthetic: number of train+val+test items generated.")
+    pretrain_n: int = Field(0, ge=0, description="Synthetic: size of the held-out warm-start (pretrain) split.")
+    difficulty: int = Field(1, ge=1, le=5, description="Synthetic: difficulty level.")
+    facts: int = Field(120, ge=1, description="synthetic_qa: number of facts in the fixed world.")
+    pretrain_fact_fraction: float = Field(0.5, ge=0.0, le=1.0, description="synthetic_qa: share of the facts "
+                                          "taught in the warm start (sets θ0's QA accuracy).")
+    n_options: int = Field(16, ge=2, description="QA: candidate options in the prompt (1 correct + distractors).")
+    max_prompt_tokens: int = Field(1024, ge=1, description="code_r1: drop prompts longer than this many tokens.")
+    tokenizer: str | None = Field(None, description="code_r1: tokenizer (local path or hub id) of the run.")
+    max_turns: int = Field(2, ge=2, description="sharegpt: keep conversations with at most this many turns.")
+    min_prompt_chars: int = Field(8, ge=0, description="sharegpt: drop prompts shorter than this (trivial).")
+    min_reply_chars: int = Field(32, ge=0, description="sharegpt: drop replies shorter than this (trivial).")
+    distractors: DistractorParams = Field(default_factory=DistractorParams)
+    max_invalid_fraction: float = Field(0.1, ge=0.0, le=1.0, description="Fail if more malformed rows than this.")
+    max_filtered_fraction: float = Field(0.99, ge=0.0, le=1.0, description="Fail if curation rules drop more.")
+
+    @model_validator(mode="after")
+    def _source_needs(self) -> "TaskDataParams":
+        if self.source not in SOURCES:
+            raise ValueError(f"unknown source {self.source!r}; choose from {', '.join(SOURCES)}")
+        if not self.source.startswith("synthetic_") and not self.path:
+            raise ValueError(f"source {self.source!r} needs `path` (hub id or local file)")
+        if self.source == "code_r1" and not self.tokenizer:
+            raise ValueError("source 'code_r1' needs `tokenizer` (the run's tokenizer: local path or hub id)")
+        return self
+
+
+class DataParams(Section):
+    """The ``curate@{task}`` stages (Section 4, Training Datasets)."""
+
+    val_fraction: float = Field(0.1, ge=0.0, lt=1.0, description="Share of records hashed into val.")
+    test_fraction: float = Field(0.1, ge=0.0, lt=1.0, description="Share of records hashed into test.")
+    tasks: dict[str, TaskDataParams] = Field(default_factory=dict, description="Per-task curation, keyed by task.")
+
+    @model_validator(mode="after")
+    def _fractions(self) -> "DataParams":
+        if self.val_fraction + self.test_fraction >= 1.0:
+            raise ValueError("val_fraction + test_fraction must be < 1")
+        return self
+
+
 class Params(Section):
     """Top level of ``params.yaml``."""
 
@@ -59,6 +130,7 @@ class Params(Section):
     tasks: list[str] = Field(
         default_factory=lambda: ["math", "coding", "qa", "writing"], min_length=1,
         description="Task names (K = len(tasks)); the DAG fans out over them.")
+    data: DataParams = Field(default_factory=DataParams)
     order: OrderParams = Field(default_factory=OrderParams)
 
     @field_validator("tasks")
@@ -76,6 +148,9 @@ class Params(Section):
         unknown = sorted(set(self.order.weights) - set(self.tasks))
         if unknown:
             raise ValueError(f"order.weights names unknown task(s) {unknown}; tasks are {self.tasks}")
+        missing = [t for t in self.tasks if t not in self.data.tasks]
+        if missing:
+            raise ValueError(f"data.tasks has no entry for task(s) {missing}")
         return self
 
 

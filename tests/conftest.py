@@ -25,3 +25,28 @@ def write_accuracy_csv(path: Path, tasks: list[str], base: list[float], single: 
             lines.append(f"{t},{e},{single[i][j]}")
     path.write_text("\n".join(lines) + "\n" + extra, encoding="utf-8")
     return path
+
+
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+
+
+@pytest.fixture(scope="session")
+def tokenizer_dir(tmp_path_factory) -> Path:
+    """A locally trained byte-level BPE tokenizer saved in HF format (no hub needed)."""
+    from pipeline.models.tokenizer import build_tokenizer
+
+    corpus = [line for f in FIXTURES.glob("*.jsonl") for line in f.read_text().splitlines()] * 3
+    path = tmp_path_factory.mktemp("tokenizer")
+    build_tokenizer(corpus, vocab_size=512).save_pretrained(path)
+    return path
+
+
+def data_params(task: str, **cfg):
+    """Params with one task whose curation settings are ``cfg``.
+
+    The fixtures hold malformed rows on purpose, so the invalid-row threshold defaults to 0.5 here.
+    """
+    from pipeline.config import parse_params
+
+    cfg.setdefault("max_invalid_fraction", 0.5)
+    return parse_params({"tasks": [task], "data": {"tasks": {task: cfg}}})

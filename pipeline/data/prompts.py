@@ -1,0 +1,29 @@
+"""Chat prompts in the paper's format: reason in ``<think>…</think>``, answer in ``<answer>…</answer>``.
+
+QA prompts list every candidate option in the context and ask for the answer's full text,
+never a letter (Section 2.2, Appendix A.2.1).
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+SYSTEM_PROMPT = ("Think step by step inside <think></think>, then give only the final answer "
+                 "inside <answer></answer>.")
+
+
+def chat(user: str, system: str = SYSTEM_PROMPT) -> list[dict[str, str]]:
+    """A two-message chat: the shared format instruction, then the task."""
+    return [{"role": "system", "content": system}, {"role": "user", "content": user}]
+
+
+def qa_user_prompt(question: str, options: Sequence[str]) -> str:
+    """An open-ended question with every candidate answer listed (no letters)."""
+    listed = "\n".join(f"- {option}" for option in options)
+    return (f"{question.strip()}\nCandidate answers:\n{listed}\n"
+            "Answer with the full text of the correct candidate.")
+
+
+def code_user_prompt(task: str) -> str:
+    """A coding task; the answer is a Python code block."""
+    return f"{task.strip()}\nPut your Python code in a ```python block inside <answer></answer>."
