@@ -1,0 +1,82 @@
+"""Synthetic QA over a fixed, seeded world of facts, with every candidate option in the prompt.
+
+Measured on this machine (shared notes): a 1M-parameter model does not learn to copy an
+option from the prompt, but it does learn a fixed world of facts during the warm start
+and then answers with the options in the prompt. So the world has ``facts`` facts
+(entity, relation → value); the warm start (``pretrain``) teaches a share
+``pretrain_fact_fraction`` of them, which sets θ0's accuracy; train / val / test ask
+about every fact, each with its own shuffled 16 options (1 correct + 15 distractors
+of the same relation). Val and test therefore probe the same world as training, with
+unseen option orders: this task measures what RL makes the policy retrieve.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ...config import TaskDataParams
+from ..prompts import chat, qa_user_prompt
+from ..splits import content_id
+from . import Record, register_generator, unique_items
+
+RELATIONS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "color": ("What is the favourite colour of {e}?", (
+        "red", "blue", "green", "yellow", "purple", "orange", "black", "white", "grey", "pink", "brown", "teal",
+        "gold", "silver", "navy", "olive", "coral", "ivory")),
+    "animal": ("Which animal does {e} keep?", (
+        "cat", "dog", "horse", "goat", "owl", "fox", "bear", "wolf", "deer", "frog", "duck", "crab", "seal", "lynx",
+        "hare", "mole", "newt", "yak")),
+    "food": ("What does {e} eat for breakfast?", (
+        "bread", "rice", "eggs", "fish", "soup", "figs", "plums", "beans", "corn", "oats", "nuts", "pears", "honey",
+        "cheese", "dates", "melon", "kiwi", "limes")),
+    "tool": ("Which tool does {e} carry?", (
+        "hammer", "saw", "drill", "rope", "lamp", "knife", "shovel", "brush", "ladder", "chisel", "wrench", "axe",
+        "needle", "compass", "kettle", "scale", "file", "clamp")),
+}
+SYLLABLES = ("ka", "lo", "mi", "ra", "to", "ve", "zu", "po", "ne", "si", "da", "fu", "gi", "ho", "ju", "ba")
+
+
+def world(n_facts: int, rng: np.random.Generator) -> list[tuple[str, str, str]]:
+    """``n_facts`` distinct (entity, relation, value) triples."""
+    facts: dict[tuple[str, str], str] = {}
+    relations = list(RELATIONS)
+    while len(facts) < n_facts:
+        name = "".join(rng.choice(SYLLABLES, size=int(rng.integers(2, 4)))).capitalize()
+        relation = relations[int(rng.integers(len(relations)))]
+        if (name, relation) not in facts:
+            facts[(name, relation)] = str(rng.choice(RELATIONS[relation][1]))
+    return [(e, r, v) for (e, r), v in facts.items()]
+
+
+@register_generator("synthetic_qa")
+def generate(cfg: TaskDataParams, task: str, rng: np.random.Generator) -> tuple[list[Record], list[Record]]:
+    max_options = min(len(values) for _, values in RELATIONS.values())
+    if cfg.n_options > max_options:
+        raise ValueError(f"synthetic_qa supports at most {max_options} options, got n_options={cfg.n_options}")
+    facts = world(cfg.facts, rng)
+    taught = set(rng.permutation(len(facts))[: round(cfg.pretrain_fact_fraction * len(facts))].tolist())
+
+    def make(kind: str) -> Record:
+        pool = sorted(taught) if kind == "pretrain" else range(len(facts))
+        index = int(rng.choice(list(pool)))
+        entity, relation, value = facts[index]
+        template, values = RELATIONS[relation]
+        distractors = [v for v in values if v != value]
+        options = [value, *rng.choice(distractors, size=cfg.n_options - 1, replace=False).tolist()]
+        options = [options[i] for i in rng.permutation(len(options))]
+        question = template.format(e=entity)
+        return {
+            "id": content_id(task, question, *options), "task": task, "source": "synthetic_qa", "split": "train",
+            "prompt": chat(qa_user_prompt(question, options)), "reference": value,
+            "meta": {"options": options, "category": relation, "fact": index, "taught": index in taught,
+                     "completion": f"<think>{entity} {relation}</think><answer>{value}</answer>"},
+        }
+
+    if cfg.pretrain_n and not taught:
+        raise ValueError("synthetic_qa: pretrain_n > 0 but pretrain_fact_fraction teaches no fact")
+    pool = unique_items(lambda: make("pool"), cfg.n or 0, rng, exclude=set())
+    pretrain = unique_items(lambda: make("pretrain"), cfg.pretrain_n, rng, exclude={r["id"] for r in pool},
+                            distinct=False)
+    for r in pretrain:
+        r["split"] = "pretrain"
+    return pool, pretrain

@@ -1,0 +1,93 @@
+import json
+import re
+
+import numpy as np
+import pytest
+
+from pipeline.data.curate import curate_task
+from pipeline.data.schema import record_problem
+from pipeline.data.synthetic import GENERATORS
+from pipeline.data.synthetic.writing import criteria
+
+from ..conftest import data_params
+
+
+def gen(source, **cfg):
+    params = data_params("t", source=source, **cfg)
+    return GENERATORS[source](params.data.tasks["t"], "t", np.random.default_rng(0))
+
+
+@pytest.mark.parametrize("source", sorted(GENERATORS))
+def test_generators_are_valid_seeded_and_leak_free(source):
+    pool, pretrain = gen(source, n=200, pretrain_n=300)
+    assert len(pool) == 200 and len(pretrain) == 300
+    for r in pool + pretrain:
+        assert record_problem(r) is None, r
+        assert "<think>" in r["meta"]["completion"] and "</answer>" in r["meta"]["completion"]
+    assert len({r["id"] for r in pool}) == 200
+    assert not {r["id"] for r in pool} & {r["id"] for r in pretrain}
+    assert {r["split"] for r in pretrain} == {"pretrain"}
+    again, _ = gen(source, n=200, pretrain_n=300)
+    assert [r["id"] for r in again] == [r["id"] for r in pool]
+
+
+def test_math_answers_follow_from_the_worked_steps():
+    pool, _ = gen("synthetic_math", n=300, difficulty=3)
+    assert any("/" in r["reference"] for r in pool)
+    for r in pool:
+        steps = re.search(r"<think>(.*)</think>", r["meta"]["completion"]).group(1)
+        assert steps.split("=")[-1] == r["reference"]
+
+
+def test_math_difficulty_changes_the_problems():
+    easy, _ = gen("synthetic_math", n=100, difficulty=1)
+    hard, _ = gen("synthetic_math", n=100, difficulty=2)
+    assert max(int(r["reference"]) for r in easy) <= 18
+    assert any("boxes" in r["prompt"][-1]["content"] for r in hard)
+
+
+def test_coding_reference_tests_accept_the_solution_and_reject_a_wrong_one():
+    pool, _ = gen("synthetic_coding", n=50, difficulty=3)
+    for r in pool:
+        check = json.loads(r["reference"])["functional"]
+        ns: dict = {}
+        exec(f"def f(x):\n    return {r['meta']['solution']}\n\n{check}", ns)  # our own generated code
+        with pytest.raises(AssertionError):
+            exec(f"def f(x):\n    return -1000\n\n{check}", {})
+
+
+def test_qa_options_and_taught_share():
+    pool, pretrain = gen("synthetic_qa", n=300, pretrain_n=300, facts=50, pretrain_fact_fraction=0.4)
+    for r in pool:
+        options = r["meta"]["options"]
+        assert len(options) == 16 and len(set(options)) == 16 and r["reference"] in options
+        assert all(f"- {o}" in r["prompt"][-1]["content"] for o in options)
+    assert all(r["meta"]["taught"] for r in pretrain)
+    assert len({r["meta"]["fact"] for r in pretrain}) == 20  # 40% of 50 facts
+    assert {r["meta"]["fact"] for r in pool} > {r["meta"]["fact"] for r in pretrain}
+
+
+def test_writing_reference_is_beatable_and_completion_is_perfect():
+    pool, _ = gen("synthetic_writing", n=200, difficulty=2)
+    for r in pool:
+        rubric = r["meta"]["rubric"]
+        met_ref = criteria(r["reference"], rubric)
+        assert sum(not v for v in met_ref.values()) == 1
+        best = re.search(r"<answer>(.*)</answer>", r["meta"]["completion"], re.S).group(1)
+        assert all(criteria(best, rubric).values())
+
+
+def test_curate_synthetic_task_has_all_splits():
+    params = data_params("math", source="synthetic_math", n=300, pretrain_n=100)
+    splits, stats = curate_task(params, "math")
+    assert set(splits) == {"train", "val", "test", "pretrain"}
+    assert sum(len(v) for k, v in splits.items() if k != "pretrain") == 300
+    assert stats.to_dict()["kept_per_split"]["pretrain"] == 100
+    assert all(r["split"] == name for name, rows in splits.items() for r in rows)
+
+
+def test_small_item_space_warns(capsys):
+    params = data_params("w", source="synthetic_writing", n=5000)
+    splits, stats = curate_task(params, "w")
+    assert stats.extra["pool_shortfall"] > 0
+    assert "distinct items" in capsys.readouterr().err
