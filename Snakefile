@@ -9,9 +9,11 @@ configfile: "params.yaml"
 
 
 include: "workflow_rules/common.smk"
+include: "workflow_rules/curate.smk"
 include: "workflow_rules/order.smk"
 
 
 rule all:
     input:
+        expand("data/curated/{task}/stats.json", task=TASKS),
         "data/order/curriculum.json",

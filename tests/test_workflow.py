@@ -12,6 +12,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from pipeline.data.schema import read_split
+
 REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 ENV = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"}
@@ -29,29 +31,37 @@ def _run(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
 
 
 def snakemake_jobs(cwd: Path = REPO) -> dict[str, dict[str, object]]:
-    """Rules of a forced dry run, with their inputs, outputs and shell command."""
+    """Jobs of a forced dry run (``rule@wildcard`` like DVC's foreach), with inputs, outputs and command."""
     out = _run(["snakemake", "--dry-run", "--forceall", "--printshellcmds", "--cores", "1"], cwd).stdout
     jobs: dict[str, dict[str, object]] = {}
-    for block in re.split(r"\n(?=rule \w+:)", out):
-        head = re.match(r"rule (\w+):", block)
+    for block in re.split(r"\n(?=(?:local)?rule \w+:)", out):
+        head = re.match(r"(?:local)?rule (\w+):", block)
         if not head or head.group(1) == "all":
             continue
         field = lambda name: set(re.search(rf"^\s+{name}: (.*)$", block, re.M).group(1).split(", "))  # noqa: E731
+        wildcards = re.search(r"^\s+wildcards: (.*)$", block, re.M)
+        name = head.group(1) + ("@" + ",".join(v.split("=")[1] for v in wildcards.group(1).split(", "))
+                                if wildcards else "")
         cmd = re.search(r"^Shell command: (.*)$", block, re.M).group(1)
-        jobs[head.group(1)] = {"inputs": field("input"), "outputs": field("output"), "cmd": LOG_REDIRECT.sub("", cmd)}
+        jobs[name] = {"inputs": field("input"), "outputs": field("output"), "cmd": LOG_REDIRECT.sub("", cmd)}
     return jobs
 
 
 def dvc_stages(cwd: Path = REPO) -> dict[str, dict[str, object]]:
-    stages = yaml.safe_load((cwd / "dvc.yaml").read_text())["stages"]
+    """DVC's own resolved stages (foreach expanded), code folders expanded to their .py files."""
+    from dvc.repo import Repo
+
     result = {}
-    for name, stage in stages.items():
+    for stage in Repo(str(cwd)).index.stages:
         deps: set[str] = set()
-        for dep in stage["deps"]:
-            path = cwd / dep
-            deps |= {str(p.relative_to(cwd)) for p in sorted(path.glob("*.py"))} if path.is_dir() else {dep}
-        outs = {next(iter(o)) if isinstance(o, dict) else o for o in stage.get("outs", []) + stage.get("metrics", [])}
-        result[name] = {"inputs": deps, "outputs": outs, "cmd": stage["cmd"]}
+        for dep in stage.deps:
+            rel = str(dep.def_path)
+            if rel == "params.yaml":  # DVC's params dependency; Snakemake tracks params through `params:`
+                continue
+            path = cwd / rel
+            deps |= {str(p.relative_to(cwd)) for p in path.rglob("*.py")} if path.is_dir() else {rel}
+        result[stage.addressing] = {"inputs": deps, "outputs": {str(o.def_path) for o in stage.outs},
+                                    "cmd": stage.cmd}
     return result
 
 
@@ -80,13 +90,31 @@ def test_both_tools_run_the_dag_and_agree(tmp_path):
     dvc = _copy_repo(tmp_path / "dvc")
     _run(["dvc", "init", "--no-scm", "-f", "-q"], dvc)
     _run(["dvc", "repro"], dvc)
-    for name in ("bwt.csv", "curricula.csv", "curriculum.json"):
-        assert (snake / "data/order" / name).read_bytes() == (dvc / "data/order" / name).read_bytes()
+    for name in ("order/bwt.csv", "order/curricula.csv", "order/curriculum.json",
+                 "curated/qa/stats.json", "curated/math/stats.json"):
+        assert (snake / "data" / name).read_bytes() == (dvc / "data" / name).read_bytes(), name
+    for task in ("math", "coding", "qa", "writing"):
+        for split in ("train", "val", "test", "pretrain"):
+            rel = f"data/curated/{task}/{split}.parquet"
+            assert read_split(snake / rel) == read_split(dvc / rel), rel
     # A second repro does nothing; a parameter change reruns the stage.
-    assert "Stage 'order' didn't change" in _run(["dvc", "repro"], dvc).stdout
+    assert "Running stage" not in _run(["dvc", "repro"], dvc).stdout
     params = dvc / "params.yaml"
     params.write_text(params.read_text().replace("method: exact", "method: greedy"))
-    assert "Running stage 'order'" in _run(["dvc", "repro"], dvc).stdout
+    rerun = _run(["dvc", "repro"], dvc).stdout
+    assert "Running stage 'order'" in rerun and "Running stage 'curate" not in rerun
+    # One task's data parameter reruns that task's branch only.
+    params.write_text(params.read_text().replace("pretrain_n: 4000, difficulty: 1}\n    coding",
+                                                 "pretrain_n: 3000, difficulty: 1}\n    coding"))
+    rerun = _run(["dvc", "repro"], dvc).stdout
+    assert re.findall(r"Running stage '([^']+)'", rerun) == ["curate@math"]
+    # Snakemake: the same parameter change reruns the same job (params trigger), nothing else.
+    snake_params = snake / "params.yaml"
+    snake_params.write_text(snake_params.read_text().replace("pretrain_n: 4000, difficulty: 1}\n    coding",
+                                                             "pretrain_n: 3000, difficulty: 1}\n    coding"))
+    dry = _run(["snakemake", "--dry-run", "--cores", "1"], snake).stdout
+    assert set(re.findall(r"^rule (\w+):", dry, re.M)) - {"all"} == {"curate"}
+    assert re.findall(r"^\s+wildcards: task=(\w+)", dry, re.M) == ["math"]
 
 
 def test_invalid_params_stop_snakemake(tmp_path):

@@ -5,12 +5,15 @@
 rule order:
     input:
         accuracies="examples/table1_accuracies.csv",
-        code=sorted(glob.glob("pipeline/analysis/*.py")) + ["pipeline/commands/order.py"],
+        code=code("pipeline/analysis", "pipeline/commands/order.py", "pipeline/report", *COMMON_CODE),
     output:
         bwt="data/order/bwt.csv",
         curriculum="data/order/curriculum.json",
         curricula="data/order/curricula.csv",
         heatmap="data/order/bwt.png",
+    params:
+        order=lambda wc: config["order"],
+        seed=config["seed"],
     log:
         "data/logs/order.log",
     conda:

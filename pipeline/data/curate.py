@@ -1,0 +1,87 @@
+"""The ``curate@{task}`` stage: source → records → subsample → splits → files + stats.
+
+Outputs in ``out_dir``: ``train.parquet``, ``val.parquet``, ``test.parquet`` and
+``pretrain.parquet`` (the warm-start portion; empty for real sources) in the record schema, and
+``stats.json`` (a DVC metric). All are written together, atomically, and only after
+the drop thresholds passed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..config import Params
+from ..errors import UserError
+from ..io import staged_outputs, write_json_atomic
+from .curators import CURATORS, Context
+from .schema import SPLITS, record_problem, write_split
+from .sources import load_rows
+from .splits import split_of
+from .stats import CurationStats
+from .synthetic import GENERATORS
+
+Record = dict[str, Any]
+
+
+def task_rng(seed: int, task: str) -> np.random.Generator:
+    """A generator seeded by the global seed and the task name (stable across task lists)."""
+    return np.random.default_rng([seed, int(hashlib.sha256(task.encode()).hexdigest()[:8], 16)])
+
+
+def curate_task(params: Params, task: str) -> tuple[dict[str, list[Record]], CurationStats]:
+    """Build every split of ``task`` in memory; raise :class:`UserError` on bad input."""
+    cfg = params.data.tasks[task]
+    rng = task_rng(params.seed, task)
+    stats = CurationStats(task=task, source=cfg.source)
+    where = f"curate {task} ({cfg.source}{': ' + cfg.path if cfg.path else ''})"
+    if cfg.source in GENERATORS:
+        try:
+            pool, pretrain = GENERATORS[cfg.source](cfg, task, rng)
+        except ValueError as exc:
+            raise UserError(f"{where}: {exc}") from None
+        stats.read = len(pool) + len(pretrain)
+        if cfg.n is not None and len(pool) < cfg.n:
+            stats.extra["pool_shortfall"] = cfg.n - len(pool)
+            print(f"warning: {where}: the item space holds only {len(pool)} distinct items (n={cfg.n}); "
+                  "raise difficulty or lower n", file=sys.stderr)
+    else:
+        pool = CURATORS[cfg.source](load_rows(cfg.path, cfg.hub_split), cfg, Context(task, params.seed, stats, rng))
+        pretrain = []
+
+    unique: dict[str, Record] = {}
+    for record in pool:
+        if record["id"] in unique:
+            stats.drop("duplicate_id")
+            continue
+        unique[record["id"]] = record
+    records = list(unique.values())
+    if cfg.n is not None and len(records) > cfg.n and cfg.source not in GENERATORS:
+        keep = np.sort(rng.choice(len(records), size=cfg.n, replace=False))
+        stats.subsampled_out += len(records) - cfg.n
+        records = [records[i] for i in keep]
+
+    splits: dict[str, list[Record]] = {s: [] for s in SPLITS}
+    for record in records:
+        record["split"] = split_of(record["id"], params.seed, params.data.val_fraction, params.data.test_fraction)
+        problem = record_problem(record)
+        if problem:
+            stats.drop(problem)
+            continue
+        splits[record["split"]].append(record)
+    splits["pretrain"] = [r for r in pretrain if record_problem(r) is None]  # empty for real sources
+    for name, rows in splits.items():
+        stats.kept[name] = len(rows)
+    stats.check(cfg.max_invalid_fraction, cfg.max_filtered_fraction, where)
+    return splits, stats
+
+
+def write_task(splits: dict[str, list[Record]], stats: CurationStats, out_dir: str | Path) -> None:
+    with staged_outputs(out_dir) as stage:
+        for name, rows in splits.items():
+            write_split(rows, stage / f"{name}.parquet")
+        write_json_atomic(stage / "stats.json", stats.to_dict())

@@ -1,0 +1,42 @@
+"""Export records as verl's RL parquet.
+
+verl's ``RLHFDataset`` reads rows with ``data_source``, ``prompt`` (chat messages),
+``ability``, ``reward_model: {style, ground_truth}`` and ``extra_info``; the reward
+function receives ``data_source``, ``ground_truth`` and ``extra_info``. We put the task
+in ``data_source`` (routing of the reward registry) and the full record identity and
+meta in ``extra_info``.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Iterable
+
+import datasets
+
+from ..io import atomic_path
+
+ABILITY = {"math": "math", "coding": "code", "qa": "qa", "writing": "writing"}
+STYLE = {"writing": "model"}
+
+
+def to_verl_row(record: dict[str, Any], index: int) -> dict[str, Any]:
+    task = record["task"]
+    return {
+        "data_source": task,
+        "prompt": record["prompt"],
+        "ability": ABILITY.get(task, task),
+        "reward_model": {"style": STYLE.get(task, "rule"), "ground_truth": record["reference"]},
+        "extra_info": {"task": task, "split": record["split"], "index": index, "id": record["id"],
+                       "source": record["source"], "meta": json.dumps(record["meta"], ensure_ascii=False)},
+    }
+
+
+def write_verl_parquet(records: Iterable[dict[str, Any]], path: str | Path) -> int:
+    rows = [to_verl_row(r, i) for i, r in enumerate(records)]
+    if not rows:
+        raise ValueError("no records to export")
+    with atomic_path(path) as tmp:
+        datasets.Dataset.from_list(rows).to_parquet(str(tmp))
+    return len(rows)
