@@ -78,7 +78,7 @@ def _copy_repo(dst: Path) -> Path:
     files = subprocess.run(["git", "ls-files", "-co", "--exclude-standard"], cwd=REPO, capture_output=True,
                            text=True, check=True).stdout.split()
     for rel in files:
-        if (REPO / rel).is_file():
+        if (REPO / rel).is_file() and rel != "dvc.lock":
             (dst / rel).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(REPO / rel, dst / rel)
     return dst
