@@ -123,6 +123,83 @@ class DataParams(Section):
         return self
 
 
+class CodeRewardParams(Section):
+    """Sandboxed execution of model-written code (README "Rewards and security")."""
+
+    require_isolation: bool = Field(False, description="Fail instead of falling back when bubblewrap is missing "
+                                    "(true in the paper-scale config).")
+    timeout_s: float = Field(10.0, gt=0, description="Wall-clock limit per program, enforced by the parent.")
+    cpu_s: int = Field(10, ge=1, description="RLIMIT_CPU seconds.")
+    memory_mb: int = Field(1024, ge=64, description="RLIMIT_AS per process.")
+    max_processes: int = Field(16, ge=1, description="RLIMIT_NPROC for the sandbox's dedicated uid.")
+    max_file_mb: int = Field(16, ge=1, description="RLIMIT_FSIZE.")
+    max_open_files: int = Field(64, ge=8, description="RLIMIT_NOFILE.")
+    tmp_size_mb: int = Field(64, ge=1, description="Size of the private /tmp.")
+    max_output_kb: int = Field(1024, ge=1, description="Captured stdout cap; more kills the program.")
+    workers: int = Field(2, ge=1, description="Programs run in parallel.")
+
+
+class MathRewardParams(Section):
+    """Symbolic verification of math answers."""
+
+    timeout_s: float = Field(5.0, gt=0, description="Hard deadline per verification (worker killed past it).")
+    workers: int = Field(2, ge=1, description="Verification worker processes.")
+
+
+class JudgeParams(Section):
+    """Pairwise judge of the writing task against the reference."""
+
+    backend: Literal["rubric", "llm"] = Field("rubric", description="rubric: offline rubric judge (synthetic "
+                                              "writing); llm: any OpenAI-compatible endpoint.")
+    model: str = Field("gpt-4.1-mini", description="Judge model.")
+    base_url: str | None = Field(None, description="Endpoint (default $OPENAI_BASE_URL or OpenAI).")
+    api_key_env: str = Field("OPENAI_API_KEY", description="Environment variable holding the key.")
+    temperature: float = Field(0.4, ge=0.0, le=2.0, description="Judge temperature (paper: 0.4).")
+    concurrency: int = Field(16, ge=1, description="Requests in flight.")
+    max_retries: int = Field(5, ge=0, description="Retries on 429, 5xx, timeouts and connection errors.")
+    backoff_s: float = Field(0.5, ge=0.0, description="Base of the exponential backoff.")
+    timeout_s: float = Field(60.0, gt=0, description="Per-request timeout.")
+    cache_dir: str = Field("data/cache/judge", description="Persistent verdict cache (a rerun makes no call).")
+
+
+REWARD_KINDS = ("math", "code", "qa", "judge")
+DEFAULT_KIND = {"math": "math", "coding": "code", "code": "code", "qa": "qa", "writing": "judge"}
+
+
+class TaskRewardParams(Section):
+    """Reward of one task: its primary verifier and the weights of R_k = Σ w_r r."""
+
+    kind: Literal["math", "code", "qa", "judge"] = Field(description="Primary reward (accuracy component).")
+    weights: dict[Literal["accuracy", "format", "tags"], float] = Field(
+        default_factory=lambda: {"accuracy": 1.0, "format": 0.1, "tags": 0.1},
+        description="w_r in [0, 1] for each component.")
+
+    @field_validator("weights")
+    @classmethod
+    def _unit(cls, weights: dict[str, float]) -> dict[str, float]:
+        for name, value in weights.items():
+            if not 0.0 <= value <= 1.0:
+                raise ValueError(f"weight of '{name}' must be in [0, 1], got {value}")
+        return weights
+
+
+class RewardParams(Section):
+    """Hybrid rewards (Section 2.2, Appendix A.1): one registry for training, evaluation and RFT."""
+
+    tasks: dict[str, TaskRewardParams] = Field(default_factory=dict, description="Per-task reward; tasks named "
+                                               "math, coding, qa, writing default to math, code, qa, judge.")
+    math: MathRewardParams = Field(default_factory=MathRewardParams)
+    code: CodeRewardParams = Field(default_factory=CodeRewardParams)
+    judge: JudgeParams = Field(default_factory=JudgeParams)
+
+    def for_task(self, task: str) -> TaskRewardParams:
+        if task in self.tasks:
+            return self.tasks[task]
+        if task in DEFAULT_KIND:
+            return TaskRewardParams(kind=DEFAULT_KIND[task])
+        raise UserError(f"rewards.tasks has no entry for task '{task}' (set its kind: {', '.join(REWARD_KINDS)})")
+
+
 class Params(Section):
     """Top level of ``params.yaml``."""
 
@@ -131,6 +208,7 @@ class Params(Section):
         default_factory=lambda: ["math", "coding", "qa", "writing"], min_length=1,
         description="Task names (K = len(tasks)); the DAG fans out over them.")
     data: DataParams = Field(default_factory=DataParams)
+    rewards: RewardParams = Field(default_factory=RewardParams)
     order: OrderParams = Field(default_factory=OrderParams)
 
     @field_validator("tasks")
@@ -151,6 +229,9 @@ class Params(Section):
         missing = [t for t in self.tasks if t not in self.data.tasks]
         if missing:
             raise ValueError(f"data.tasks has no entry for task(s) {missing}")
+        no_reward = [t for t in self.tasks if t not in self.rewards.tasks and t not in DEFAULT_KIND]
+        if no_reward:
+            raise ValueError(f"rewards.tasks has no entry for task(s) {no_reward}")
         return self
 
 

@@ -49,4 +49,5 @@ def data_params(task: str, **cfg):
     from pipeline.config import parse_params
 
     cfg.setdefault("max_invalid_fraction", 0.5)
-    return parse_params({"tasks": [task], "data": {"tasks": {task: cfg}}})
+    return parse_params({"tasks": [task], "data": {"tasks": {task: cfg}},
+                         "rewards": {"tasks": {task: {"kind": "qa"}}}})
