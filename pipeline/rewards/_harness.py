@@ -1,0 +1,167 @@
+"""Test harness that runs *inside* the sandbox (stdlib only; never imported by the pipeline).
+
+Protocol: the parent writes one JSON object on stdin,
+``{"nonce", "kind": "functional"|"io"|"call", "solution", "tests"}``, and closes it.
+The harness runs every test and, only after the last one, prints
+``<nonce> <json result>`` on its own line. A program that exits early (``sys.exit``,
+``os._exit``, a crash, a signal) never prints that line, and cannot forge it without
+the nonce, so the parent scores it 0.
+
+Always-equal objects: results are converted to plain built-in values before any
+comparison (:func:`plain`): an object of any other type fails the test. In the
+``functional`` format, every ``==`` / ``!=`` in the check code is rewritten to
+``__omni_eq__(a, b)``, which compares the two sides' plain values.
+"""
+
+import json
+import math
+import sys
+
+class NotPlain(Exception):
+    pass
+
+
+def _make_comparator():
+    """``plain`` and ``same`` as closures over captured built-ins, so that untrusted code that
+    rebinds module globals or ``builtins`` (``type``, ``float``, ...) cannot change them."""
+    _type, _float, _repr, _sorted, _isclose = type, float, repr, sorted, math.isclose
+    _list, _dict, _str_types = list, dict, (list, tuple)
+    scalars = (bool, int, float, str, bytes, type(None), complex)
+    sets = (set, frozenset)
+    not_plain = NotPlain
+
+    def plain(value, depth=0):
+        """A copy of ``value`` made only of built-in types; raises ``NotPlain`` otherwise."""
+        if depth > 50:
+            raise not_plain("too deep")
+        kind = _type(value)
+        if kind in scalars:
+            return value
+        if kind in _str_types:
+            return _list(plain(v, depth + 1) for v in value)
+        if kind in sets:
+            return ("__set__", _sorted(_repr(plain(v, depth + 1)) for v in value))
+        if kind is _dict:
+            return {("k", _repr(plain(k, depth + 1))): plain(v, depth + 1) for k, v in value.items()}
+        raise not_plain(f"result of type {kind.__name__} is not a built-in value")
+
+    def same(a, b):
+        a, b = plain(a), plain(b)
+        if _type(a) is _float or _type(b) is _float:
+            try:
+                return _isclose(_float(a), _float(b), rel_tol=1e-9, abs_tol=1e-9)
+            except (TypeError, ValueError):
+                return False
+        return a == b
+
+    return plain, same
+
+
+plain, same = _make_comparator()
+
+
+def _eq_rewriter():
+    import ast
+
+    class EqRewriter(ast.NodeTransformer):
+        def visit_Compare(self, node):
+            self.generic_visit(node)
+            if len(node.ops) == 1 and isinstance(node.ops[0], (ast.Eq, ast.NotEq)):
+                call = ast.Call(func=ast.Name("__omni_eq__", ast.Load()), args=[node.left, node.comparators[0]],
+                                keywords=[])
+                return call if isinstance(node.ops[0], ast.Eq) else ast.UnaryOp(ast.Not(), call)
+            return node
+
+    return ast, EqRewriter()
+
+
+def _namespace():
+    # Run with -S, so the `site` helpers exit() and quit() that programs often call are provided here.
+    return {"__name__": "__main__", "exit": sys.exit, "quit": sys.exit}
+
+
+def run_functional(solution, check):
+    # Everything the check depends on is prepared before untrusted code runs: the parsed and
+    # rewritten check, and the built-ins used to run it (a solution may rebind builtins.exec).
+    eq, run, build = same, exec, compile
+    token = [object()]
+    ast, rewriter = _eq_rewriter()
+    tree = rewriter.visit(ast.parse(check))
+    tree.body.append(ast.parse("__omni_done__[0] = __omni_token__").body[0])
+    ast.fix_missing_locations(tree)
+    check_code = build(tree, "<tests>", "exec")
+    namespace = _namespace()
+    run(build(solution, "<solution>", "exec"), namespace)
+    done = [None]
+    namespace.update({"__omni_eq__": eq, "__omni_done__": done, "__omni_token__": token[0]})
+    run(check_code, namespace)
+    if done[0] is not token[0]:
+        raise AssertionError("the check did not run to its end")
+    return 1
+
+
+def _normalise_output(text):
+    return [line.rstrip() for line in str(text).strip().splitlines()]
+
+
+def run_io(solution, tests):
+    import contextlib
+    import io
+
+    code = compile(solution, "<solution>", "exec")
+    passed = 0
+    for stdin, expected in zip(tests["inputs"], tests["outputs"]):
+        out = io.StringIO()
+        sys.stdin = io.StringIO(stdin if isinstance(stdin, str) else "\n".join(map(str, stdin)))
+        with contextlib.redirect_stdout(out):
+            try:
+                exec(code, _namespace())
+            except SystemExit as exc:  # a program may legitimately exit() after printing
+                if exc.code not in (None, 0):
+                    raise
+        if _normalise_output(out.getvalue()) != _normalise_output(expected):
+            raise AssertionError(f"wrong output on test {passed}")
+        passed += 1
+    return passed
+
+
+def run_call(solution, tests, eq=same):
+    namespace = _namespace()
+    exec(compile(solution, "<solution>", "exec"), namespace)
+    name = tests["fn_name"]
+    if "Solution" in namespace and hasattr(namespace["Solution"], name):
+        target = getattr(namespace["Solution"](), name)
+    else:
+        target = namespace[name]
+    passed = 0
+    for args, expected in zip(tests["inputs"], tests["outputs"]):
+        result = target(*args) if isinstance(args, list) else target(args)
+        if not eq(result, expected):
+            raise AssertionError(f"wrong result on test {passed}")
+        passed += 1
+    return passed
+
+
+def main():
+    request = json.loads(sys.stdin.read())
+    sys.stdin.close()
+    nonce = request.pop("nonce")
+    sys.path.extend(request.pop("sys_path", []))  # run with -S: site-packages are added here, cheaply
+    real_stdout, dumps = sys.stdout, json.dumps  # captured before untrusted code can rebind them
+    kind = request["kind"]
+    try:
+        if kind == "functional":
+            passed = run_functional(request["solution"], request["tests"]["functional"])
+        elif kind == "io":
+            passed = run_io(request["solution"], request["tests"])
+        else:
+            passed = run_call(request["solution"], request["tests"])
+        result = {"passed": passed, "error": None}
+    except BaseException as exc:  # noqa: BLE001 - any failure of untrusted code is a failed test
+        result = {"passed": 0, "error": f"{type(exc).__name__}: {str(exc)[:200]}"}
+    real_stdout.write(f"\n{nonce} {dumps(result)}\n")
+    real_stdout.flush()
+
+
+if __name__ == "__main__":
+    main()

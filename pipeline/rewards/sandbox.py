@@ -1,0 +1,197 @@
+"""Running untrusted programs under bubblewrap.
+
+Guarantees of :class:`Sandbox` when ``bwrap`` is available (see README "Rewards and security"):
+
+- **no network**: a new network namespace (only its own, down loopback);
+- **read-only system**: only ``/usr`` (with ``/lib``, ``/bin`` links), ``/etc/ld.so.cache``,
+  the Python installation and the virtual environment are visible, all bound read-only;
+- **private, size-capped /tmp**: a tmpfs of ``tmp_size_mb``, the only writable place;
+- **cleared environment**: ``--clearenv``; only ``PATH``, ``HOME=/tmp`` and ``LANG`` are set;
+- **new PID namespace with die-with-parent**: the program cannot see or signal the host's
+  processes; everything it started dies with the sandbox's init when the program ends
+  or when the parent kills it;
+- **non-root uid**: as root, bwrap drops every capability except the ones ``setpriv``
+  needs to switch to a dedicated uid (one per concurrent slot, from ``uid_base``) with
+  no capabilities and ``no_new_privs``; as a normal user, an unprivileged user namespace;
+- **rlimits** (``prlimit``): CPU seconds, address space, processes (per slot uid), file
+  size and open files;
+- **wall-clock limit** enforced by the parent, which kills the sandbox and caps the
+  captured output at ``max_output_bytes``.
+
+Without bwrap the fallback runs the program with the rlimits, a cleared environment
+and, where the kernel allows, ``unshare --net --pid --fork``; it warns loudly once, and
+``require_isolation=True`` makes a missing bwrap an error instead.
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..errors import UserError
+
+
+@dataclass(frozen=True)
+class SandboxLimits:
+    timeout_s: float = 10.0
+    cpu_s: int = 10
+    memory_mb: int = 1024
+    max_processes: int = 16
+    max_file_mb: int = 16
+    max_open_files: int = 64
+    tmp_size_mb: int = 64
+    max_output_bytes: int = 1 << 20
+
+
+@dataclass(frozen=True)
+class RunResult:
+    returncode: int | None
+    stdout: bytes
+    timed_out: bool
+    output_truncated: bool
+    seconds: float
+
+
+SITE_PACKAGES = [p for p in __import__("site").getsitepackages() if Path(p).is_dir()]
+
+
+def _parents(path: Path) -> list[str]:
+    return [str(p) for p in reversed(path.parents) if str(p) != "/"]
+
+
+class Sandbox:
+    """Runs ``python -I -S -B <script>`` on given stdin inside bubblewrap (or the loud fallback).
+
+    ``-S`` skips ``site`` (and its ``.pth`` processing) for a fast start; the harness adds
+    :data:`SITE_PACKAGES` to ``sys.path`` itself so that solutions can still import them.
+    """
+
+    _warned = False
+
+    def __init__(self, limits: SandboxLimits | None = None, require_isolation: bool = False,
+                 slots: int = 8, uid_base: int = 61000) -> None:
+        self.limits = limits or SandboxLimits()
+        self.bwrap = shutil.which("bwrap")
+        self.prlimit = shutil.which("prlimit")
+        self.setpriv = shutil.which("setpriv")
+        self.is_root = os.geteuid() == 0
+        self.isolated = bool(self.bwrap and self.prlimit and (self.setpriv or not self.is_root))
+        if not self.isolated:
+            if require_isolation:
+                raise UserError("rewards.code.require_isolation is true but bubblewrap (bwrap), prlimit or setpriv "
+                                "is missing; install the 'bubblewrap' and 'util-linux' packages")
+            if not Sandbox._warned:
+                warnings.warn("bubblewrap is not available: untrusted code runs WITHOUT filesystem, network and "
+                              "PID isolation (rlimits only). Install bubblewrap or set "
+                              "rewards.code.require_isolation=true.", RuntimeWarning, stacklevel=2)
+                print("WARNING: bubblewrap missing: code rewards run with rlimits only, NOT isolated", file=sys.stderr)
+                Sandbox._warned = True
+        self.python = Path(sys.executable)
+        self._slots: queue.Queue[int] = queue.Queue()
+        for i in range(slots):
+            self._slots.put(uid_base + i)
+
+    def _prlimit_args(self) -> list[str]:
+        lim = self.limits
+        return [self.prlimit or "prlimit", f"--cpu={lim.cpu_s}", f"--as={lim.memory_mb << 20}",
+                f"--nproc={lim.max_processes}", f"--fsize={lim.max_file_mb << 20}",
+                f"--nofile={lim.max_open_files}", "--"]
+
+    def command(self, script: Path, uid: int) -> list[str]:
+        """The full command line for one run (exposed for tests and ``--dry-run``)."""
+        python = [str(self.python), "-I", "-S", "-B", str(script)]
+        if not self.isolated:
+            return [*self._prlimit_args(), *python] if self.prlimit else python
+        binds: list[str] = []
+        mounted: set[str] = set()
+        for source in sorted({Path(sys.base_prefix).resolve(), Path(sys.prefix).resolve(), script.parent.resolve()}):
+            for parent in _parents(source):
+                if parent not in mounted and not parent.startswith("/usr"):
+                    binds += ["--perms", "0755", "--dir", parent]
+                    mounted.add(parent)
+            binds += ["--ro-bind", str(source), str(source)]
+        cmd = [self.bwrap, "--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try",
+               "--die-with-parent", "--new-session",
+               "--ro-bind", "/usr", "/usr", "--symlink", "usr/lib", "/lib", "--symlink", "usr/lib64", "/lib64",
+               "--symlink", "usr/bin", "/bin", "--ro-bind-try", "/etc/ld.so.cache", "/etc/ld.so.cache",
+               *binds, "--proc", "/proc", "--dev", "/dev",
+               "--size", str(self.limits.tmp_size_mb << 20), "--perms", "1777", "--tmpfs", "/tmp",
+               "--clearenv", "--setenv", "PATH", "/usr/bin:/bin", "--setenv", "HOME", "/tmp",
+               "--setenv", "LANG", "C.UTF-8", "--chdir", "/tmp"]
+        if self.is_root:
+            cmd += ["--cap-drop", "ALL", "--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID",
+                    "--cap-add", "CAP_SETPCAP", "--", *self._prlimit_args(),
+                    self.setpriv, f"--reuid={uid}", f"--regid={uid}", "--clear-groups", "--no-new-privs",
+                    "--inh-caps=-all", "--bounding-set=-all", "--", *python]
+        else:
+            cmd += ["--unshare-user", "--uid", "65534", "--gid", "65534", "--cap-drop", "ALL", "--",
+                    *self._prlimit_args(), *python]
+        return cmd
+
+    def run(self, script: Path, stdin: bytes) -> RunResult:
+        uid = self._slots.get()
+        try:
+            return self._run(self.command(script, uid), stdin)
+        finally:
+            self._slots.put(uid)
+
+    def _run(self, cmd: list[str], stdin: bytes) -> RunResult:
+        env = {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "HOME": "/tmp"} if not self.isolated else None
+        if not self.isolated and shutil.which("unshare") and self.is_root:
+            cmd = ["unshare", "--net", "--pid", "--fork", "--kill-child", *cmd]
+        start = time.monotonic()
+        proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                                env=env, start_new_session=True, cwd="/tmp")
+        chunks: list[bytes] = []
+        size = 0
+        truncated = False
+
+        def reader() -> None:
+            nonlocal size, truncated
+            assert proc.stdout is not None
+            while True:
+                block = proc.stdout.read1(65536)
+                if not block:
+                    return
+                if size + len(block) > self.limits.max_output_bytes:
+                    chunks.append(block[: self.limits.max_output_bytes - size])
+                    truncated = True
+                    _kill(proc)
+                    return
+                chunks.append(block)
+                size += len(block)
+
+        thread = threading.Thread(target=reader, daemon=True)
+        thread.start()
+        try:
+            assert proc.stdin is not None
+            proc.stdin.write(stdin)
+            proc.stdin.close()
+        except BrokenPipeError:
+            pass
+        timed_out = False
+        try:
+            proc.wait(timeout=self.limits.timeout_s)
+        except subprocess.TimeoutExpired:
+            timed_out = True
+            _kill(proc)
+            proc.wait()
+        thread.join(timeout=2)
+        _kill(proc)  # the session may still hold stray children (fallback mode)
+        return RunResult(proc.returncode, b"".join(chunks), timed_out, truncated, time.monotonic() - start)
+
+
+def _kill(proc: subprocess.Popen) -> None:
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass

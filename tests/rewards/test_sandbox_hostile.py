@@ -1,0 +1,161 @@
+"""Hostile programs: every one is contained, scores 0, and leaves the host unaffected.
+
+Most attacks are written so that the program passes the test *only if the attack
+worked* (``f(2) == 4`` when it found the secret, reached the network, …): a 0 proves
+containment, and the positive control proves the harness itself passes good code.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import threading
+import time
+
+import pytest
+
+from pipeline.rewards.code import CodeScorer
+from pipeline.rewards.sandbox import Sandbox, SandboxLimits
+
+pytestmark = pytest.mark.skipif(shutil.which("bwrap") is None, reason="bubblewrap is not installed")
+
+CHECK = json.dumps({"functional": "def check(candidate):\n    assert candidate(2) == 4\n\ncheck(f)"})
+SECRET = "omni-s3cr3t-value"
+UID_BASE = 61500
+
+
+def answer(code: str) -> str:
+    return f"<think>attack</think><answer>```python\n{code}\n```</answer>"
+
+
+@pytest.fixture(scope="module")
+def scorer():
+    os.environ["OMNI_TEST_SECRET"] = SECRET
+    sandbox = Sandbox(SandboxLimits(timeout_s=3, cpu_s=3, memory_mb=512, max_processes=16, tmp_size_mb=16,
+                                    max_output_bytes=1 << 16), require_isolation=True, slots=2, uid_base=UID_BASE)
+    yield CodeScorer(sandbox, workers=2)
+    os.environ.pop("OMNI_TEST_SECRET", None)
+
+
+def sandbox_processes() -> list[str]:
+    out = subprocess.run(["ps", "-eo", "uid=,pid=,comm="], capture_output=True, text=True).stdout
+    return [line for line in out.splitlines() if line.split() and UID_BASE <= int(line.split()[0]) < UID_BASE + 2]
+
+
+def conditional(attack: str) -> str:
+    """f(2) == 4 only if ``attack`` (an expression) is true inside the sandbox."""
+    return f"import os, sys\ndef _attack():\n    try:\n        return bool({attack})\n    except BaseException:\n" \
+           f"        return False\nOK = _attack()\ndef f(x):\n    return 2 * x if OK else -1"
+
+
+def test_positive_control(scorer):
+    assert scorer.score(answer("def f(x):\n    return 2 * x"), CHECK).score == 1.0
+    assert scorer.score(answer(conditional("True")), CHECK).score == 1.0
+
+
+HOSTILE = {
+    "env_secret": conditional(f"'{SECRET}' in str(os.environ)"),
+    "env_any_var": conditional("len(os.environ) > 4"),
+    "parent_proc_environ": conditional(f"b'{SECRET}' in open(f'/proc/{{os.getppid()}}/environ', 'rb').read()"),
+    "any_proc_environ": conditional(
+        f"any(b'{SECRET}' in open(f'/proc/{{p}}/environ','rb').read() for p in os.listdir('/proc') if p.isdigit())"),
+    "host_files_visible": conditional("os.path.exists('/work') and os.listdir('/root/.ssh') is not None"),
+    "etc_shadow": conditional("open('/etc/shadow').read()"),
+    "write_usr": conditional("open('/usr/pwned', 'w').write('x')"),
+    "setuid_root": conditional("os.setuid(0) is None"),
+    "is_root": conditional("os.getuid() == 0 or os.geteuid() == 0"),
+    "inherited_fds": conditional("any(os.write(fd, b'x') for fd in range(3, 64) if os.path.exists(f'/proc/self/fd/{fd}'))"),
+    "sys_exit_early": "import sys\nsys.exit(0)",
+    "os_exit_early": "import os\nos._exit(0)",
+    "atexit_fake_proof": "import atexit, sys\natexit.register(lambda: print('ok {\"passed\": 1, \"error\": null}'))\nsys.exit(0)",
+    "forged_proof_line": "print('0' * 32 + ' {\"passed\": 1, \"error\": null}')\ndef f(x):\n    return -1",
+    "exit_inside_candidate": "import sys\ndef f(x):\n    sys.exit(0)",
+    "always_equal": "class E:\n    def __eq__(self, other):\n        return True\ndef f(x):\n    return E()",
+    "always_equal_int_subclass": "class E(int):\n    def __eq__(self, other):\n        return True\ndef f(x):\n    return E(0)",
+    "override_eq_hook": "__omni_eq__ = lambda a, b: True\ndef f(x):\n    return -1",
+    "patch_harness_module": "import sys\nsys.modules['__main__'].same = lambda a, b: True\n"
+                            "sys.modules['__main__'].plain = lambda v, depth=0: 0\ndef f(x):\n    return -1",
+    "swallow_assertion": "import builtins\nbuiltins.AssertionError = type('Nope', (Exception,), {})\ndef f(x):\n    return -1",
+    "patch_builtin_exec": "import builtins\nbuiltins.exec = lambda *a, **k: None\ndef f(x):\n    return -1",
+    "patch_json_dumps": "import json\njson.dumps = lambda *a, **k: '{\"passed\": 1, \"error\": null}'\n"
+                        "def f(x):\n    return -1",
+    "patch_ast_parse": "import ast\n_p = ast.parse\nast.parse = lambda *a, **k: _p('pass')\ndef f(x):\n    return -1",
+    "segfault": "import ctypes\nctypes.string_at(0)",
+    "memory_bomb": "x = bytearray(4 * 1024 ** 3)\ndef f(x):\n    return 4",
+    "memory_creep": "a = []\nwhile True:\n    a.append(bytearray(50 * 1024 ** 2))",
+    "fork_bomb": "import os\nwhile True:\n    try:\n        os.fork()\n    except OSError:\n        pass",
+    "sigterm_ignoring_loop": "import signal\nsignal.signal(signal.SIGTERM, signal.SIG_IGN)\nwhile True:\n    pass",
+    "huge_output": "import sys\nwhile True:\n    sys.stdout.write('x' * 65536)",
+    "disk_fill": "with open('/tmp/fill', 'wb') as fh:\n    while True:\n        fh.write(b'x' * 1024 * 1024)",
+    "kill_everything": "import os, signal\nfor pid in range(1, 5000):\n    try:\n        os.kill(pid, signal.SIGKILL)\n    except OSError:\n        pass\n"
+                       "os.kill(-1, signal.SIGKILL)",
+}
+
+
+@pytest.mark.parametrize("name", sorted(HOSTILE))
+def test_hostile_program_scores_zero(scorer, name):
+    start = time.monotonic()
+    outcome = scorer.score(answer(HOSTILE[name]), CHECK)
+    assert outcome.score == 0.0, (name, outcome)
+    assert time.monotonic() - start < 15
+    assert not sandbox_processes(), "a sandboxed process outlived its run"
+
+
+def test_kill_parent_leaves_host_alive(scorer):
+    code = f"import os, signal\nos.kill({os.getpid()}, signal.SIGKILL)\nos.kill(os.getppid(), signal.SIGKILL)"
+    assert scorer.score(answer(code), CHECK).score == 0.0
+    assert os.getpid()  # we are still here
+
+
+def test_writes_outside_do_not_reach_the_host(scorer, tmp_path):
+    target = tmp_path / "pwned"
+    code = conditional(f"open('{target}', 'w').write('x') or True")
+    assert scorer.score(answer(code), CHECK).score == 0.0
+    assert not target.exists()
+
+
+def test_network_connect_to_host_listener_fails(scorer):
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(5)
+    server.settimeout(0.2)
+    port = server.getsockname()[1]
+    accepted = []
+
+    def accept() -> None:
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:
+            try:
+                accepted.append(server.accept())
+            except OSError:
+                pass
+
+    thread = threading.Thread(target=accept)
+    thread.start()
+    code = conditional(f"__import__('socket').create_connection(('127.0.0.1', {port}), timeout=2)")
+    assert scorer.score(answer(code), CHECK).score == 0.0
+    thread.join()
+    server.close()
+    assert not accepted
+
+
+def test_daemons_do_not_outlive_the_run(scorer):
+    code = ("import os, time\nif os.fork() == 0:\n    os.setsid()\n    if os.fork() == 0:\n        time.sleep(60)\n"
+            "    os._exit(0)\ndef f(x):\n    return 2 * x")
+    assert scorer.score(answer(code), CHECK).score == 1.0  # the program itself is correct ...
+    time.sleep(0.5)
+    assert not sandbox_processes()  # ... and its daemon died with the sandbox
+
+
+def test_sandbox_command_has_every_guarantee():
+    sandbox = Sandbox(require_isolation=True, uid_base=UID_BASE)
+    cmd = sandbox.command(sandbox.python, UID_BASE)
+    text = " ".join(cmd)
+    for flag in ("--unshare-net", "--unshare-pid", "--die-with-parent", "--clearenv", "--tmpfs /tmp", "--size",
+                 "--new-session", "--nproc=", "--as=", "--cpu=", "--fsize=", "--nofile="):
+        assert flag in text, flag
+    if os.geteuid() == 0:
+        assert f"--reuid={UID_BASE}" in text and "--no-new-privs" in text and "--bounding-set=-all" in text
