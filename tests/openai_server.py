@@ -22,6 +22,11 @@ def completion(content: str, prompt_tokens: int = 10, completion_tokens: int = 5
                       "total_tokens": prompt_tokens + completion_tokens}}
 
 
+class _Server(ThreadingHTTPServer):
+    request_queue_size = 256  # socketserver's default backlog of 5 would stall concurrent clients
+    daemon_threads = True
+
+
 class OpenAIServer:
     def __init__(self, script: Script, delay_s: float = 0.0) -> None:
         self.script, self.delay_s = script, delay_s
@@ -32,6 +37,14 @@ class OpenAIServer:
         class Handler(BaseHTTPRequestHandler):
             def log_message(self, *args: Any) -> None:  # quiet
                 pass
+
+            def do_GET(self) -> None:  # noqa: N802  (GET /count: requests served so far)
+                data = json.dumps({"requests": len(server.requests)}).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
 
             def do_POST(self) -> None:  # noqa: N802
                 body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))) or b"{}")
@@ -48,7 +61,7 @@ class OpenAIServer:
                 self.end_headers()
                 self.wfile.write(data)
 
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd = _Server(("127.0.0.1", 0), Handler)
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
 
     @property

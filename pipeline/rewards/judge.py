@@ -1,0 +1,180 @@
+"""Pairwise LLM-as-a-Judge against the reference (Section 2.2, Appendix A.1), and its offline twin.
+
+``r_writing(q, o) = 1 if o ≻ o_ref, 0.5 if tie, 0 if o ≺ o_ref``. To cancel position bias
+the judge sees both orders (response as A, then as B) and the two scores are averaged.
+
+:class:`LLMJudge` talks to any OpenAI-compatible endpoint with the ``openai`` async client:
+the judge reasons first, then ends with ``[[A]]``, ``[[B]]`` or ``[[C]]`` (tie); the *last*
+tag counts. A reply without a verdict gets one retry with a reminder, then the component
+is undefined (``None``) and counted. Requests are bounded by a semaphore and retried with
+exponential backoff on 429, 5xx, timeouts and connection errors. Every verdict is cached
+on disk, keyed by judge model, prompt version, question, reference, response, order,
+temperature and sample index, so a rerun makes zero calls; token usage is accounted.
+
+:class:`RubricJudge` judges the synthetic writing tasks of the embedded default offline,
+with the same ternary protocol: the text meeting more rubric criteria wins.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import os
+import random
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Sequence
+
+from ..config import JudgeParams
+from ..errors import UserError
+from ..io import write_json_atomic
+
+PROMPT_VERSION = "pairwise-v1"
+SYSTEM = ("Please act as an impartial judge and evaluate the quality of the responses provided by two AI assistants "
+          "to the user request displayed below. Judge creativity, adherence to every instruction of the request, "
+          "coherence, style and depth. Avoid any position bias: the order of the responses must not influence you, "
+          "and neither must their length. First explain your reasoning briefly, then output your final verdict by "
+          "strictly following this format: \"[[A]]\" if assistant A is better, \"[[B]]\" if assistant B is better, "
+          "and \"[[C]]\" for a tie.")
+TEMPLATE = ("[User Request]\n{question}\n\n[The Start of Assistant A's Answer]\n{a}\n[The End of Assistant A's Answer]"
+            "\n\n[The Start of Assistant B's Answer]\n{b}\n[The End of Assistant B's Answer]")
+REMINDER = "Your reply had no verdict. End your reply with exactly one of [[A]], [[B]] or [[C]]."
+VERDICT = re.compile(r"\[\[(A|B|C)\]\]")
+SCORE = {("A", 0): 1.0, ("B", 0): 0.0, ("A", 1): 0.0, ("B", 1): 1.0, ("C", 0): 0.5, ("C", 1): 0.5}
+
+
+def parse_verdict(text: str) -> str | None:
+    """The last ``[[A]]``/``[[B]]``/``[[C]]`` of a judge reply, or ``None``."""
+    found = VERDICT.findall(text or "")
+    return found[-1] if found else None
+
+
+def combine(verdicts: Sequence[str | None]) -> float | None:
+    """Average the response's score over both orders (order 0: response is A; order 1: response is B)."""
+    if any(v is None for v in verdicts):
+        return None
+    return sum(SCORE[(v, order)] for order, v in enumerate(verdicts)) / len(verdicts)
+
+
+@dataclass
+class JudgeStats:
+    calls: int = 0
+    cache_hits: int = 0
+    retries: int = 0
+    malformed: int = 0
+    undefined: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+
+    def as_dict(self) -> dict[str, int]:
+        return dict(self.__dict__)
+
+
+@dataclass
+class LLMJudge:
+    params: JudgeParams
+    stats: JudgeStats = field(default_factory=JudgeStats)
+
+    def __post_init__(self) -> None:
+        self.base_url = self.params.base_url or os.environ.get("OPENAI_BASE_URL")
+        self.api_key = os.environ.get(self.params.api_key_env) or ("EMPTY" if self.base_url else None)
+        if self.api_key is None:
+            raise UserError(f"the LLM judge needs an API key in ${self.params.api_key_env} (or a base_url of a "
+                            "local OpenAI-compatible server)")
+        self.cache = Path(self.params.cache_dir)
+
+    def _key(self, question: str, reference: str, response: str, order: int, sample: int) -> Path:
+        payload = json.dumps([self.params.model, PROMPT_VERSION, question, reference, response, order,
+                              self.params.temperature, sample])
+        digest = hashlib.sha256(payload.encode()).hexdigest()
+        return self.cache / digest[:2] / f"{digest}.json"
+
+    async def _complete(self, client: Any, messages: list[dict[str, str]]) -> str:
+        import openai
+        from openai.types.chat import ChatCompletion
+
+        for attempt in range(self.params.max_retries + 1):
+            try:
+                # The client's low-level `post` sends the same request as `chat.completions.create`
+                # without its per-call TypedDict transform, which costs more CPU than the whole
+                # round trip to a nearby server.
+                reply = await client.post("/chat/completions", cast_to=ChatCompletion,
+                                          body={"model": self.params.model, "messages": messages,
+                                                "temperature": self.params.temperature})
+                self.stats.calls += 1
+                if reply.usage is not None:
+                    self.stats.prompt_tokens += reply.usage.prompt_tokens or 0
+                    self.stats.completion_tokens += reply.usage.completion_tokens or 0
+                return reply.choices[0].message.content or ""
+            except (openai.RateLimitError, openai.APITimeoutError, openai.APIConnectionError,
+                    openai.InternalServerError) as exc:
+                if attempt == self.params.max_retries:
+                    raise UserError(f"judge endpoint failed after {attempt + 1} tries: {type(exc).__name__}") from None
+                self.stats.retries += 1
+                await asyncio.sleep(self.params.backoff_s * (2 ** attempt) * (1 + random.random()))
+        raise AssertionError("unreachable")
+
+    async def _verdict(self, client: Any, sem: asyncio.Semaphore, question: str, response: str, reference: str,
+                       order: int, sample: int) -> str | None:
+        path = self._key(question, reference, response, order, sample)
+        if path.exists():
+            self.stats.cache_hits += 1
+            return json.loads(path.read_text(encoding="utf-8"))["verdict"]
+        a, b = (response, reference) if order == 0 else (reference, response)
+        messages = [{"role": "system", "content": SYSTEM},
+                    {"role": "user", "content": TEMPLATE.format(question=question, a=a, b=b)}]
+        async with sem:
+            text = await self._complete(client, messages)
+            verdict = parse_verdict(text)
+            if verdict is None:
+                self.stats.malformed += 1
+                messages += [{"role": "assistant", "content": text}, {"role": "user", "content": REMINDER}]
+                text = await self._complete(client, messages)
+                verdict = parse_verdict(text)
+        write_json_atomic(path, {"verdict": verdict, "reply": text, "model": self.params.model,
+                                 "prompt_version": PROMPT_VERSION, "order": order, "sample": sample})
+        return verdict
+
+    async def _judge_all(self, items: Sequence[tuple[str, str, str]]) -> list[float | None]:
+        from openai import AsyncOpenAI
+
+        sem = asyncio.Semaphore(self.params.concurrency)
+        async with AsyncOpenAI(base_url=self.base_url, api_key=self.api_key, timeout=self.params.timeout_s,
+                               max_retries=0) as client:
+            tasks = [asyncio.gather(*(self._verdict(client, sem, q, r, ref, order, 0) for order in (0, 1)))
+                     for q, r, ref in items]
+            results = await asyncio.gather(*tasks)
+        scores = [combine(v) for v in results]
+        self.stats.undefined += sum(s is None for s in scores)
+        return scores
+
+    def judge_many(self, items: Sequence[tuple[str, str, str]], metas: Sequence[dict] | None = None) -> list[float | None]:
+        """Scores for ``(question, response, reference)`` triples (``metas`` unused)."""
+        return asyncio.run(self._judge_all(items)) if items else []
+
+
+@dataclass
+class RubricJudge:
+    """Offline judge for the synthetic writing tasks: more rubric criteria met wins (same two-order protocol)."""
+
+    stats: JudgeStats = field(default_factory=JudgeStats)
+
+    @staticmethod
+    def verdict(a: str, b: str, rubric: dict) -> str:
+        from ..data.synthetic.writing import criteria
+
+        met_a, met_b = sum(criteria(a, rubric).values()), sum(criteria(b, rubric).values())
+        return "A" if met_a > met_b else "B" if met_b > met_a else "C"
+
+    def judge_many(self, items: Sequence[tuple[str, str, str]], metas: Sequence[dict] | None = None) -> list[float | None]:
+        scores: list[float | None] = []
+        for (question, response, reference), meta in zip(items, metas or [{}] * len(items)):
+            rubric = (meta or {}).get("rubric")
+            if rubric is None:
+                self.stats.undefined += 1
+                scores.append(None)
+                continue
+            scores.append(combine([self.verdict(response, reference, rubric), self.verdict(reference, response, rubric)]))
+        return scores

@@ -1,0 +1,114 @@
+"""The pairwise judge against a real local OpenAI-compatible server that scripts its replies."""
+
+import re
+import threading
+import time
+
+import pytest
+
+from pipeline.config import JudgeParams
+from pipeline.errors import UserError
+from pipeline.rewards.judge import LLMJudge, RubricJudge, combine, parse_verdict
+
+from ..openai_server import OpenAIServer, completion
+
+
+def judge_for(server, tmp_path, **extra):
+    params = JudgeParams(backend="llm", model="judge-test", base_url=server.base_url, api_key_env="NO_KEY_HERE",
+                         cache_dir=str(tmp_path / "judge-cache"), backoff_s=0.01, **extra)
+    return LLMJudge(params)
+
+
+def a_and_b(body):
+    text = body["messages"][1]["content"]
+    a = re.search(r"Assistant A's Answer\]\n(.*?)\n\[The End of Assistant A", text, re.S).group(1)
+    b = re.search(r"Assistant B's Answer\]\n(.*?)\n\[The End of Assistant B", text, re.S).group(1)
+    return a, b
+
+
+def prefers_longer(body, n):
+    a, b = a_and_b(body)
+    verdict = "A" if len(a) > len(b) else "B" if len(b) > len(a) else "C"
+    return 200, completion(f"Reasoning... maybe [[B]] at first, but finally [[{verdict}]]")
+
+
+def test_verdict_parsing_and_combination():
+    assert parse_verdict("first [[A]] then [[B]]") == "B"
+    assert parse_verdict("no verdict") is None
+    assert combine(["A", "B"]) == 1.0 and combine(["B", "A"]) == 0.0 and combine(["C", "C"]) == 0.5
+    assert combine(["A", "A"]) == 0.5  # position bias cancels out
+    assert combine(["A", None]) is None
+
+
+def test_both_orders_last_tag_and_cache(tmp_path):
+    with OpenAIServer(prefers_longer) as server:
+        judge = judge_for(server, tmp_path)
+        items = [("q1", "a much longer answer", "short"), ("q2", "tiny", "a longer reference"), ("q3", "same", "same")]
+        assert judge.judge_many(items) == [1.0, 0.0, 0.5]
+        assert len(server.requests) == 6  # two orders each
+        assert all(r["temperature"] == 0.4 and r["model"] == "judge-test" for r in server.requests)
+        assert judge.stats.prompt_tokens == 60 and judge.stats.completion_tokens == 30
+        again = judge_for(server, tmp_path)
+        assert again.judge_many(items) == [1.0, 0.0, 0.5]
+        assert len(server.requests) == 6 and again.stats.cache_hits == 6 and again.stats.calls == 0
+
+
+def test_retries_on_429_500_and_malformed_then_undefined(tmp_path):
+    def flaky(body, n):
+        if n == 1:
+            return 429, {"error": {"message": "slow down"}}
+        if n == 2:
+            return 500, {"error": {"message": "oops"}}
+        user = body["messages"][1]["content"]
+        if "NEVER" in user:
+            return 200, completion("I cannot decide.")
+        if "ONCE" in user and len(body["messages"]) == 2:
+            return 200, completion("Thinking without a verdict")
+        return 200, completion("[[A]]")
+
+    with OpenAIServer(flaky) as server:
+        judge = judge_for(server, tmp_path, concurrency=1)
+        scores = judge.judge_many([("q", "ONCE", "ref"), ("q2", "NEVER", "ref")])
+        assert scores[0] == 0.5 and scores[1] is None
+        assert judge.stats.retries == 2 and judge.stats.malformed == 4 and judge.stats.undefined == 1
+        reminders = [r for r in server.requests if len(r["messages"]) == 4]
+        assert reminders and "[[A]], [[B]] or [[C]]" in reminders[0]["messages"][-1]["content"]
+
+
+def test_gives_up_after_max_retries(tmp_path):
+    with OpenAIServer(lambda body, n: (503, {"error": {"message": "down"}})) as server:
+        judge = judge_for(server, tmp_path, max_retries=2)
+        with pytest.raises(UserError, match="judge endpoint failed after 3 tries"):
+            judge.judge_many([("q", "a", "b")])
+
+
+def test_concurrency_is_bounded_and_faster_than_sequential(tmp_path):
+    in_flight, peak, lock = [0], [0], threading.Lock()
+
+    def slow(body, n):
+        with lock:
+            in_flight[0] += 1
+            peak[0] = max(peak[0], in_flight[0])
+        time.sleep(0.05)
+        with lock:
+            in_flight[0] -= 1
+        return 200, completion("[[C]]")
+
+    with OpenAIServer(slow) as server:
+        judge = judge_for(server, tmp_path, concurrency=8)
+        judge.judge_many([(f"q{i}", f"a{i}", "r") for i in range(20)])
+    assert 1 < peak[0] <= 8
+
+
+def test_missing_key_without_base_url(monkeypatch):
+    monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
+    with pytest.raises(UserError, match=r"needs an API key in \$NO_KEY_HERE"):
+        LLMJudge(JudgeParams(backend="llm", api_key_env="NO_KEY_HERE"))
+
+
+def test_rubric_judge_ternary_both_orders():
+    rubric = {"topic": "sea", "required_words": ["blue", "wave"], "lines": 1, "ending": "!"}
+    judge = RubricJudge()
+    scores = judge.judge_many([("q", "blue wave!", "blue wave."), ("q", "blue.", "blue wave!"), ("q", "wave!", "blue!"),
+                               ("q", "x", "y")], [{"rubric": rubric}] * 3 + [{}])
+    assert scores == [1.0, 0.0, 0.5, None]
