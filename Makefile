@@ -23,6 +23,7 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) benchmarks/bench_ordering.py
+	$(PY) benchmarks/bench_rewards.py
 
 clean-venv:
 	rm -rf $(VENV)

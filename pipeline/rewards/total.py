@@ -1,0 +1,147 @@
+"""The reward registry and the weighted total (Appendix A.1, "Total Reward").
+
+``R_k(q, o) = Σ_{r ∈ F_k} w_r · r(q, o)`` over the components ``accuracy`` (the task's
+primary reward: math, code, qa or judge), ``format`` and ``tags``. A component that is
+undefined (``None``: e.g. the judge gave no verdict) is left out of the sum; a sample
+with no defined component is marked ``excluded`` and must be dropped from the policy
+update.
+
+:class:`RewardModel` scores batches, grouping samples by primary kind so that each
+verifier runs batched and in parallel (code in the sandbox pool, math in the deadline
+pool, the judge concurrently).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable, Sequence
+
+from ..config import RewardParams
+from .code import CodeScorer
+from .extract import extract_answer, without_think
+from .format import format_reward, tags_reward
+from .judge import LLMJudge, RubricJudge
+from .math import MathScorer
+from .qa import qa_reward
+from .sandbox import Sandbox, SandboxLimits
+
+
+@dataclass(frozen=True)
+class Sample:
+    """What a reward needs: the prompt text, the response, the reference and the record's meta."""
+
+    task: str
+    question: str
+    response: str
+    reference: str
+    meta: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Scored:
+    score: float
+    components: dict[str, float | None]
+    excluded: bool
+
+
+def total_reward(components: dict[str, float | None], weights: dict[str, float]) -> tuple[float, bool]:
+    """``R_k = Σ w_r r`` over defined components; ``excluded`` when none is defined."""
+    defined = {name: value for name, value in components.items() if value is not None}
+    return sum(weights.get(name, 0.0) * value for name, value in defined.items()), not defined
+
+
+Primary = Callable[["RewardModel", Sequence[Sample]], list[float | None]]
+PRIMARY: dict[str, Primary] = {}
+
+
+def register_primary(kind: str) -> Callable[[Primary], Primary]:
+    def decorate(fn: Primary) -> Primary:
+        PRIMARY[kind] = fn
+        return fn
+
+    return decorate
+
+
+@register_primary("math")
+def _math(model: "RewardModel", samples: Sequence[Sample]) -> list[float | None]:
+    return model.math.score_many([(s.response, s.reference) for s in samples])
+
+
+@register_primary("code")
+def _code(model: "RewardModel", samples: Sequence[Sample]) -> list[float | None]:
+    return [o.score for o in model.code.score_many([(s.response, s.reference) for s in samples])]
+
+
+@register_primary("qa")
+def _qa(model: "RewardModel", samples: Sequence[Sample]) -> list[float | None]:
+    return [qa_reward(s.response, s.reference, s.meta) for s in samples]
+
+
+@register_primary("judge")
+def _judge(model: "RewardModel", samples: Sequence[Sample]) -> list[float | None]:
+    texts = [(s.question, extract_answer(s.response) or without_think(s.response), s.reference) for s in samples]
+    return model.judge.judge_many(texts, [s.meta for s in samples])
+
+
+class RewardModel:
+    """All verifiers, built lazily from ``rewards`` params; one instance per process."""
+
+    def __init__(self, params: RewardParams) -> None:
+        self.params = params
+        self._math: MathScorer | None = None
+        self._code: CodeScorer | None = None
+        self._judge: LLMJudge | RubricJudge | None = None
+
+    @property
+    def math(self) -> MathScorer:
+        if self._math is None:
+            self._math = MathScorer(workers=self.params.math.workers, timeout_s=self.params.math.timeout_s)
+        return self._math
+
+    @property
+    def code(self) -> CodeScorer:
+        if self._code is None:
+            c = self.params.code
+            limits = SandboxLimits(timeout_s=c.timeout_s, cpu_s=c.cpu_s, memory_mb=c.memory_mb,
+                                   max_processes=c.max_processes, max_file_mb=c.max_file_mb,
+                                   max_open_files=c.max_open_files, tmp_size_mb=c.tmp_size_mb,
+                                   max_output_bytes=c.max_output_kb << 10)
+            self._code = CodeScorer(Sandbox(limits, require_isolation=c.require_isolation, slots=c.workers),
+                                    workers=c.workers)
+        return self._code
+
+    @property
+    def judge(self) -> LLMJudge | RubricJudge:
+        if self._judge is None:
+            self._judge = LLMJudge(self.params.judge) if self.params.judge.backend == "llm" else RubricJudge()
+        return self._judge
+
+    def score(self, samples: Sequence[Sample]) -> list[Scored]:
+        """Scores in input order."""
+        accuracy: list[float | None] = [None] * len(samples)
+        by_kind: dict[str, list[int]] = {}
+        for i, s in enumerate(samples):
+            by_kind.setdefault(self.params.for_task(s.task).kind, []).append(i)
+        for kind, idx in by_kind.items():
+            for i, value in zip(idx, PRIMARY[kind](self, [samples[i] for i in idx])):
+                accuracy[i] = value
+        out = []
+        for s, acc in zip(samples, accuracy):
+            components = {"accuracy": acc, "format": format_reward(s.response), "tags": tags_reward(s.response)}
+            score, excluded = total_reward(components, self.params.for_task(s.task).weights)
+            out.append(Scored(score, components, excluded))
+        return out
+
+    def stats(self) -> dict[str, Any]:
+        report: dict[str, Any] = {}
+        if self._math is not None:
+            report["math"] = dict(self._math.counts)
+        if self._code is not None:
+            report["code"] = dict(self._code.counts)
+        if self._judge is not None:
+            report["judge"] = self._judge.stats.as_dict()
+        return report
+
+    def close(self) -> None:
+        if self._math is not None:
+            self._math.close()
