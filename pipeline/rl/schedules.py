@@ -1,0 +1,69 @@
+"""Multi-task schedules (Section 2.3).
+
+A schedule is a sequence of batches ``(B_s)``: pairwise disjoint within an epoch and
+covering ``∪_k D_k`` exactly once per epoch. Items are ``(task, index)`` pairs.
+
+- **single-task**: one task's data only;
+- **joint**: each batch drawn uniformly without replacement from all remaining items,
+  disregarding tasks (a shuffle of the union, cut into batches);
+- **curriculum** σ: *pure* batches (one task each) from task σ(1) until its data is
+  exhausted, then σ(2), …; with several epochs, each task's epochs run back to back
+  before the next task starts (one verl run per task segment at scale). The last
+  batch of a task may be smaller than ``batch_size``: it is never topped up from the
+  next task, which would break purity.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable, Sequence
+
+import numpy as np
+
+Item = tuple[str, int]
+
+
+@dataclass(frozen=True)
+class Batch:
+    items: tuple[Item, ...]
+    epoch: int
+    segment: str  # task name for curriculum/single segments, "joint" otherwise
+
+
+def _chunks(items: list[Item], size: int, epoch: int, segment: str) -> list[Batch]:
+    return [Batch(tuple(items[i:i + size]), epoch, segment) for i in range(0, len(items), size)]
+
+
+def _shuffled(items: list[Item], rng: np.random.Generator) -> list[Item]:
+    return [items[i] for i in rng.permutation(len(items))]
+
+
+def single_schedule(sizes: dict[str, int], task: str, batch_size: int, epochs: int,
+                    rng: np.random.Generator) -> list[Batch]:
+    """Batches from ``task`` only."""
+    return curriculum_schedule(sizes, [task], batch_size, epochs, rng)
+
+
+def joint_schedule(sizes: dict[str, int], batch_size: int, epochs: int, rng: np.random.Generator) -> list[Batch]:
+    """Uniform without replacement over the union of all tasks, per epoch."""
+    union = [(t, i) for t, n in sizes.items() for i in range(n)]
+    return [b for e in range(epochs) for b in _chunks(_shuffled(union, rng), batch_size, e, "joint")]
+
+
+def curriculum_schedule(sizes: dict[str, int], order: Sequence[str], batch_size: int, epochs: int,
+                        rng: np.random.Generator) -> list[Batch]:
+    """Pure batches, task by task in ``order``, each task until exhaustion (all its epochs)."""
+    unknown = [t for t in order if t not in sizes]
+    if unknown or len(set(order)) != len(order):
+        raise ValueError(f"curriculum order {list(order)} must list distinct known tasks (have {sorted(sizes)})")
+    batches: list[Batch] = []
+    for task in order:
+        items = [(task, i) for i in range(sizes[task])]
+        for e in range(epochs):
+            batches += _chunks(_shuffled(items, rng), batch_size, e, task)
+    return batches
+
+
+SCHEDULES: dict[str, Callable[..., list[Batch]]] = {
+    "single": single_schedule, "joint": joint_schedule, "curriculum": curriculum_schedule,
+}
