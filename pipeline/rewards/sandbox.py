@@ -111,8 +111,10 @@ class Sandbox:
         python = [str(self.python), "-I", "-S", "-B", str(script)]
         if not self.isolated:
             return [*self._prlimit_args(), *python] if self.prlimit else python
-        binds: list[str] = []
-        mounted: set[str] = set()
+        # The private /tmp comes first: a checkout or venv that lives under /tmp is then bound
+        # (read-only) inside it instead of being hidden by it.
+        binds: list[str] = ["--size", str(self.limits.tmp_size_mb << 20), "--perms", "1777", "--tmpfs", "/tmp"]
+        mounted: set[str] = {"/tmp"}
         for source in sorted({Path(sys.base_prefix).resolve(), Path(sys.prefix).resolve(), script.parent.resolve()}):
             for parent in _parents(source):
                 if parent not in mounted and not parent.startswith("/usr"):
@@ -123,8 +125,7 @@ class Sandbox:
                "--die-with-parent", "--new-session",
                "--ro-bind", "/usr", "/usr", "--symlink", "usr/lib", "/lib", "--symlink", "usr/lib64", "/lib64",
                "--symlink", "usr/bin", "/bin", "--ro-bind-try", "/etc/ld.so.cache", "/etc/ld.so.cache",
-               *binds, "--proc", "/proc", "--dev", "/dev",
-               "--size", str(self.limits.tmp_size_mb << 20), "--perms", "1777", "--tmpfs", "/tmp",
+               "--proc", "/proc", "--dev", "/dev", *binds,
                "--clearenv", "--setenv", "PATH", "/usr/bin:/bin", "--setenv", "HOME", "/tmp",
                "--setenv", "LANG", "C.UTF-8", "--chdir", "/tmp"]
         if self.is_root:
