@@ -15,7 +15,7 @@ from typing import Callable, Sequence
 from . import __version__
 from .errors import EXIT_USER_ERROR, UserError
 
-COMMAND_MODULES = ("curate", "export_verl", "order", "params", "score")
+COMMAND_MODULES = ("curate", "base_model", "train", "evaluate", "order", "score", "export_verl", "params")
 """Modules of :mod:`pipeline.commands`, one per subcommand, in ``--help`` order."""
 
 

@@ -200,6 +200,74 @@ class RewardParams(Section):
         raise UserError(f"rewards.tasks has no entry for task '{task}' (set its kind: {', '.join(REWARD_KINDS)})")
 
 
+class ModelParams(Section):
+    """The base model θ0: the tiny locally built model (embedded default) or any HF model."""
+
+    base: str | None = Field(None, description="HF path or hub id of θ0 (paper: Qwen/Qwen2.5-7B-Instruct); null "
+                             "builds and warm-starts the tiny model.")
+    vocab_size: int = Field(1024, ge=300, description="Tiny model: BPE vocabulary trained on the synthetic corpus.")
+    hidden: int = Field(128, ge=8, description="Tiny model width.")
+    layers: int = Field(4, ge=1, description="Tiny model layers.")
+    heads: int = Field(4, ge=1, description="Attention heads.")
+    kv_heads: int = Field(2, ge=1, description="Key/value heads.")
+    intermediate: int = Field(512, ge=8, description="MLP width.")
+    max_positions: int = Field(512, ge=64, description="Context length.")
+    warmstart_steps: int = Field(1600, ge=0, description="SFT steps on the pretrain split.")
+    warmstart_batch_size: int = Field(32, ge=1, description="SFT batch size.")
+    warmstart_lr: float = Field(2e-3, gt=0, description="SFT peak learning rate (cosine schedule).")
+    max_len: int = Field(256, ge=16, description="SFT sequence cap.")
+
+
+class GRPOParams(Section):
+    """MT-GRPO (Eqs. 2–5) and the local trainer; Table 5 gives the paper's values."""
+
+    group_size: int = Field(8, ge=2, description="G, samples per prompt (paper: 16).")
+    batch_size: int = Field(8, ge=1, description="Prompts per batch (paper: 256×6).")
+    epochs: int = Field(1, ge=1, description="Passes over each task's data (paper: 3).")
+    max_steps: int | None = Field(None, ge=1, description="Cap on schedule length (null: the whole schedule).")
+    max_new_tokens: int = Field(32, ge=1, description="Response length cap (paper: 3072).")
+    temperature: float = Field(1.0, gt=0, description="Rollout temperature (Table 2 ablation changes it).")
+    top_p: float = Field(1.0, gt=0, le=1, description="Rollout top-p.")
+    top_k: int = Field(0, ge=0, description="Rollout top-k (0: off, i.e. true temperature sampling).")
+    lr: float = Field(1e-4, gt=0, description="AdamW learning rate (paper: 1e-6).")
+    lr_schedule: Literal["constant", "cosine"] = Field("constant", description="Learning-rate schedule.")
+    weight_decay: float = Field(0.0, ge=0, description="AdamW weight decay.")
+    grad_clip: float = Field(1.0, gt=0, description="Gradient-norm clip.")
+    ppo_epochs: int = Field(1, ge=1, description="Update passes per batch.")
+    mini_batch_size: int = Field(64, ge=1, description="Samples per gradient step.")
+    eps_low: float = Field(0.2, ge=0, lt=1, description="ε_low of the clip.")
+    eps_high: float = Field(0.2, ge=0, description="ε_high of the clip.")
+    beta: dict[str, float] = Field(default_factory=dict, description="β_k per task (KL weight, Eq. 4); default 0.")
+    checkpoint_every: int = Field(25, ge=0, description="Steps between resumable checkpoints (0: never).")
+
+
+class TrainParams(Section):
+    """GRPO stages (train_single@{task}, train_joint, train_curriculum)."""
+
+    backend: Literal["local"] = Field("local", description="local: our MT-GRPO loop (CPU or one GPU).")
+    grpo: GRPOParams = Field(default_factory=GRPOParams)
+    overrides: dict[str, dict[str, Any]] = Field(
+        default_factory=dict, description="Per-task overrides of grpo for train_single@{task} "
+        "(e.g. {math: {lr: 5e-5}}); changing one reruns only that task's branch.")
+
+    def for_single(self, task: str) -> GRPOParams:
+        return GRPOParams.model_validate({**self.grpo.model_dump(), **self.overrides.get(task, {})})
+
+
+class EvalParams(Section):
+    """Per-task evaluation: accuracy (primary reward) and token entropy (Eq. 11)."""
+
+    samples: int = Field(4, ge=1, description="Sampled completions per prompt; accuracy = mean@k.")
+    temperature: float = Field(1.0, ge=0, description="Sampling temperature (0: greedy only).")
+    top_p: float = Field(1.0, gt=0, le=1, description="Sampling top-p.")
+    top_k: int = Field(0, ge=0, description="Sampling top-k (0: off).")
+    max_new_tokens: int = Field(32, ge=1, description="Response length cap.")
+    accuracy: Literal["sampled", "greedy"] = Field(
+        "sampled", description="Which accuracy feeds BWT (both are reported).")
+    max_items: int | None = Field(None, ge=1, description="Cap on prompts per task and split.")
+    batch_size: int = Field(64, ge=1, description="Prompts per generation batch.")
+
+
 class Params(Section):
     """Top level of ``params.yaml``."""
 
@@ -209,6 +277,9 @@ class Params(Section):
         description="Task names (K = len(tasks)); the DAG fans out over them.")
     data: DataParams = Field(default_factory=DataParams)
     rewards: RewardParams = Field(default_factory=RewardParams)
+    models: ModelParams = Field(default_factory=ModelParams)
+    train: TrainParams = Field(default_factory=TrainParams)
+    eval: EvalParams = Field(default_factory=EvalParams)
     order: OrderParams = Field(default_factory=OrderParams)
 
     @field_validator("tasks")
@@ -229,6 +300,13 @@ class Params(Section):
         missing = [t for t in self.tasks if t not in self.data.tasks]
         if missing:
             raise ValueError(f"data.tasks has no entry for task(s) {missing}")
+        for task, override in self.train.overrides.items():
+            if task not in self.tasks:
+                raise ValueError(f"train.overrides names unknown task '{task}'")
+            try:
+                self.train.for_single(task)
+            except ValidationError as exc:
+                raise ValueError(f"train.overrides.{task}: {exc.errors()[0]['msg']}") from None
         no_reward = [t for t in self.tasks if t not in self.rewards.tasks and t not in DEFAULT_KIND]
         if no_reward:
             raise ValueError(f"rewards.tasks has no entry for task(s) {no_reward}")

@@ -1,0 +1,84 @@
+"""``evaluate``: accuracy and entropy of models on every task's splits (the BWT / entropy tables)."""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+from pathlib import Path
+
+from ..cli import command
+from ..config import DEFAULT_PARAMS, load_params
+from ..errors import UserError
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--model", action="append", default=[], metavar="NAME=DIR",
+                        help="a model to evaluate, named as in the accuracy table (`base` for θ0, a task name for "
+                             "its single-task model); repeat")
+    parser.add_argument("--transfer", nargs=2, metavar=("BASE_DIR", "SINGLES_DIR"),
+                        help="evaluate θ0 (BASE_DIR) and every task's single-task model (SINGLES_DIR/<task>/model): "
+                             "the BWT table")
+    parser.add_argument("--split", action="append", default=None, choices=["val", "test"], help="splits (default both)")
+    parser.add_argument("--curated", default="data/curated", help="folder of curate outputs")
+    parser.add_argument("--out", required=True, metavar="DIR", help="writes accuracies.csv and entropies.csv")
+    parser.add_argument("--params", default=str(DEFAULT_PARAMS), help="parameters file (default: params.yaml)")
+
+
+@command("evaluate", help="Per-task accuracy (mean@k and greedy) and token entropy (Eq. 11) of models on val/test.")
+def run(args: argparse.Namespace) -> int:
+    import torch
+
+    from ..data.schema import read_split
+    from ..eval.evaluate import evaluate_records
+    from ..io import staged_outputs
+    from ..models.tiny import load_model
+    from ..rewards.total import RewardModel
+
+    params = load_params(args.params)
+    models = {}
+    if args.transfer:
+        base, singles = args.transfer
+        args.model = [f"base={base}", *(f"{t}={Path(singles) / t / 'model'}" for t in params.tasks), *args.model]
+    if not args.model:
+        raise UserError("give --model NAME=DIR (repeatable) or --transfer BASE_DIR SINGLES_DIR")
+    for spec in args.model:
+        name, sep, path = spec.partition("=")
+        if not sep or not name or not path:
+            raise UserError(f"--model {spec!r}: expected NAME=DIR")
+        if not Path(path).is_dir():
+            raise UserError(f"--model {name}: {path} is not a folder")
+        models[name] = path
+    splits = args.split or ["val", "test"]
+    rewards = RewardModel(params.rewards)
+    rows = []
+    try:
+        for name, path in models.items():
+            model, tokenizer = load_model(path)
+            model.eval()
+            for task in params.tasks:
+                for split in splits:
+                    file = Path(args.curated) / task / f"{split}.parquet"
+                    if not file.exists():
+                        raise UserError(f"{file}: file not found")
+                    torch.manual_seed(params.seed)
+                    result = evaluate_records(model, tokenizer, read_split(file), params.eval, rewards)
+                    rows.append({"trained_on": name, "evaluated_on": task, "split": split, **result})
+                    print(f"{name:>10} on {task:<8} {split:<4} acc={result['accuracy']:.3f} "
+                          f"(sampled {result['accuracy_sampled']:.3f}, greedy {result['accuracy_greedy']:.3f}) "
+                          f"entropy={result['entropy']:.3f} n={result['n']}")
+    finally:
+        rewards.close()
+
+    def table(columns: list[str]) -> str:
+        buf = io.StringIO()
+        writer = csv.DictWriter(buf, fieldnames=columns, extrasaction="ignore", lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+        return buf.getvalue()
+
+    with staged_outputs(args.out) as stage:
+        (stage / "accuracies.csv").write_text(table(["trained_on", "evaluated_on", "split", "accuracy",
+                                                     "accuracy_sampled", "accuracy_greedy", "n"]))
+        (stage / "entropies.csv").write_text(table(["trained_on", "evaluated_on", "split", "entropy"]))
+    return 0

@@ -1,0 +1,102 @@
+"""``train``: MT-GRPO on one task (single), all tasks mixed (joint) or task by task (curriculum)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+from pathlib import Path
+
+from ..cli import command
+from ..config import DEFAULT_PARAMS, load_params
+from ..errors import UserError
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--mode", required=True, choices=["single", "joint", "curriculum"], help="schedule (Section 2.3)")
+    parser.add_argument("--task", help="the task of a single-task run")
+    parser.add_argument("--order", help="curriculum: curriculum.json from `order` (its recommended order) or a "
+                                        "comma-separated task list")
+    parser.add_argument("--base", default="data/models/base", help="θ0 folder (HF format)")
+    parser.add_argument("--curated", default="data/curated", help="folder of curate outputs")
+    parser.add_argument("--out", required=True, metavar="DIR",
+                        help="run folder: model/, log.jsonl, metrics.json and, for a curriculum, segments/<i>-<task>/; "
+                             "work/ holds the resumable checkpoint while the run is in progress")
+    parser.add_argument("--params", default=str(DEFAULT_PARAMS), help="parameters file (default: params.yaml)")
+
+
+def _order(spec: str, tasks: list[str]) -> list[str]:
+    path = Path(spec)
+    if path.suffix == ".json":
+        if not path.exists():
+            raise UserError(f"{path}: file not found")
+        order = json.loads(path.read_text())["order"]
+    else:
+        order = [t.strip() for t in spec.split(",") if t.strip()]
+    if sorted(order) != sorted(tasks):
+        raise UserError(f"curriculum order {order} must list each task of params exactly once ({tasks})")
+    return order
+
+
+@command("train", help="MT-GRPO training (local backend) with a single-task, joint or curriculum schedule.")
+def run(args: argparse.Namespace) -> int:
+    import numpy as np
+    import torch
+
+    from ..data.schema import read_split
+    from ..io import staged_outputs, write_json_atomic
+    from ..models.tiny import load_model
+    from ..rewards.total import RewardModel
+    from ..rl.schedules import curriculum_schedule, joint_schedule, single_schedule
+    from ..rl.trainer import GRPOTrainer
+
+    params = load_params(args.params)
+    if args.mode == "single":
+        if args.task not in params.tasks:
+            raise UserError(f"--task must be one of {params.tasks} for --mode single")
+        tasks, grpo = [args.task], params.train.for_single(args.task)
+    else:
+        tasks, grpo = list(params.tasks), params.train.grpo
+    records = {}
+    for task in tasks:
+        path = Path(args.curated) / task / "train.parquet"
+        if not path.exists():
+            raise UserError(f"{path}: file not found (run curate for task '{task}' first)")
+        records[task] = read_split(path)
+    sizes = {t: len(r) for t, r in records.items()}
+    rng = np.random.default_rng(params.seed)
+    if args.mode == "single":
+        schedule = single_schedule(sizes, args.task, grpo.batch_size, grpo.epochs, rng)
+    elif args.mode == "joint":
+        schedule = joint_schedule(sizes, grpo.batch_size, grpo.epochs, rng)
+    else:
+        if not args.order:
+            raise UserError("--mode curriculum needs --order (curriculum.json or a comma-separated list)")
+        schedule = curriculum_schedule(sizes, _order(args.order, tasks), grpo.batch_size, grpo.epochs, rng)
+    if grpo.max_steps is not None:
+        schedule = schedule[: grpo.max_steps]
+    torch.set_num_threads(max(1, torch.get_num_threads()))
+    model, tokenizer = load_model(args.base)
+    ref = load_model(args.base)[0] if any(v > 0 for v in grpo.beta.values()) else None
+    out = Path(args.out)
+    rewards = RewardModel(params.rewards)
+    try:
+        trainer = GRPOTrainer(model, tokenizer, records, schedule, grpo, rewards, out / "work", params.seed, ref)
+        last = trainer.train()
+    finally:
+        rewards.close()
+    logs = [json.loads(line) for line in (out / "work" / "log.jsonl").read_text().splitlines()]
+    summary = {"mode": args.mode, "steps": len(logs), "schedule": list(dict.fromkeys(b.segment for b in schedule)),
+               "tokens_per_s": float(np.mean([m["tokens_per_s"] for m in logs])) if logs else 0.0,
+               "seconds": float(sum(m["step_s"] for m in logs)),
+               "final": last.get("tasks", {})}
+    with staged_outputs(out) as stage:
+        model.save_pretrained(stage / "model")
+        tokenizer.save_pretrained(stage / "model")
+        write_json_atomic(stage / "metrics.json", summary)
+        shutil.copy(out / "work" / "log.jsonl", stage / "log.jsonl")
+        if (out / "work" / "segments").is_dir():
+            shutil.copytree(out / "work" / "segments", stage / "segments")
+    shutil.rmtree(out / "work")  # the resumable state is only needed until the run completes
+    print(f"trained ({args.mode}) {summary['steps']} steps in {summary['seconds']:.0f} s -> {out / 'model'}")
+    return 0

@@ -1,0 +1,41 @@
+"""The embedded default's model: a tiny ``Qwen2ForCausalLM`` built from params, and model loading.
+
+Any HF model path or hub id can replace it (``models.base``); at paper scale that is
+Qwen2.5-7B-Instruct. Everything downstream loads models with :func:`load_model`, which
+takes a local path (always) or a hub id (when the hub is reachable).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+from transformers import AutoModelForCausalLM, AutoTokenizer, PreTrainedTokenizerBase, Qwen2Config, Qwen2ForCausalLM
+
+from ..errors import UserError
+
+
+def build_tiny_model(vocab_size: int, hidden: int, layers: int, heads: int, kv_heads: int, intermediate: int,
+                     max_positions: int, seed: int, tokenizer: PreTrainedTokenizerBase) -> Qwen2ForCausalLM:
+    """A freshly initialised Qwen2 decoder with tied embeddings (about 1.1M parameters at 128×4)."""
+    torch.manual_seed(seed)
+    config = Qwen2Config(vocab_size=vocab_size, hidden_size=hidden, num_hidden_layers=layers,
+                         num_attention_heads=heads, num_key_value_heads=kv_heads, intermediate_size=intermediate,
+                         max_position_embeddings=max_positions, tie_word_embeddings=True,
+                         bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id,
+                         pad_token_id=tokenizer.pad_token_id, use_cache=True)
+    return Qwen2ForCausalLM(config)
+
+
+def load_model(name_or_path: str | Path, dtype: torch.dtype = torch.float32):
+    """(model, tokenizer) from a local folder in HF format or a hub id, with pad/eos set for generation."""
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(str(name_or_path))
+        model = AutoModelForCausalLM.from_pretrained(str(name_or_path), dtype=dtype)
+    except OSError as exc:
+        raise UserError(f"model {name_or_path}: cannot be loaded ({str(exc).splitlines()[0]})") from None
+    if tokenizer.pad_token_id is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    model.generation_config.pad_token_id = tokenizer.pad_token_id
+    model.generation_config.eos_token_id = tokenizer.eos_token_id
+    return model, tokenizer

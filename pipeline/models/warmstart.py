@@ -1,0 +1,73 @@
+"""Warm start of the tiny base model by SFT on the synthetic ``pretrain`` split.
+
+Loss on the completion tokens only (``<think>…</think><answer>…</answer><eos>``), right
+padding, AdamW with a linear warm-up then cosine decay. Batches hold one task each (a
+round robin over tasks), which keeps lengths similar: about 1.7× faster than mixed
+batches on this CPU (shared notes).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Sequence
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+
+def encode_example(tokenizer, prompt: list[dict[str, str]], completion: str, max_len: int) -> tuple[list[int], int]:
+    """(token ids, number of prompt tokens); the completion ends with EOS."""
+    prompt_ids = list(tokenizer.apply_chat_template(prompt, tokenize=True, add_generation_prompt=True)["input_ids"])
+    completion_ids = tokenizer(completion, add_special_tokens=False)["input_ids"] + [tokenizer.eos_token_id]
+    ids = (prompt_ids + completion_ids)[:max_len]
+    return ids, len(prompt_ids)
+
+
+def collate(examples: Sequence[tuple[list[int], int]], pad_id: int) -> dict[str, torch.Tensor]:
+    width = max(len(ids) for ids, _ in examples)
+    input_ids = torch.full((len(examples), width), pad_id, dtype=torch.long)
+    labels = torch.full((len(examples), width), -100, dtype=torch.long)
+    attention = torch.zeros((len(examples), width), dtype=torch.long)
+    for row, (ids, n_prompt) in enumerate(examples):
+        input_ids[row, : len(ids)] = torch.tensor(ids)
+        attention[row, : len(ids)] = 1
+        labels[row, n_prompt: len(ids)] = torch.tensor(ids[n_prompt:])
+    return {"input_ids": input_ids, "attention_mask": attention, "labels": labels}
+
+
+def cosine_lr(step: int, total: int, warmup: int) -> float:
+    """Multiplier: linear warm-up over ``warmup`` steps, then cosine decay to 0."""
+    if step < warmup:
+        return (step + 1) / warmup
+    return 0.5 * (1 + math.cos(math.pi * (step - warmup) / max(1, total - warmup)))
+
+
+def sft(model, tokenizer, records_by_task: dict[str, list[dict[str, Any]]], steps: int, batch_size: int, lr: float,
+        max_len: int, seed: int, desc: str = "warm start") -> list[float]:
+    """Train ``model`` in place; returns the loss per step."""
+    rng = np.random.default_rng(seed)
+    torch.manual_seed(seed)
+    encoded = {task: [encode_example(tokenizer, r["prompt"], r["meta"]["completion"], max_len) for r in recs]
+               for task, recs in records_by_task.items() if recs}
+    tasks = sorted(encoded)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.0)
+    warmup = max(1, steps // 20)
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: cosine_lr(s, steps, warmup))
+    model.train()
+    losses: list[float] = []
+    for step in (bar := tqdm(range(steps), desc=desc, unit="step", disable=None)):
+        task = tasks[step % len(tasks)]
+        pool = encoded[task]
+        batch = collate([pool[i] for i in rng.integers(0, len(pool), size=batch_size)], tokenizer.pad_token_id)
+        loss = model(**batch).loss
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        optimizer.step()
+        scheduler.step()
+        optimizer.zero_grad(set_to_none=True)
+        losses.append(loss.item())
+        if step % 20 == 0:
+            bar.set_postfix(loss=f"{np.mean(losses[-20:]):.3f}")
+    model.eval()
+    return losses

@@ -1,0 +1,212 @@
+"""The ``local`` MT-GRPO trainer (CPU or one GPU): rollouts, hybrid rewards, Eqs. 2–5, AdamW.
+
+For each batch of the schedule: sample G completions per prompt from π_θold (KV cache,
+temperature / top-p / top-k from params), score them with the reward registry, drop
+samples marked ``excluded``, compute group advantages (Eq. 3; groups with σ_q = 0 get
+zero advantages and are counted), then ``ppo_epochs`` passes of mini-batch updates of
+Eq. 4 with gradient clipping and a constant or cosine learning rate. The reference
+model is loaded only when some task has β_k > 0.
+
+Every ``checkpoint_every`` steps the model, optimizer, LR scheduler, RNG states and the
+schedule position are saved; the same command resumes from there and, on CPU with
+fixed seeds, reaches the same final weights as an uninterrupted run. A curriculum saves
+an HF model at each task boundary (``segments/<i>-<task>``) for per-stage evaluation.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import shutil
+import time
+from collections import defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from ..config import GRPOParams
+from ..io import write_json_atomic
+from ..models.warmstart import cosine_lr
+from ..rewards.total import RewardModel, Sample
+from .grpo import grpo_advantages, mt_grpo_loss, sequence_mean
+from .rollout import generate, token_logprobs
+from .schedules import Batch
+
+
+@dataclass
+class TrainState:
+    step: int = 0
+
+
+def _rng_state() -> dict[str, Any]:
+    return {"python": random.getstate(), "numpy": np.random.get_state(), "torch": torch.get_rng_state()}
+
+
+def _set_rng_state(state: dict[str, Any]) -> None:
+    random.setstate(state["python"])
+    np.random.set_state(state["numpy"])
+    torch.set_rng_state(state["torch"])
+
+
+def _question(prompt: list[dict[str, str]]) -> str:
+    users = [m["content"] for m in prompt if m["role"] == "user"]
+    return users[-1] if users else ""
+
+
+class GRPOTrainer:
+    def __init__(self, model, tokenizer, records: dict[str, list[dict[str, Any]]], schedule: Sequence[Batch],
+                 params: GRPOParams, rewards: RewardModel, out_dir: Path, seed: int, ref_model=None) -> None:
+        self.model, self.tokenizer, self.records = model, tokenizer, records
+        self.schedule, self.p, self.rewards, self.out = list(schedule), params, rewards, Path(out_dir)
+        self.seed = seed
+        self.ref_model = ref_model
+        total = len(self.schedule) * params.ppo_epochs
+        self.optimizer = torch.optim.AdamW(model.parameters(), lr=params.lr, weight_decay=params.weight_decay)
+        schedule_fn = (lambda s: cosine_lr(s, total, max(1, total // 20))) if params.lr_schedule == "cosine" \
+            else (lambda s: 1.0)
+        self.scheduler = torch.optim.lr_scheduler.LambdaLR(self.optimizer, schedule_fn)
+        self.state = TrainState()
+        self.ckpt = self.out / "checkpoint"
+        self.log_path = self.out / "log.jsonl"
+
+    # ----------------------------------------------------------------- checkpointing
+    def save_checkpoint(self) -> None:
+        tmp = self.out / "checkpoint.tmp"
+        shutil.rmtree(tmp, ignore_errors=True)
+        self.model.save_pretrained(tmp / "model")
+        self.tokenizer.save_pretrained(tmp / "model")
+        torch.save({"optimizer": self.optimizer.state_dict(), "scheduler": self.scheduler.state_dict(),
+                    "rng": _rng_state(), "step": self.state.step}, tmp / "state.pt")
+        shutil.rmtree(self.ckpt, ignore_errors=True)
+        tmp.rename(self.ckpt)
+
+    def maybe_resume(self) -> bool:
+        if not (self.ckpt / "state.pt").exists():
+            return False
+        from transformers import AutoModelForCausalLM
+
+        loaded = AutoModelForCausalLM.from_pretrained(self.ckpt / "model", dtype=torch.float32)
+        self.model.load_state_dict(loaded.state_dict())
+        state = torch.load(self.ckpt / "state.pt", weights_only=False)
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.scheduler.load_state_dict(state["scheduler"])
+        _set_rng_state(state["rng"])
+        self.state.step = state["step"]
+        return True
+
+    # ----------------------------------------------------------------- one step
+    def _beta(self, tasks: list[str]) -> torch.Tensor:
+        return torch.tensor([self.p.beta.get(t, 0.0) for t in tasks])
+
+    def step(self, batch: Batch) -> dict[str, Any]:
+        p = self.p
+        recs = [self.records[t][i] for t, i in batch.items]
+        t0 = time.perf_counter()
+        self.model.eval()
+        rollout = generate(self.model, self.tokenizer, [r["prompt"] for r in recs], p.group_size, p.max_new_tokens,
+                           p.temperature, p.top_p, p.top_k)
+        gen_s = time.perf_counter() - t0
+        expanded = [r for r in recs for _ in range(p.group_size)]
+        scored = self.rewards.score([Sample(r["task"], _question(r["prompt"]), text, r["reference"], r["meta"])
+                                     for r, text in zip(expanded, rollout.texts)])
+        keep = torch.tensor([not s.excluded for s in scored])
+        scores = torch.tensor([s.score for s in scored], dtype=torch.float32)
+        group = torch.arange(len(recs)).repeat_interleave(p.group_size)
+        advantages = grpo_advantages(scores[keep], group[keep]) if keep.any() else scores[:0]
+        rows = torch.nonzero(keep).squeeze(-1)
+        tasks = [expanded[i]["task"] for i in rows.tolist()]
+        beta = self._beta(tasks)
+        with torch.no_grad():
+            old_logp, entropy = token_logprobs(self.model, rollout, rows, with_entropy=True)
+            ref_logp = token_logprobs(self.ref_model, rollout, rows)[0] if self.ref_model is not None and \
+                bool((beta > 0).any()) else None
+        mask = rollout.response_mask[rows]
+        self.model.train()
+        clip, kls = [], []
+        for _ in range(p.ppo_epochs):
+            order = torch.randperm(len(rows))
+            for start in range(0, len(rows), p.mini_batch_size):
+                mb = order[start:start + p.mini_batch_size]
+                logp, _ = token_logprobs(self.model, rollout, rows[mb])
+                out = mt_grpo_loss(logp, old_logp[mb], advantages[mb], mask[mb], p.eps_low, p.eps_high,
+                                   beta=beta[mb], ref_logp=None if ref_logp is None else ref_logp[mb])
+                out.loss.backward()
+                torch.nn.utils.clip_grad_norm_(self.model.parameters(), p.grad_clip)
+                self.optimizer.step()
+                self.optimizer.zero_grad(set_to_none=True)
+                clip.append(out.clip_fraction.item())
+                kls.append(out.kl.item())
+            self.scheduler.step()
+        self.model.eval()
+        seconds = time.perf_counter() - t0
+        n_tokens = int(rollout.response_mask.sum())
+        zero_std = sum(1 for g in range(len(recs)) if keep[group == g].any() and
+                       scores[(group == g) & keep].std(unbiased=True).nan_to_num(0.0) == 0)
+        metrics: dict[str, Any] = {
+            "step": self.state.step, "segment": batch.segment, "epoch": batch.epoch, "lr": self.scheduler.get_last_lr()[0],
+            "clip_fraction": float(np.mean(clip)) if clip else 0.0, "kl": float(np.mean(kls)) if kls else 0.0,
+            "excluded": int((~keep).sum()), "zero_std_groups": zero_std, "tokens_per_s": n_tokens / seconds,
+            "generate_s": gen_s, "step_s": seconds, "tasks": {},
+        }
+        ent_seq = sequence_mean(entropy, mask) if len(rows) else torch.zeros(0)
+        by_task: dict[str, list[int]] = defaultdict(list)
+        for i, r in enumerate(expanded):
+            by_task[r["task"]].append(i)
+        kept_index = {int(r): j for j, r in enumerate(rows.tolist())}
+        for task, idx in by_task.items():
+            comp = defaultdict(list)
+            for i in idx:
+                for name, value in scored[i].components.items():
+                    if value is not None:
+                        comp[name].append(value)
+            ents = [float(ent_seq[kept_index[i]]) for i in idx if i in kept_index]
+            metrics["tasks"][task] = {
+                "reward": float(np.mean([scored[i].score for i in idx])),
+                **{f"reward_{k}": float(np.mean(v)) for k, v in comp.items()},
+                "entropy": float(np.mean(ents)) if ents else None,
+                "response_length": float(rollout.response_mask[idx].sum(-1).float().mean()),
+            }
+        return metrics
+
+    # ----------------------------------------------------------------- the loop
+    def train(self) -> dict[str, Any]:
+        self.out.mkdir(parents=True, exist_ok=True)
+        resumed = self.maybe_resume()
+        if not resumed:
+            random.seed(self.seed)
+            np.random.seed(self.seed)
+            torch.manual_seed(self.seed)
+            self.log_path.unlink(missing_ok=True)
+        start = self.state.step
+        bar = tqdm(total=len(self.schedule), initial=start, desc=f"GRPO {self.out.name}", unit="step", disable=None)
+        last: dict[str, Any] = {}
+        for index in range(start, len(self.schedule)):
+            batch = self.schedule[index]
+            metrics = self.step(batch)
+            self.state.step = index + 1
+            with self.log_path.open("a", encoding="utf-8") as fh:
+                fh.write(json.dumps(metrics) + "\n")
+            last = metrics
+            rewards = {t: round(m["reward_accuracy"], 3) for t, m in metrics["tasks"].items() if "reward_accuracy" in m}
+            bar.set_postfix(acc=rewards, tok_s=f"{metrics['tokens_per_s']:.0f}")
+            bar.update(1)
+            boundary = index + 1 == len(self.schedule) or self.schedule[index + 1].segment != batch.segment
+            if boundary and batch.segment != "joint":
+                seg_dir = self.out / "segments" / f"{self._segment_index(index)}-{batch.segment}"
+                self.model.save_pretrained(seg_dir)
+                self.tokenizer.save_pretrained(seg_dir)
+            if self.p.checkpoint_every and self.state.step % self.p.checkpoint_every == 0:
+                self.save_checkpoint()
+        bar.close()
+        return last
+
+    def _segment_index(self, index: int) -> int:
+        segments = []
+        for b in self.schedule[: index + 1]:
+            if not segments or segments[-1] != b.segment:
+                segments.append(b.segment)
+        return len(segments)
