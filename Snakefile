@@ -10,6 +10,8 @@ configfile: "params.yaml"
 
 include: "workflow_rules/common.smk"
 include: "workflow_rules/curate.smk"
+include: "workflow_rules/models.smk"
+include: "workflow_rules/evaluate.smk"
 include: "workflow_rules/order.smk"
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -59,14 +60,24 @@ def dvc_stages(cwd: Path = REPO) -> dict[str, dict[str, object]]:
             if rel == "params.yaml":  # DVC's params dependency; Snakemake tracks params through `params:`
                 continue
             path = cwd / rel
-            deps |= {str(p.relative_to(cwd)) for p in path.rglob("*.py")} if path.is_dir() else {rel}
+            code = rel.startswith("pipeline") and path.is_dir()
+            deps |= {str(p.relative_to(cwd)) for p in path.rglob("*.py")} if code else {rel}
         result[stage.addressing] = {"inputs": deps, "outputs": {str(o.def_path) for o in stage.outs},
                                     "cmd": stage.cmd}
     return result
 
 
 def test_snakemake_and_dvc_declare_the_same_stages():
-    assert snakemake_jobs() == dvc_stages()
+    snake, dvc = snakemake_jobs(), dvc_stages()
+    assert set(snake) == set(dvc)
+    for name in snake:
+        assert snake[name]["cmd"] == dvc[name]["cmd"], name
+        assert snake[name]["outputs"] == dvc[name]["outputs"], name
+        s_in, d_in = snake[name]["inputs"], dvc[name]["inputs"]
+        # DVC may name a data folder where Snakemake lists the files in it; both must cover each other.
+        under = lambda path, deps: any(path == d or path.startswith(d.rstrip("/") + "/") for d in deps)  # noqa: E731
+        assert all(under(p, d_in) for p in s_in), (name, sorted(s_in - d_in))
+        assert all(d in s_in or any(under(p, {d}) for p in s_in) for d in d_in), (name, sorted(d_in - s_in))
 
 
 def test_snakemake_lint_passes():
@@ -74,13 +85,15 @@ def test_snakemake_lint_passes():
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
-def _copy_repo(dst: Path) -> Path:
+def _copy_repo(dst: Path, smoke: bool = True) -> Path:
     files = subprocess.run(["git", "ls-files", "-co", "--exclude-standard"], cwd=REPO, capture_output=True,
                            text=True, check=True).stdout.split()
     for rel in files:
         if (REPO / rel).is_file() and rel != "dvc.lock":
             (dst / rel).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(REPO / rel, dst / rel)
+    if smoke:  # the whole DAG with tiny sizes
+        shutil.copy2(REPO / "configs" / "smoke.yaml", dst / "params.yaml")
     return dst
 
 
@@ -90,9 +103,11 @@ def test_both_tools_run_the_dag_and_agree(tmp_path):
     dvc = _copy_repo(tmp_path / "dvc")
     _run(["dvc", "init", "--no-scm", "-f", "-q"], dvc)
     _run(["dvc", "repro"], dvc)
-    for name in ("order/bwt.csv", "order/curricula.csv", "order/curriculum.json",
-                 "curated/qa/stats.json", "curated/math/stats.json"):
+    for name in ("curated/qa/stats.json", "curated/math/stats.json"):
         assert (snake / "data" / name).read_bytes() == (dvc / "data" / name).read_bytes(), name
+    for root in (snake, dvc):
+        report = json.loads((root / "data/order/curriculum.json").read_text())
+        assert sorted(report["order"]) == ["coding", "math", "qa", "writing"]
     for task in ("math", "coding", "qa", "writing"):
         for split in ("train", "val", "test", "pretrain"):
             rel = f"data/curated/{task}/{split}.parquet"
@@ -104,23 +119,33 @@ def test_both_tools_run_the_dag_and_agree(tmp_path):
     rerun = _run(["dvc", "repro"], dvc).stdout
     assert "Running stage 'order'" in rerun and "Running stage 'curate" not in rerun
     # One task's data parameter reruns that task's branch only.
-    params.write_text(params.read_text().replace("pretrain_n: 4000, difficulty: 1}\n    coding",
-                                                 "pretrain_n: 3000, difficulty: 1}\n    coding"))
+    params.write_text(_bump_math(params.read_text()))
     rerun = _run(["dvc", "repro"], dvc).stdout
-    assert re.findall(r"Running stage '([^']+)'", rerun) == ["curate@math"]
+    assert re.findall(r"Running stage '([^']+)'", rerun)[0] == "curate@math"
+    assert not {s for s in re.findall(r"Running stage '([^']+)'", rerun) if "@" in s} - {"curate@math", "train_single@math"}
+    # One task's GRPO parameter reruns only that task's training and its consumers.
+    params.write_text(params.read_text().replace("overrides:\n    math: {}", "overrides:\n    math:\n      lr: 0.0002"))
+    rerun = re.findall(r"Running stage '([^']+)'", _run(["dvc", "repro"], dvc).stdout)
+    assert rerun == ["train_single@math", "evaluate_transfer", "order"]
     # Snakemake: the same parameter change reruns the same job (params trigger), nothing else.
     snake_params = snake / "params.yaml"
-    snake_params.write_text(snake_params.read_text().replace("pretrain_n: 4000, difficulty: 1}\n    coding",
-                                                             "pretrain_n: 3000, difficulty: 1}\n    coding"))
+    snake_params.write_text(snake_params.read_text().replace("overrides:\n    math: {}",
+                                                             "overrides:\n    math:\n      lr: 0.0002"))
     dry = _run(["snakemake", "--dry-run", "--cores", "1"], snake).stdout
-    assert set(re.findall(r"^rule (\w+):", dry, re.M)) - {"all"} == {"curate"}
+    assert set(re.findall(r"^rule (\w+):", dry, re.M)) - {"all"} == {"train_single", "evaluate_transfer", "order"}
     assert re.findall(r"^\s+wildcards: task=(\w+)", dry, re.M) == ["math"]
+
+
+def _bump_math(text: str) -> str:
+    return re.sub(r"(math:\n\s+source: synthetic_math\n(?:\s+\w+: .*\n)*?\s+pretrain_n: )(\d+)",
+                  lambda m: m.group(1) + str(int(m.group(2)) + 1), text, count=1)
 
 
 def test_invalid_params_stop_snakemake(tmp_path):
     root = _copy_repo(tmp_path / "repo")
     params = root / "params.yaml"
     params.write_text(params.read_text().replace("floor: 0.001", "floor: -1"))
+    assert "floor: -1" in params.read_text()
     proc = subprocess.run(["snakemake", "--dry-run", "--cores", "1"], cwd=root, env=ENV, capture_output=True, text=True)
     assert proc.returncode != 0
     assert "order.floor" in proc.stdout + proc.stderr

@@ -1,16 +1,19 @@
-# order: BWT matrix, Algorithm 1 predictions and the curriculum choice (Section 3).
-# Until the evaluation stage exists, its accuracy table is the Table-1 example.
+# order: BWT matrix, Algorithm 1 predictions, the curriculum choice and the entropy matrix (Section 3),
+# from the measured accuracies of evaluate_transfer (the split is order.split).
 
 
 rule order:
     input:
-        accuracies="examples/table1_accuracies.csv",
+        accuracies="data/eval/transfer/accuracies.csv",
+        entropies="data/eval/transfer/entropies.csv",
         code=code("pipeline/analysis", "pipeline/commands/order.py", "pipeline/report", *COMMON_CODE),
     output:
         bwt="data/order/bwt.csv",
         curriculum="data/order/curriculum.json",
         curricula="data/order/curricula.csv",
         heatmap="data/order/bwt.png",
+        entropy="data/order/entropy_change.csv",
+        entropy_heatmap="data/order/entropy_change.png",
     params:
         order=lambda wc: config["order"],
         seed=config["seed"],
@@ -19,5 +22,6 @@ rule order:
     conda:
         "../environment.yml"
     shell:
-        "python -m pipeline order --accuracies {input.accuracies} --out data/order --params params.yaml "
+        "python -m pipeline order --accuracies data/eval/transfer/accuracies.csv "
+        "--entropies data/eval/transfer/entropies.csv --out data/order --params params.yaml "
         "> {log} 2>&1"

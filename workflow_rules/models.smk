@@ -1,0 +1,45 @@
+# base_model: θ0, and train_single@{task}: single-task GRPO from θ0 (Section 4).
+
+
+rule base_model:
+    input:
+        data=expand("data/curated/{task}/{split}.parquet", task=TASKS, split=["pretrain", "train"]),
+        code=code("pipeline/models", "pipeline/commands/base_model.py", "pipeline/data/schema.py", *COMMON_CODE),
+    output:
+        directory("data/models/base"),
+    params:
+        models=lambda wc: config["models"],
+        seed=config["seed"],
+    log:
+        "data/logs/base_model.log",
+    resources:
+        gpu=1,
+    conda:
+        "../environment.yml"
+    shell:
+        "python -m pipeline base-model --out data/models/base --params params.yaml > {log} 2>&1"
+
+
+rule train_single:
+    input:
+        base="data/models/base",
+        data="data/curated/{task}/train.parquet",
+        code=code("pipeline/rl", "pipeline/rewards", "pipeline/models", "pipeline/commands/train.py", *COMMON_CODE),
+    output:
+        model=directory("data/models/single/{task}/model"),
+        metrics="data/models/single/{task}/metrics.json",
+        log="data/models/single/{task}/log.jsonl",
+    params:
+        grpo=lambda wc: config["train"]["grpo"],
+        override=lambda wc: config["train"]["overrides"].get(wc.task, {}),
+        rewards=lambda wc: config["rewards"],
+        seed=config["seed"],
+    log:
+        "data/logs/train_single/{task}.log",
+    resources:
+        gpu=1,
+    conda:
+        "../environment.yml"
+    shell:
+        "python -m pipeline train --mode single --task {wildcards.task} --base data/models/base "
+        "--out data/models/single/{wildcards.task} --params params.yaml > {log} 2>&1"
