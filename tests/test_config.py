@@ -64,3 +64,19 @@ def test_explain_documents_every_key():
     for key in ("seed", "tasks", "order.method", "order.split", "order.floor", "order.weights",
                 "order.exact_max_k", "order.restarts"):
         assert f"\n{key}" in "\n" + text
+
+
+@pytest.mark.parametrize("name", ["smoke.yaml", "paper.yaml"])
+def test_shipped_profiles_are_valid(repo, name):
+    params = load_params(repo / "configs" / name)
+    assert params.tasks == ["math", "coding", "qa", "writing"]
+
+
+def test_paper_profile_follows_table5_and_requires_isolation(repo):
+    p = load_params(repo / "configs" / "paper.yaml")
+    assert p.rewards.code.require_isolation is True
+    assert p.rewards.judge.model == "gpt-4.1-mini" and p.rewards.judge.temperature == 0.4
+    assert p.models.base == "Qwen/Qwen2.5-7B-Instruct"
+    g = p.train.grpo
+    assert (g.group_size, g.lr, g.epochs, g.eps_low, g.eps_high, g.top_k, g.max_new_tokens) == \
+        (16, 1e-6, 3, 0.2, 0.2, 50, 3072)
