@@ -28,8 +28,8 @@ from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
-from tqdm import tqdm
 
+from ..progress import progress
 from ..config import DistractorParams
 from ..errors import UserError
 from ..io import write_json_atomic
@@ -139,7 +139,7 @@ class LLMDistractors:
     def many(self, items: Sequence[tuple[str, str, Sequence[str]]], need: int) -> list[list[str]]:
         with ThreadPoolExecutor(self.params.concurrency) as pool:
             futures = [pool.submit(self.one, q, a, ex, need) for q, a, ex in items]
-            return [f.result() for f in tqdm(futures, desc="distractors", unit="q", disable=None)]
+            return [f.result() for f in progress(futures, desc="distractors", unit="q")]
 
     def summary(self) -> dict[str, Any]:
         return {"llm_calls": self.calls, "llm_cache_hits": self.cache_hits, "llm_usage": dict(self.usage),

@@ -13,7 +13,8 @@ from typing import Any, Sequence
 
 import numpy as np
 import torch
-from tqdm import tqdm
+
+from ..progress import progress
 
 
 def encode_example(tokenizer, prompt: list[dict[str, str]], completion: str, max_len: int) -> tuple[list[int], int]:
@@ -56,7 +57,7 @@ def sft(model, tokenizer, records_by_task: dict[str, list[dict[str, Any]]], step
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: cosine_lr(s, steps, warmup))
     model.train()
     losses: list[float] = []
-    for step in (bar := tqdm(range(steps), desc=desc, unit="step", disable=None)):
+    for step in (bar := progress(range(steps), desc=desc, unit="step")):
         task = tasks[step % len(tasks)]
         pool = encoded[task]
         batch = collate([pool[i] for i in rng.integers(0, len(pool), size=batch_size)], tokenizer.pad_token_id)

@@ -26,8 +26,8 @@ from typing import Any, Sequence
 
 import numpy as np
 import torch
-from tqdm import tqdm
 
+from ..progress import progress
 from ..config import GRPOParams
 from ..io import write_json_atomic
 from ..models.warmstart import cosine_lr
@@ -182,7 +182,7 @@ class GRPOTrainer:
             torch.manual_seed(self.seed)
             self.log_path.unlink(missing_ok=True)
         start = self.state.step
-        bar = tqdm(total=len(self.schedule), initial=start, desc=f"GRPO {self.out.name}", unit="step", disable=None)
+        bar = progress(total=len(self.schedule), initial=start, desc=f"GRPO {self.out.name}", unit="step")
         last: dict[str, Any] = {}
         for index in range(start, len(self.schedule)):
             batch = self.schedule[index]
