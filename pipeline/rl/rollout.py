@@ -28,6 +28,13 @@ def encode_prompts(tokenizer, prompts: list[list[dict[str, str]]]) -> dict[str, 
     return tokenizer(texts, return_tensors="pt", padding=True, add_special_tokens=False)
 
 
+def decode_responses(tokenizer, response: Tensor, response_mask: Tensor) -> list[str]:
+    """Response texts, keeping the think/answer tags (which may be special tokens) but not EOS/padding."""
+    drop = {tokenizer.eos_token_id, tokenizer.pad_token_id, tokenizer.bos_token_id} - {None}
+    return [tokenizer.decode([t for t, keep in zip(row.tolist(), mask.tolist()) if keep and t not in drop],
+                             skip_special_tokens=False) for row, mask in zip(response, response_mask)]
+
+
 @torch.no_grad()
 def generate(model, tokenizer, prompts: list[list[dict[str, str]]], n: int, max_new_tokens: int,
              temperature: float, top_p: float, top_k: int, greedy: bool = False) -> Rollout:
@@ -46,8 +53,7 @@ def generate(model, tokenizer, prompts: list[list[dict[str, str]]], n: int, max_
     is_eos = response == tokenizer.eos_token_id
     after_eos = (is_eos.cumsum(-1) - is_eos.long()) > 0  # strictly after the first EOS
     response_mask = (~after_eos).long()
-    texts = tokenizer.batch_decode(torch.where(response_mask.bool(), response, tokenizer.pad_token_id),
-                                   skip_special_tokens=True)
+    texts = decode_responses(tokenizer, response, response_mask)
     return Rollout(input_ids=out, attention_mask=torch.cat([prompt_mask, response_mask], dim=1),
                    response_mask=response_mask, prompt_len=prompt_len, texts=texts)
 

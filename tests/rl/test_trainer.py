@@ -70,3 +70,13 @@ def test_resume_reaches_the_same_weights(setup, tmp_path):
     assert len(lines_resumed) == 4
     strip = lambda line: {k: v for k, v in json.loads(line).items() if k not in ("tokens_per_s", "generate_s", "step_s")}  # noqa: E731
     assert [strip(x) for x in lines_full] == [strip(x) for x in lines_resumed]
+
+
+def test_decoded_responses_keep_the_tags_and_drop_eos(setup):
+    from pipeline.rl.rollout import decode_responses
+
+    _, tokenizer = setup
+    ids = tokenizer("<think>2+2=4</think><answer>4</answer>", add_special_tokens=False)["input_ids"]
+    row = torch.tensor([ids + [tokenizer.eos_token_id, tokenizer.pad_token_id]])
+    mask = torch.tensor([[1] * (len(ids) + 1) + [0]])
+    assert decode_responses(tokenizer, row, mask) == ["<think>2+2=4</think><answer>4</answer>"]
