@@ -43,15 +43,9 @@ def _parse(lineno: int, line: str, tasks: set[str]) -> tuple[dict | None, str | 
     return row, None
 
 
-def _question(prompt: list | str) -> str:
-    if isinstance(prompt, str):
-        return prompt
-    users = [m.get("content", "") for m in prompt if isinstance(m, dict) and m.get("role") == "user"]
-    return users[-1] if users else ""
-
-
 @command("score", help="Score responses with the hybrid rewards; one JSON result per input line.")
 def run(args: argparse.Namespace) -> int:
+    from ..data.prompts import user_text
     from ..rewards.total import RewardModel, Sample
 
     params = load_params(args.params)
@@ -80,7 +74,7 @@ def run(args: argparse.Namespace) -> int:
         rows.append(row)
     model = RewardModel(params.rewards)
     try:
-        scored = model.score([Sample(task=r["task"], question=_question(r["prompt"]), response=r["response"],
+        scored = model.score([Sample(task=r["task"], question=user_text(r["prompt"]), response=r["response"],
                                      reference=r["reference"], meta=r.get("meta") or {}) for r in rows])
         with atomic_path(args.out) as tmp:
             with tmp.open("w", encoding="utf-8") as fh:

@@ -27,3 +27,11 @@ def qa_user_prompt(question: str, options: Sequence[str]) -> str:
 def code_user_prompt(task: str) -> str:
     """A coding task; the answer is a Python code block."""
     return f"{task.strip()}\nPut your Python code in a ```python block inside <answer></answer>."
+
+
+def user_text(prompt: list[dict[str, str]] | str) -> str:
+    """The last user message of a chat prompt (the question a judge sees)."""
+    if isinstance(prompt, str):
+        return prompt
+    users = [m.get("content", "") for m in prompt if isinstance(m, dict) and m.get("role") == "user"]
+    return users[-1] if users else ""

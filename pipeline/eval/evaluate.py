@@ -18,19 +18,15 @@ import numpy as np
 import torch
 
 from ..config import EvalParams
+from ..data.prompts import user_text
 from ..rewards.total import RewardModel, Sample
 from ..rl.grpo import sequence_mean
 from ..rl.rollout import generate, token_logprobs
 
 
-def _question(prompt: list[dict[str, str]]) -> str:
-    users = [m["content"] for m in prompt if m["role"] == "user"]
-    return users[-1] if users else ""
-
-
 def _accuracy(rewards: RewardModel, records: list[dict[str, Any]], texts: list[str], k: int) -> np.ndarray:
     expanded = [r for r in records for _ in range(k)]
-    scored = rewards.score([Sample(r["task"], _question(r["prompt"]), t, r["reference"], r["meta"])
+    scored = rewards.score([Sample(r["task"], user_text(r["prompt"]), t, r["reference"], r["meta"])
                             for r, t in zip(expanded, texts)])
     acc = np.array([0.0 if s.components["accuracy"] is None else s.components["accuracy"] for s in scored])
     return acc.reshape(len(records), k).mean(axis=1)

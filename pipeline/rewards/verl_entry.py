@@ -18,20 +18,13 @@ from functools import lru_cache
 from typing import Any
 
 from pipeline.config import load_params
+from pipeline.data.prompts import user_text
 from pipeline.rewards.total import RewardModel, Sample  # absolute: verl imports this file by path
 
 
 @lru_cache(maxsize=4)
 def _model(params_path: str) -> RewardModel:
     return RewardModel(load_params(params_path).rewards)
-
-
-def _question(extra_info: dict[str, Any]) -> str:
-    prompt = extra_info.get("prompt")
-    if isinstance(prompt, list):
-        users = [m.get("content", "") for m in prompt if isinstance(m, dict) and m.get("role") == "user"]
-        return users[-1] if users else ""
-    return str(prompt or "")
 
 
 def compute_score(data_source: str, solution_str: str, ground_truth: str, extra_info: dict[str, Any] | None = None,
@@ -42,8 +35,8 @@ def compute_score(data_source: str, solution_str: str, ground_truth: str, extra_
     if isinstance(meta, str):
         meta = json.loads(meta)
     task = str(extra.get("task") or data_source)
-    sample = Sample(task=task, question=_question(extra), response=solution_str, reference=str(ground_truth),
-                    meta=meta)
+    sample = Sample(task=task, question=user_text(extra.get("prompt") or ""), response=solution_str,
+                    reference=str(ground_truth), meta=meta)
     scored = _model(params_path).score([sample])[0]
     result = {"score": float(scored.score), "excluded": float(scored.excluded)}
     result.update({k: (math.nan if v is None else float(v)) for k, v in scored.components.items()})

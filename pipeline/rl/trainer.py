@@ -29,6 +29,7 @@ import torch
 
 from ..progress import progress
 from ..config import GRPOParams
+from ..data.prompts import user_text
 from ..io import write_json_atomic
 from ..models.warmstart import cosine_lr
 from ..rewards.total import RewardModel, Sample
@@ -50,11 +51,6 @@ def _set_rng_state(state: dict[str, Any]) -> None:
     random.setstate(state["python"])
     np.random.set_state(state["numpy"])
     torch.set_rng_state(state["torch"])
-
-
-def _question(prompt: list[dict[str, str]]) -> str:
-    users = [m["content"] for m in prompt if m["role"] == "user"]
-    return users[-1] if users else ""
 
 
 class GRPOTrainer:
@@ -111,7 +107,7 @@ class GRPOTrainer:
                            p.temperature, p.top_p, p.top_k)
         gen_s = time.perf_counter() - t0
         expanded = [r for r in recs for _ in range(p.group_size)]
-        scored = self.rewards.score([Sample(r["task"], _question(r["prompt"]), text, r["reference"], r["meta"])
+        scored = self.rewards.score([Sample(r["task"], user_text(r["prompt"]), text, r["reference"], r["meta"])
                                      for r, text in zip(expanded, rollout.texts)])
         keep = torch.tensor([not s.excluded for s in scored])
         scores = torch.tensor([s.score for s in scored], dtype=torch.float32)

@@ -17,7 +17,7 @@ import numpy as np
 from ...config import TaskDataParams
 from ..prompts import chat, qa_user_prompt
 from ..splits import content_id
-from . import Record, register_generator, unique_items
+from . import Record, generate_pool_and_pretrain, register_generator
 
 RELATIONS: dict[str, tuple[str, tuple[str, ...]]] = {
     "color": ("What is the favourite colour of {e}?", (
@@ -74,9 +74,4 @@ def generate(cfg: TaskDataParams, task: str, rng: np.random.Generator) -> tuple[
 
     if cfg.pretrain_n and not taught:
         raise ValueError("synthetic_qa: pretrain_n > 0 but pretrain_fact_fraction teaches no fact")
-    pool = unique_items(lambda: make("pool"), cfg.n or 0, rng, exclude=set())
-    pretrain = unique_items(lambda: make("pretrain"), cfg.pretrain_n, rng, exclude={r["id"] for r in pool},
-                            distinct=False)
-    for r in pretrain:
-        r["split"] = "pretrain"
-    return pool, pretrain
+    return generate_pool_and_pretrain(make, cfg, rng)
