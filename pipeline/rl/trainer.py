@@ -30,7 +30,6 @@ import torch
 from ..progress import progress
 from ..config import GRPOParams
 from ..data.prompts import user_text
-from ..io import write_json_atomic
 from ..models.warmstart import cosine_lr
 from ..rewards.total import RewardModel, Sample
 from .grpo import grpo_advantages, mt_grpo_loss, sequence_mean
