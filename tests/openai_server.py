@@ -35,6 +35,9 @@ class OpenAIServer:
         server = self
 
         class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"  # keep-alive, as real endpoints do
+            disable_nagle_algorithm = True  # no delayed-ACK stalls on small replies
+
             def log_message(self, *args: Any) -> None:  # quiet
                 pass
 
