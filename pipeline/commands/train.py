@@ -41,7 +41,6 @@ def _order(spec: str, tasks: list[str]) -> list[str]:
 @command("train", help="MT-GRPO training (local backend) with a single-task, joint or curriculum schedule.")
 def run(args: argparse.Namespace) -> int:
     import numpy as np
-    import torch
 
     from ..data.schema import read_split
     from ..io import staged_outputs, write_json_atomic
@@ -75,7 +74,6 @@ def run(args: argparse.Namespace) -> int:
         schedule = curriculum_schedule(sizes, _order(args.order, tasks), grpo.batch_size, grpo.epochs, rng)
     if grpo.max_steps is not None:
         schedule = schedule[: grpo.max_steps]
-    torch.set_num_threads(max(1, torch.get_num_threads()))
     model, tokenizer = load_model(args.base)
     ref = load_model(args.base)[0] if any(v > 0 for v in grpo.beta.values()) else None
     out = Path(args.out)
