@@ -224,7 +224,8 @@ class GRPOParams(Section):
     group_size: int = Field(8, ge=2, description="G, samples per prompt (paper: 16).")
     batch_size: int = Field(8, ge=1, description="Prompts per batch (paper: 256×6).")
     epochs: int = Field(1, ge=1, description="Passes over each task's data (paper: 3).")
-    max_steps: int | None = Field(None, ge=1, description="Cap on schedule length (null: the whole schedule).")
+    max_steps: int | None = Field(None, ge=1, description="Cap on steps per schedule segment (per task in a "
+                                  "curriculum, the whole run otherwise); null: the whole schedule.")
     max_new_tokens: int = Field(32, ge=1, description="Response length cap (paper: 3072).")
     temperature: float = Field(1.0, gt=0, description="Rollout temperature (Table 2 ablation changes it).")
     top_p: float = Field(1.0, gt=0, le=1, description="Rollout top-p.")

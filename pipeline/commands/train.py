@@ -46,7 +46,7 @@ def run(args: argparse.Namespace) -> int:
     from ..io import staged_outputs, write_json_atomic
     from ..models.tiny import load_model
     from ..rewards.total import RewardModel
-    from ..rl.schedules import curriculum_schedule, joint_schedule, single_schedule
+    from ..rl.schedules import cap_per_segment, curriculum_schedule, joint_schedule, single_schedule
     from ..rl.trainer import GRPOTrainer
 
     params = load_params(args.params)
@@ -72,8 +72,7 @@ def run(args: argparse.Namespace) -> int:
         if not args.order:
             raise UserError("--mode curriculum needs --order (curriculum.json or a comma-separated list)")
         schedule = curriculum_schedule(sizes, _order(args.order, tasks), grpo.batch_size, grpo.epochs, rng)
-    if grpo.max_steps is not None:
-        schedule = schedule[: grpo.max_steps]
+    schedule = cap_per_segment(schedule, grpo.max_steps)  # a curriculum keeps every task
     model, tokenizer = load_model(args.base)
     ref = load_model(args.base)[0] if any(v > 0 for v in grpo.beta.values()) else None
     out = Path(args.out)

@@ -67,3 +67,16 @@ def curriculum_schedule(sizes: dict[str, int], order: Sequence[str], batch_size:
 SCHEDULES: dict[str, Callable[..., list[Batch]]] = {
     "single": single_schedule, "joint": joint_schedule, "curriculum": curriculum_schedule,
 }
+
+
+def cap_per_segment(batches: Sequence[Batch], max_steps: int | None) -> list[Batch]:
+    """Keep at most ``max_steps`` batches of each segment (each curriculum task; the whole run otherwise)."""
+    if max_steps is None:
+        return list(batches)
+    kept: list[Batch] = []
+    counts: dict[str, int] = {}
+    for batch in batches:
+        if counts.get(batch.segment, 0) < max_steps:
+            counts[batch.segment] = counts.get(batch.segment, 0) + 1
+            kept.append(batch)
+    return kept

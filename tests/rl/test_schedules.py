@@ -57,3 +57,13 @@ def test_curriculum_rejects_bad_orders():
         curriculum_schedule({"a": 1}, ["a", "b"], 2, 1, np.random.default_rng(0))
     with pytest.raises(ValueError):
         curriculum_schedule({"a": 1}, ["a", "a"], 2, 1, np.random.default_rng(0))
+
+
+def test_cap_per_segment_keeps_every_curriculum_task():
+    from pipeline.rl.schedules import cap_per_segment
+
+    batches = curriculum_schedule({"a": 10, "b": 10}, ["a", "b"], 2, 1, np.random.default_rng(0))
+    capped = cap_per_segment(batches, 3)
+    assert [b.segment for b in capped] == ["a"] * 3 + ["b"] * 3
+    joint = joint_schedule({"a": 10, "b": 10}, 2, 1, np.random.default_rng(0))
+    assert len(cap_per_segment(joint, 3)) == 3 and cap_per_segment(joint, None) == joint
