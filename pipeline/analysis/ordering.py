@@ -41,6 +41,7 @@ from typing import Callable
 
 import numpy as np
 
+from ..registry import Registry
 from .bounds import pairwise_upper_bound, triangle_lp_upper_bound
 from .bwt import FloatArray
 from .scores import lop_value
@@ -69,17 +70,8 @@ class OrderResult:
 
 
 Solver = Callable[..., OrderResult]
-SOLVERS: dict[str, Solver] = {}
-
-
-def register_solver(name: str) -> Callable[[Solver], Solver]:
-    """Decorator adding a solver to :data:`SOLVERS` under ``name``."""
-
-    def decorate(fn: Solver) -> Solver:
-        SOLVERS[name] = fn
-        return fn
-
-    return decorate
+SOLVERS: Registry[Solver] = Registry("solver")
+register_solver = SOLVERS.register
 
 
 def _as_square(w: FloatArray) -> np.ndarray:

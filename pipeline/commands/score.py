@@ -24,7 +24,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--params", default=str(DEFAULT_PARAMS), help="parameters file (default: params.yaml)")
 
 
-def _parse(lineno: int, line: str, tasks: set[str]) -> tuple[dict | None, str | None]:
+def _parse(lineno: int, line: str) -> tuple[dict | None, str | None]:
     try:
         row = json.loads(line)
     except json.JSONDecodeError as exc:
@@ -60,7 +60,7 @@ def run(args: argparse.Namespace) -> int:
     for lineno, line in enumerate(lines, start=1):
         if not line.strip():
             continue
-        row, error = _parse(lineno, line, set(params.tasks))
+        row, error = _parse(lineno, line)
         if error:
             print(f"error: {path} {error}", file=sys.stderr)
             errors += 1

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
 from ..config import RewardParams
+from ..registry import Registry
 from .code import CodeScorer
 from .extract import extract_answer, without_think
 from .format import format_reward, tags_reward
@@ -51,15 +52,8 @@ def total_reward(components: dict[str, float | None], weights: dict[str, float])
 
 
 Primary = Callable[["RewardModel", Sequence[Sample]], list[float | None]]
-PRIMARY: dict[str, Primary] = {}
-
-
-def register_primary(kind: str) -> Callable[[Primary], Primary]:
-    def decorate(fn: Primary) -> Primary:
-        PRIMARY[kind] = fn
-        return fn
-
-    return decorate
+PRIMARY: Registry[Primary] = Registry("primary reward")
+register_primary = PRIMARY.register
 
 
 @register_primary("math")
@@ -119,16 +113,17 @@ class RewardModel:
     def score(self, samples: Sequence[Sample]) -> list[Scored]:
         """Scores in input order."""
         accuracy: list[float | None] = [None] * len(samples)
+        task_params = {task: self.params.for_task(task) for task in {s.task for s in samples}}
         by_kind: dict[str, list[int]] = {}
         for i, s in enumerate(samples):
-            by_kind.setdefault(self.params.for_task(s.task).kind, []).append(i)
+            by_kind.setdefault(task_params[s.task].kind, []).append(i)
         for kind, idx in by_kind.items():
             for i, value in zip(idx, PRIMARY[kind](self, [samples[i] for i in idx])):
                 accuracy[i] = value
         out = []
         for s, acc in zip(samples, accuracy):
             components = {"accuracy": acc, "format": format_reward(s.response), "tags": tags_reward(s.response)}
-            score, excluded = total_reward(components, self.params.for_task(s.task).weights)
+            score, excluded = total_reward(components, task_params[s.task].weights)
             out.append(Scored(score, components, excluded))
         return out
 

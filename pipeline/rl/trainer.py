@@ -32,7 +32,7 @@ from ..config import GRPOParams
 from ..data.prompts import user_text
 from ..models.warmstart import cosine_lr
 from ..rewards.total import RewardModel, Sample
-from .grpo import grpo_advantages, mt_grpo_loss, sequence_mean
+from .grpo import group_mean_std, grpo_advantages, mt_grpo_loss, sequence_mean
 from .rollout import generate, token_logprobs
 from .schedules import Batch
 
@@ -139,8 +139,11 @@ class GRPOTrainer:
         self.model.eval()
         seconds = time.perf_counter() - t0
         n_tokens = int(rollout.response_mask.sum())
-        zero_std = sum(1 for g in range(len(recs)) if keep[group == g].any() and
-                       scores[(group == g) & keep].std(unbiased=True).nan_to_num(0.0) == 0)
+        if keep.any():  # groups whose rewards are all equal (σ_q = 0, Eq. 2): no policy gradient
+            _, std = group_mean_std(scores[keep], group[keep])
+            zero_std = len(set(group[keep][std == 0].tolist()))
+        else:
+            zero_std = 0
         metrics: dict[str, Any] = {
             "step": self.state.step, "segment": batch.segment, "epoch": batch.epoch, "lr": self.scheduler.get_last_lr()[0],
             "clip_fraction": float(np.mean(clip)) if clip else 0.0, "kl": float(np.mean(kls)) if kls else 0.0,

@@ -12,6 +12,7 @@ from typing import Any, Callable, Iterable
 import numpy as np
 
 from ...config import TaskDataParams
+from ...registry import Registry
 from ..sources import BadRow
 from ..stats import CurationStats
 
@@ -27,15 +28,8 @@ class Context:
 
 
 Curator = Callable[[Iterable[tuple[int, Any]], TaskDataParams, Context], list[Record]]
-CURATORS: dict[str, Curator] = {}
-
-
-def register_curator(source: str) -> Callable[[Curator], Curator]:
-    def decorate(fn: Curator) -> Curator:
-        CURATORS[source] = fn
-        return fn
-
-    return decorate
+CURATORS: Registry[Curator] = Registry("curator")
+register_curator = CURATORS.register
 
 
 def fields(row: Any, spec: dict[str, type | tuple[type, ...]], ctx: Context) -> dict[str, Any] | None:

@@ -14,18 +14,12 @@ from typing import Any, Callable
 import numpy as np
 
 from ...config import TaskDataParams
+from ...registry import Registry
 
 Record = dict[str, Any]
 Generator = Callable[[TaskDataParams, str, np.random.Generator], tuple[list[Record], list[Record]]]
-GENERATORS: dict[str, Generator] = {}
-
-
-def register_generator(source: str) -> Callable[[Generator], Generator]:
-    def decorate(fn: Generator) -> Generator:
-        GENERATORS[source] = fn
-        return fn
-
-    return decorate
+GENERATORS: Registry[Generator] = Registry("generator")
+register_generator = GENERATORS.register
 
 
 def unique_items(make: Callable[[], Record], count: int, rng: np.random.Generator, exclude: set[str],
