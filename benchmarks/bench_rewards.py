@@ -6,10 +6,11 @@
 2. Math verification per second on MATH-500's answers (../shared/data/math500), with
    the number of hangs (deadline hits). Target: zero hangs.
 3. Judge throughput with concurrency against sequential calls, on a local
-   OpenAI-compatible server with 50 ms injected latency. Target: at least 10x; a
+   OpenAI-compatible server with 50 ms injected latency, in steady state (clients and
+   connections warmed up, as across the steps of a run). Target: at least 10x; a
    repeated run makes 0 calls.
 
-Usage: python benchmarks/bench_rewards.py [--n 60]
+Usage: python benchmarks/bench_rewards.py [--n 60] [--judge-n 200]
 """
 
 from __future__ import annotations
@@ -35,14 +36,14 @@ from tests.openai_server import OpenAIServer, completion  # noqa: E402
 
 CONCURRENCY = 64
 CHECK = json.dumps({"functional": "def check(candidate):\n    assert candidate(2) == 4\n\ncheck(f)"})
-RESPONSE = "<think>x</think><answer>```python\ndef f(x):\n    return 2 * x\n```</answer>"
+RESPONSE = "<think>x</think><answer>```python\ndef f(x):\n    return 2 * x  # {i}\n```</answer>"  # distinct programs
 
 
 def bench_sandbox(n: int, workers: int) -> bool:
     scorer = CodeScorer(Sandbox(SandboxLimits(timeout_s=10), slots=workers), workers=workers)
-    scorer.score_many([(RESPONSE, CHECK)] * workers)  # warm-up
+    scorer.score_many([(RESPONSE.format(i=-i), CHECK) for i in range(1, workers + 1)])  # warm-up
     t0 = time.perf_counter()
-    scores = [o.score for o in scorer.score_many([(RESPONSE, CHECK)] * n)]
+    scores = [o.score for o in scorer.score_many([(RESPONSE.format(i=i), CHECK) for i in range(n)])]
     sandboxed = n / (time.perf_counter() - t0)
     assert scores == [1.0] * n
     bare_cmd = [sys.executable, "-c",  # output captured, as any scorer must
@@ -51,8 +52,14 @@ def bench_sandbox(n: int, workers: int) -> bool:
     with ThreadPoolExecutor(workers) as pool:
         list(pool.map(lambda _: subprocess.run(bare_cmd, check=True, capture_output=True), range(n)))
     bare = n / (time.perf_counter() - t0)
+    t0 = time.perf_counter()  # for reference: the interpreter start alone, as the sandbox runs it
+    with ThreadPoolExecutor(workers) as pool:
+        list(pool.map(lambda _: subprocess.run([sys.executable, "-I", "-S", "-B", "-c", "pass"], check=True,
+                                               capture_output=True), range(n)))
+    floor = n / (time.perf_counter() - t0)
     ratio = sandboxed / bare
-    print(f"sandbox: {sandboxed:6.1f} tests/s  bare python -c: {bare:6.1f}/s  ratio {ratio:.2f}  "
+    print(f"sandbox: {sandboxed:6.1f} tests/s  bare python -c: {bare:6.1f}/s  (python -I -S -B -c pass: "
+          f"{floor:6.1f}/s)  ratio {ratio:.2f}  "
           f"(isolated={scorer.sandbox.isolated})  target >= 0.67: {'PASS' if ratio >= 2 / 3 else 'FAIL'}")
     return ratio >= 2 / 3
 
@@ -105,16 +112,22 @@ def bench_judge(n: int) -> bool:
     items = [(f"question {i}", f"answer {i}", "reference") for i in range(n)]
     try:
         with tempfile.TemporaryDirectory() as tmp:
-            judge = lambda conc, cache: LLMJudge(JudgeParams(backend="llm", base_url=base_url,  # noqa: E731
-                                                             concurrency=conc, cache_dir=f"{tmp}/{cache}"))
-            t0 = time.perf_counter()
-            judge(1, "a").judge_many(items)
-            sequential = time.perf_counter() - t0
-            t0 = time.perf_counter()
-            judge(CONCURRENCY, "b").judge_many(items)
-            concurrent = time.perf_counter() - t0
+            def timed(concurrency: int, cache: str) -> float:
+                judge = LLMJudge(JudgeParams(backend="llm", base_url=base_url, concurrency=concurrency,
+                                             cache_dir=f"{tmp}/{cache}"))
+                # Steady state, as in training (one judge serves every step): clients and connections
+                # are set up by a first, untimed batch.
+                judge.judge_many([(f"warm-up {i}", "answer", "reference") for i in range(concurrency)])
+                t0 = time.perf_counter()
+                judge.judge_many(items)
+                seconds = time.perf_counter() - t0
+                judge.close()
+                return seconds
+
+            sequential = timed(1, "a")
+            concurrent = timed(CONCURRENCY, "b")
             before = _served(base_url)
-            judge(CONCURRENCY, "b").judge_many(items)
+            timed(CONCURRENCY, "b")
             repeat_calls = _served(base_url) - before
     finally:
         parent.send("stop")
@@ -128,12 +141,14 @@ def bench_judge(n: int) -> bool:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--n", type=int, default=60, help="sandboxed programs and judge items")
+    parser.add_argument("--n", type=int, default=60, help="sandboxed programs")
+    parser.add_argument("--judge-n", type=int, default=200,
+                        help="judge items (two calls each; a GRPO batch of 8x8 writing samples makes 128 calls)")
     parser.add_argument("--workers", type=int, default=2)
     args = parser.parse_args()
     ok = bench_sandbox(args.n, args.workers)
     ok &= bench_math(args.workers)
-    ok &= bench_judge(args.n)
+    ok &= bench_judge(args.judge_n)
     return 0 if ok else 1
 
 

@@ -21,7 +21,7 @@ from ..config import EvalParams
 from ..data.prompts import user_text
 from ..rewards.total import RewardModel, Sample
 from ..rl.grpo import sequence_mean
-from ..rl.rollout import generate, token_logprobs
+from ..rl.rollout import generate
 
 
 def _accuracy(rewards: RewardModel, records: list[dict[str, Any]], texts: list[str], k: int) -> np.ndarray:
@@ -48,8 +48,7 @@ def evaluate_records(model, tokenizer, records: list[dict[str, Any]], params: Ev
             s = generate(model, tokenizer, prompts, params.samples, params.max_new_tokens, params.temperature,
                          params.top_p, params.top_k)
             sampled.append(_accuracy(rewards, chunk, s.texts, params.samples))
-            _, ent = token_logprobs(model, s, with_entropy=True)
-            entropies.append(sequence_mean(ent, s.response_mask).numpy())
+            entropies.append(sequence_mean(s.entropy, s.response_mask).numpy())  # π_θ at temperature 1
     acc_greedy = float(np.concatenate(greedy).mean())
     acc_sampled = float(np.concatenate(sampled).mean()) if sampled else acc_greedy
     entropy = float(np.concatenate(entropies).mean()) if entropies else float("nan")

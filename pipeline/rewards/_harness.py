@@ -1,9 +1,11 @@
 """Test harness that runs *inside* the sandbox (stdlib only; never imported by the pipeline).
 
-Protocol: the parent writes one JSON object on stdin,
-``{"nonce", "kind": "functional"|"io"|"call", "solution", "tests"}``, and closes it.
-The harness runs every test and, only after the last one, prints
-``<nonce> <json result>`` on its own line. A program that exits early (``sys.exit``,
+Protocol: the parent writes one ``marshal``-ed dict on stdin,
+``{"nonce", "kind": "functional"|"io"|"call", "solution", "tests", "sys_path"}``, and closes
+it; for ``functional`` tests, ``tests["check_code"]`` is the check already parsed, rewritten
+and compiled by the parent (:func:`pipeline.rewards.code.compile_check`). The harness runs
+every test and, only after the last one, prints ``<nonce> <repr of the result dict>`` on
+its own line. A program that exits early (``sys.exit``,
 ``os._exit``, a crash, a signal) never prints that line, and cannot forge it without
 the nonce, so the parent scores it 0.
 
@@ -11,9 +13,14 @@ Always-equal objects: results are converted to plain built-in values before any
 comparison (:func:`plain`): an object of any other type fails the test. In the
 ``functional`` format, every ``==`` / ``!=`` in the check code is rewritten to
 ``__omni_eq__(a, b)``, which compares the two sides' plain values.
+
+Start-up cost matters (one interpreter per program): the harness imports only built-in
+modules (``sys``, ``math``, ``marshal``, ``io``) — no ``json``, ``re`` or ``ast``, whose
+imports alone cost more than the interpreter start.
 """
 
-import json
+import io
+import marshal
 import math
 import sys
 
@@ -60,36 +67,18 @@ def _make_comparator():
 plain, same = _make_comparator()
 
 
-def _eq_rewriter():
-    import ast
-
-    class EqRewriter(ast.NodeTransformer):
-        def visit_Compare(self, node):
-            self.generic_visit(node)
-            if len(node.ops) == 1 and isinstance(node.ops[0], (ast.Eq, ast.NotEq)):
-                call = ast.Call(func=ast.Name("__omni_eq__", ast.Load()), args=[node.left, node.comparators[0]],
-                                keywords=[])
-                return call if isinstance(node.ops[0], ast.Eq) else ast.UnaryOp(ast.Not(), call)
-            return node
-
-    return ast, EqRewriter()
-
-
 def _namespace():
     # Run with -S, so the `site` helpers exit() and quit() that programs often call are provided here.
     return {"__name__": "__main__", "exit": sys.exit, "quit": sys.exit}
 
 
-def run_functional(solution, check):
-    # Everything the check depends on is prepared before untrusted code runs: the parsed and
-    # rewritten check, and the built-ins used to run it (a solution may rebind builtins.exec).
+def run_functional(solution, check_code):
+    """``check_code`` ends by storing ``__omni_token__`` in ``__omni_done__[0]``; a check cut short
+    (by an ``exit()`` in the solution's functions, say) never does."""
+    # Everything the check depends on is bound before untrusted code runs (a solution may
+    # rebind builtins.exec).
     eq, run, build = same, exec, compile
     token = [object()]
-    ast, rewriter = _eq_rewriter()
-    tree = rewriter.visit(ast.parse(check))
-    tree.body.append(ast.parse("__omni_done__[0] = __omni_token__").body[0])
-    ast.fix_missing_locations(tree)
-    check_code = build(tree, "<tests>", "exec")
     namespace = _namespace()
     run(build(solution, "<solution>", "exec"), namespace)
     done = [None]
@@ -105,20 +94,19 @@ def _normalise_output(text):
 
 
 def run_io(solution, tests):
-    import contextlib
-    import io
-
     code = compile(solution, "<solution>", "exec")
     passed = 0
     for stdin, expected in zip(tests["inputs"], tests["outputs"]):
         out = io.StringIO()
         sys.stdin = io.StringIO(stdin if isinstance(stdin, str) else "\n".join(map(str, stdin)))
-        with contextlib.redirect_stdout(out):
-            try:
-                exec(code, _namespace())
-            except SystemExit as exc:  # a program may legitimately exit() after printing
-                if exc.code not in (None, 0):
-                    raise
+        saved, sys.stdout = sys.stdout, out
+        try:
+            exec(code, _namespace())
+        except SystemExit as exc:  # a program may legitimately exit() after printing
+            if exc.code not in (None, 0):
+                raise
+        finally:
+            sys.stdout = saved
         if _normalise_output(out.getvalue()) != _normalise_output(expected):
             raise AssertionError(f"wrong output on test {passed}")
         passed += 1
@@ -143,15 +131,15 @@ def run_call(solution, tests, eq=same):
 
 
 def main():
-    request = json.loads(sys.stdin.read())
+    request = marshal.loads(sys.stdin.buffer.read())
     sys.stdin.close()
     nonce = request.pop("nonce")
     sys.path.extend(request.pop("sys_path", []))  # run with -S: site-packages are added here, cheaply
-    real_stdout, dumps = sys.stdout, json.dumps  # captured before untrusted code can rebind them
+    real_stdout, render = sys.stdout, repr  # captured before untrusted code can rebind them
     kind = request["kind"]
     try:
         if kind == "functional":
-            passed = run_functional(request["solution"], request["tests"]["functional"])
+            passed = run_functional(request["solution"], request["tests"]["check_code"])
         elif kind == "io":
             passed = run_io(request["solution"], request["tests"])
         else:
@@ -159,7 +147,7 @@ def main():
         result = {"passed": passed, "error": None}
     except BaseException as exc:  # noqa: BLE001 - any failure of untrusted code is a failed test
         result = {"passed": 0, "error": f"{type(exc).__name__}: {str(exc)[:200]}"}
-    real_stdout.write(f"\n{nonce} {dumps(result)}\n")
+    real_stdout.write(f"\n{nonce} {render(result)}\n")
     real_stdout.flush()
 
 

@@ -24,7 +24,10 @@ or ``gc`` introspection); such code would be visible in the rollouts.
 
 from __future__ import annotations
 
+import ast
+import functools
 import json
+import marshal
 import secrets
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -50,6 +53,29 @@ def kind_of_tests(tests: dict) -> str:
     return "io"
 
 
+class _EqRewriter(ast.NodeTransformer):
+    """``a == b`` → ``__omni_eq__(a, b)`` and ``a != b`` → ``not __omni_eq__(a, b)``."""
+
+    def visit_Compare(self, node: ast.Compare) -> ast.AST:
+        self.generic_visit(node)
+        if len(node.ops) == 1 and isinstance(node.ops[0], (ast.Eq, ast.NotEq)):
+            call = ast.Call(func=ast.Name("__omni_eq__", ast.Load()), args=[node.left, node.comparators[0]],
+                            keywords=[])
+            return call if isinstance(node.ops[0], ast.Eq) else ast.UnaryOp(ast.Not(), call)
+        return node
+
+
+@functools.lru_cache(maxsize=4096)
+def compile_check(check: str) -> bytes:
+    """The ``functional`` check code, with ``==``/``!=`` rewritten to plain-value comparisons and a
+    final ``__omni_done__[0] = __omni_token__``, compiled and marshalled for the harness (which then
+    needs neither ``ast`` nor the compiler's parser start-up). Raises ``SyntaxError`` on a bad check."""
+    tree = _EqRewriter().visit(ast.parse(check))
+    tree.body.append(ast.parse("__omni_done__[0] = __omni_token__").body[0])
+    ast.fix_missing_locations(tree)
+    return marshal.dumps(compile(tree, "<tests>", "exec"))
+
+
 @dataclass
 class CodeScorer:
     sandbox: Sandbox
@@ -57,32 +83,47 @@ class CodeScorer:
     counts: dict[str, int] = field(default_factory=dict)
 
     def score(self, response: str, reference: str) -> CodeOutcome:
-        answer = extract_answer(response)
-        code = last_code_block(answer if answer is not None else response)
-        if code is None:
-            return self._count(CodeOutcome(0.0, "no_code"))
-        try:
-            tests = json.loads(reference)
-        except json.JSONDecodeError:
-            return self._count(CodeOutcome(0.0, "bad_reference"))
-        nonce = secrets.token_hex(16)
-        request = {"nonce": nonce, "kind": kind_of_tests(tests), "solution": code, "tests": tests,
-                   "sys_path": SITE_PACKAGES}
-        run = self.sandbox.run(HARNESS, json.dumps(request).encode())
-        if run.timed_out:
-            return self._count(CodeOutcome(0.0, "timeout"))
-        proof = [line for line in run.stdout.decode("utf-8", "replace").splitlines() if line.startswith(nonce + " ")]
-        if not proof:
-            return self._count(CodeOutcome(0.0, "no_proof"))
-        result = json.loads(proof[-1][len(nonce) + 1:])
-        expected = len(tests["inputs"]) if request["kind"] != "functional" else 1
-        if result["error"] is None and result["passed"] == expected:
-            return self._count(CodeOutcome(1.0, "passed"))
-        return self._count(CodeOutcome(0.0, "failed"))
+        return self.score_many([(response, reference)])[0]
 
     def score_many(self, items: list[tuple[str, str]]) -> list[CodeOutcome]:
+        """Scores (response, reference) pairs. Identical (program, tests) pairs — frequent among the G
+        samples of a group — are run once: a verdict is a function of the program and its tests."""
+        codes = [self._program(response) for response, _ in items]
+        unique = list(dict.fromkeys((code, ref) for code, (_, ref) in zip(codes, items) if code is not None))
         with ThreadPoolExecutor(self.workers) as pool:
-            return list(pool.map(lambda item: self.score(*item), items))
+            verdicts = dict(zip(unique, pool.map(lambda key: self._run(*key), unique)))
+        return [self._count(CodeOutcome(0.0, "no_code") if code is None else verdicts[(code, ref)])
+                for code, (_, ref) in zip(codes, items)]
+
+    @staticmethod
+    def _program(response: str) -> str | None:
+        answer = extract_answer(response)
+        return last_code_block(answer if answer is not None else response)
+
+    def _run(self, code: str, reference: str) -> CodeOutcome:
+        try:
+            tests = json.loads(reference)
+            kind = kind_of_tests(tests)
+            if kind == "functional":
+                tests = {"check_code": marshal.loads(compile_check(tests["functional"]))}
+        except (json.JSONDecodeError, SyntaxError, ValueError):
+            return CodeOutcome(0.0, "bad_reference")
+        nonce = secrets.token_hex(16)
+        request = {"nonce": nonce, "kind": kind, "solution": code, "tests": tests, "sys_path": SITE_PACKAGES}
+        run = self.sandbox.run(HARNESS, marshal.dumps(request))
+        if run.timed_out:
+            return CodeOutcome(0.0, "timeout")
+        proof = [line for line in run.stdout.decode("utf-8", "replace").splitlines() if line.startswith(nonce + " ")]
+        if not proof:
+            return CodeOutcome(0.0, "no_proof")
+        try:
+            result = ast.literal_eval(proof[-1][len(nonce) + 1:])
+        except (ValueError, SyntaxError):
+            return CodeOutcome(0.0, "no_proof")
+        expected = len(tests["inputs"]) if kind != "functional" else 1
+        if result["error"] is None and result["passed"] == expected:
+            return CodeOutcome(1.0, "passed")
+        return CodeOutcome(0.0, "failed")
 
     def _count(self, outcome: CodeOutcome) -> CodeOutcome:
         self.counts[outcome.reason] = self.counts.get(outcome.reason, 0) + 1

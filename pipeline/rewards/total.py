@@ -140,3 +140,5 @@ class RewardModel:
     def close(self) -> None:
         if self._math is not None:
             self._math.close()
+        if isinstance(self._judge, LLMJudge):
+            self._judge.close()

@@ -1,8 +1,18 @@
 """Rollouts and token log-probabilities for the local backend (transformers, CPU or one GPU).
 
-Prompts are left-padded for generation; completions are masked after their first EOS.
-Log-probs are recomputed with ``position_ids = cumsum(attention_mask) − 1`` so that
-left padding does not shift positions (they then match generation's scores to ~1e-6).
+Both share each prompt's forward pass across its group (the G samples of GRPO, or the
+k samples of mean@k evaluation): the prompt is run once, its KV cache is indexed out to
+the group's rows, and only the response tokens are run per sample. That is exact —
+keys and values of a prompt do not depend on what follows it, and indexing the cache
+is differentiable, so gradients reach the prompt positions as in a full forward — and
+it removes (G − 1)/G of the prompt compute, which dominates short answers.
+
+Prompts are left-padded; positions are ``cumsum(attention_mask) − 1`` so that padding
+does not shift them. Completions are masked after their first EOS.
+
+Sampling follows ``transformers``' warpers in this order: temperature, top-k (0: off),
+top-p (nucleus; the smallest set of tokens whose probability reaches ``top_p``, at least
+one), then a multinomial draw from torch's global RNG (so checkpoints restore it).
 """
 
 from __future__ import annotations
@@ -11,6 +21,7 @@ from dataclasses import dataclass
 
 import torch
 from torch import Tensor
+from transformers import DynamicCache
 
 
 @dataclass
@@ -19,7 +30,10 @@ class Rollout:
     attention_mask: Tensor  # (N, P + T)
     response_mask: Tensor   # (N, T) 1 up to and including the first EOS
     prompt_len: int         # P
+    prompt_index: Tensor    # (N,) which prompt each row answers (rows of prompt i are contiguous)
     texts: list[str]        # decoded responses (N,)
+    logprobs: Tensor        # (N, T) log-prob of each sampled token under the sampling distribution
+    entropy: Tensor         # (N, T) entropy of the policy at temperature 1 (Eq. 11's inner sum)
 
 
 def encode_prompts(tokenizer, prompts: list[list[dict[str, str]]]) -> dict[str, Tensor]:
@@ -35,39 +49,111 @@ def decode_responses(tokenizer, response: Tensor, response_mask: Tensor) -> list
                              skip_special_tokens=False) for row, mask in zip(response, response_mask)]
 
 
+def positions(attention_mask: Tensor) -> Tensor:
+    return (attention_mask.cumsum(-1) - 1).clamp(min=0)
+
+
+def warp_logits(logits: Tensor, temperature: float, top_p: float, top_k: int) -> Tensor:
+    """Sampling logits after temperature, top-k and top-p (filtered entries are −inf)."""
+    logits = logits / temperature
+    if 0 < top_k < logits.shape[-1]:
+        kth = torch.topk(logits, top_k, dim=-1).values[..., -1:]
+        logits = logits.masked_fill(logits < kth, float("-inf"))
+    if top_p < 1.0:
+        sorted_logits, order = torch.sort(logits, dim=-1, descending=True)
+        probs = sorted_logits.softmax(-1)
+        before = probs.cumsum(-1) - probs  # mass of strictly more likely tokens
+        drop_sorted = before >= top_p
+        drop_sorted[..., 0] = False
+        drop = torch.zeros_like(drop_sorted).scatter(-1, order, drop_sorted)
+        logits = logits.masked_fill(drop, float("-inf"))
+    return logits
+
+
+def entropy_from_logits(logits: Tensor) -> Tensor:
+    logp = torch.log_softmax(logits.float(), dim=-1)
+    return -(logp.exp() * logp).sum(-1)
+
+
+def prefill(model, prompt_ids: Tensor, prompt_mask: Tensor, rows: Tensor) -> tuple[Tensor, DynamicCache]:
+    """Run each prompt once; returns the last-position logits and the KV cache, both indexed to ``rows``."""
+    cache = DynamicCache(config=model.config)
+    out = model(input_ids=prompt_ids, attention_mask=prompt_mask, position_ids=positions(prompt_mask),
+                past_key_values=cache, use_cache=True)
+    cache.reorder_cache(rows)
+    return out.logits[:, -1][rows], cache
+
+
 @torch.no_grad()
 def generate(model, tokenizer, prompts: list[list[dict[str, str]]], n: int, max_new_tokens: int,
              temperature: float, top_p: float, top_k: int, greedy: bool = False) -> Rollout:
     """``n`` completions per prompt (rows grouped by prompt: prompt i → rows i·n … i·n + n − 1)."""
     enc = encode_prompts(tokenizer, prompts)
-    kwargs = dict(do_sample=False) if greedy else dict(do_sample=True, temperature=temperature, top_p=top_p,
-                                                       top_k=top_k)
-    out = model.generate(**enc, max_new_tokens=max_new_tokens, num_return_sequences=1 if greedy else n,
-                         pad_token_id=tokenizer.pad_token_id, eos_token_id=tokenizer.eos_token_id, use_cache=True,
-                         **kwargs)
-    if greedy and n > 1:
-        out = out.repeat_interleave(n, dim=0)
-    prompt_len = enc["input_ids"].shape[1]
-    prompt_mask = enc["attention_mask"].repeat_interleave(n, dim=0)
-    response = out[:, prompt_len:]
-    is_eos = response == tokenizer.eos_token_id
+    prompt_ids, prompt_mask = enc["input_ids"], enc["attention_mask"]
+    m = 1 if greedy else n  # greedy completions are identical: decode one, repeat it
+    index = torch.arange(len(prompts)).repeat_interleave(m)
+    logits, cache = prefill(model, prompt_ids, prompt_mask, index)
+    mask = prompt_mask[index]
+    pos = positions(mask)[:, -1]
+    eos, pad = tokenizer.eos_token_id, tokenizer.pad_token_id
+    done = torch.zeros(len(index), dtype=torch.bool)
+    tokens, logps, ents = [], [], []
+    for _ in range(max_new_tokens):
+        ents.append(entropy_from_logits(logits))
+        if greedy:
+            warped = logits.float()
+            token = warped.argmax(-1)
+        else:
+            warped = warp_logits(logits.float(), temperature, top_p, top_k)
+            token = torch.multinomial(warped.softmax(-1), 1).squeeze(-1)
+        logps.append(torch.log_softmax(warped, -1).gather(-1, token[:, None]).squeeze(-1))
+        token = torch.where(done, torch.full_like(token, pad), token)
+        tokens.append(token)
+        done |= token == eos
+        if bool(done.all()) or len(tokens) == max_new_tokens:
+            break
+        mask = torch.cat([mask, torch.ones_like(mask[:, :1])], dim=1)
+        pos = pos + 1
+        logits = model(input_ids=token[:, None], attention_mask=mask, position_ids=pos[:, None],
+                       past_key_values=cache, use_cache=True).logits[:, -1]
+    response = torch.stack(tokens, dim=1)
+    is_eos = response == eos
     after_eos = (is_eos.cumsum(-1) - is_eos.long()) > 0  # strictly after the first EOS
     response_mask = (~after_eos).long()
+    logprobs, entropy = torch.stack(logps, 1) * response_mask, torch.stack(ents, 1) * response_mask
+    if greedy and n > 1:
+        response, response_mask, logprobs, entropy = (t.repeat_interleave(n, dim=0) for t in
+                                                      (response, response_mask, logprobs, entropy))
+        index = index.repeat_interleave(n)
     texts = decode_responses(tokenizer, response, response_mask)
-    return Rollout(input_ids=out, attention_mask=torch.cat([prompt_mask, response_mask], dim=1),
-                   response_mask=response_mask, prompt_len=prompt_len, texts=texts)
+    return Rollout(input_ids=torch.cat([prompt_ids[index], response], dim=1),
+                   attention_mask=torch.cat([prompt_mask[index], response_mask], dim=1),
+                   response_mask=response_mask, prompt_len=prompt_ids.shape[1], prompt_index=index, texts=texts,
+                   logprobs=logprobs, entropy=entropy)
 
 
-def token_logprobs(model, rollout: Rollout, rows: Tensor | slice = slice(None),
+def token_logprobs(model, rollout: Rollout, rows: Tensor | slice = slice(None), temperature: float = 1.0,
                    with_entropy: bool = False) -> tuple[Tensor, Tensor | None]:
-    """Log π(o_t | q, o_<t) of the response tokens ``(n, T)`` and, optionally, the token entropies."""
-    ids = rollout.input_ids[rows]
-    mask = rollout.attention_mask[rows]
-    position_ids = (mask.cumsum(-1) - 1).clamp(min=0)
-    logits = model(input_ids=ids, attention_mask=mask, position_ids=position_ids, use_cache=False).logits
-    logits = logits[:, rollout.prompt_len - 1: -1].float()
-    logp_all = torch.log_softmax(logits, dim=-1)
-    targets = ids[:, rollout.prompt_len:]
-    logp = logp_all.gather(-1, targets.unsqueeze(-1)).squeeze(-1)
+    """Log π(o_t | q, o_<t) of the response tokens ``(n, T)`` (logits divided by ``temperature``, the
+    distribution the rollout sampled from, as verl's actor does) and, optionally, the token entropies.
+
+    Differentiable; each distinct prompt among ``rows`` is run once (see the module docstring).
+    """
+    rows = torch.arange(len(rollout.input_ids))[rows]
+    P = rollout.prompt_len
+    prompts, inverse = torch.unique(rollout.prompt_index[rows], return_inverse=True)
+    first = rollout.prompt_index.new_zeros(len(prompts))
+    first.scatter_(0, inverse, rows)  # any row of each prompt holds its (identical) prompt tokens
+    first_logits, cache = prefill(model, rollout.input_ids[first, :P], rollout.attention_mask[first, :P], inverse)
+    response = rollout.input_ids[rows, P:]
+    logits = [first_logits[:, None]]
+    if response.shape[1] > 1:
+        mask = rollout.attention_mask[rows, :-1]
+        out = model(input_ids=response[:, :-1], attention_mask=mask, position_ids=positions(mask)[:, P:],
+                    past_key_values=cache, use_cache=True)
+        logits.append(out.logits)
+    logits_all = torch.cat(logits, dim=1).float() / temperature
+    logp_all = torch.log_softmax(logits_all, dim=-1)
+    logp = logp_all.gather(-1, response.unsqueeze(-1)).squeeze(-1)
     entropy = -(logp_all.exp() * logp_all).sum(-1) if with_entropy else None
     return logp, entropy

@@ -4,7 +4,9 @@ For each batch of the schedule: sample G completions per prompt from π_θold (K
 temperature / top-p / top-k from params), score them with the reward registry, drop
 samples marked ``excluded``, compute group advantages (Eq. 3; groups with σ_q = 0 get
 zero advantages and are counted), then ``ppo_epochs`` passes of mini-batch updates of
-Eq. 4 with gradient clipping and a constant or cosine learning rate. The reference
+Eq. 4 with gradient clipping and a constant or cosine learning rate. Log-probs use the
+sampling temperature (the distribution the rollout was drawn from, as in verl); with one
+update per batch the old log-probs are the detached current ones (no extra pass). The reference
 model is loaded only when some task has β_k > 0.
 
 Every ``checkpoint_every`` steps the model, optimizer, LR scheduler, RNG states and the
@@ -115,10 +117,14 @@ class GRPOTrainer:
         rows = torch.nonzero(keep).squeeze(-1)
         tasks = [expanded[i]["task"] for i in rows.tolist()]
         beta = self._beta(tasks)
+        # On-policy (one update over the whole batch): π_θold = π_θ, so the old log-probs are the
+        # detached current ones and the extra forward pass is skipped (as verl's actor does).
+        on_policy = p.ppo_epochs == 1 and p.mini_batch_size >= len(rows)
         with torch.no_grad():
-            old_logp, entropy = token_logprobs(self.model, rollout, rows, with_entropy=True)
-            ref_logp = token_logprobs(self.ref_model, rollout, rows)[0] if self.ref_model is not None and \
-                bool((beta > 0).any()) else None
+            old_logp = None if on_policy else token_logprobs(self.model, rollout, rows, p.temperature)[0]
+            ref_logp = token_logprobs(self.ref_model, rollout, rows, p.temperature)[0] \
+                if self.ref_model is not None and bool((beta > 0).any()) else None
+        entropy = rollout.entropy[rows]  # Eq. 11's token entropy of π_θold at temperature 1
         mask = rollout.response_mask[rows]
         self.model.train()
         clip, kls = [], []
@@ -126,9 +132,10 @@ class GRPOTrainer:
             order = torch.randperm(len(rows))
             for start in range(0, len(rows), p.mini_batch_size):
                 mb = order[start:start + p.mini_batch_size]
-                logp, _ = token_logprobs(self.model, rollout, rows[mb])
-                out = mt_grpo_loss(logp, old_logp[mb], advantages[mb], mask[mb], p.eps_low, p.eps_high,
-                                   beta=beta[mb], ref_logp=None if ref_logp is None else ref_logp[mb])
+                logp, _ = token_logprobs(self.model, rollout, rows[mb], p.temperature)
+                out = mt_grpo_loss(logp, logp.detach() if on_policy else old_logp[mb], advantages[mb], mask[mb],
+                                   p.eps_low, p.eps_high, beta=beta[mb],
+                                   ref_logp=None if ref_logp is None else ref_logp[mb])
                 out.loss.backward()
                 torch.nn.utils.clip_grad_norm_(self.model.parameters(), p.grad_clip)
                 self.optimizer.step()

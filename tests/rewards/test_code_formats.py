@@ -63,6 +63,21 @@ def test_parallel_scoring_keeps_order(scorer):
     assert [o.score for o in scorer.score_many(items)] == [1.0, 0.0] * 4
 
 
+def test_identical_programs_run_once_but_count_per_sample():
+    sandbox = Sandbox(SandboxLimits(timeout_s=5), slots=2, uid_base=61600)
+    runs = []
+    real_run = sandbox.run
+    sandbox.run = lambda script, stdin: runs.append(stdin) or real_run(script, stdin)
+    scorer = CodeScorer(sandbox, workers=2)
+    good, bad = block("def add(a, b):\n    return a + b"), block("def add(a, b):\n    return 0")
+    # Same program in different wrappers (think text) is the same program.
+    other_wrapper = "<think>another plan</think><answer>```python\ndef add(a, b):\n    return a + b\n```</answer>"
+    items = [(good, CALL), (bad, CALL), (other_wrapper, CALL), (good, CALL), (good, IO), ("no code", CALL)]
+    assert [o.score for o in scorer.score_many(items)] == [1.0, 0.0, 1.0, 1.0, 0.0, 0.0]
+    assert len(runs) == 3  # (good, CALL), (bad, CALL), (good, IO)
+    assert scorer.counts == {"passed": 3, "failed": 2, "no_code": 1}
+
+
 def test_missing_bwrap_is_loud_or_fatal(monkeypatch, capsys):
     import pipeline.rewards.sandbox as sb
     from pipeline.errors import UserError

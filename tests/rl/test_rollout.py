@@ -1,0 +1,102 @@
+"""Rollouts with a shared prompt prefix equal the plain full-sequence computation."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from pipeline.models.tiny import build_tiny_model
+from pipeline.models.tokenizer import build_tokenizer
+from pipeline.rl.rollout import generate, positions, token_logprobs, warp_logits
+
+PROMPTS = [[{"role": "user", "content": "what is 2+2?"}],
+           [{"role": "system", "content": "be brief"}, {"role": "user", "content": "a much longer question, here"}],
+           [{"role": "user", "content": "hi"}]]
+
+
+@pytest.fixture(scope="module")
+def model_and_tokenizer():
+    corpus = [m["content"] for p in PROMPTS for m in p] * 3 + ["<think>x</think><answer>4</answer>"]
+    tokenizer = build_tokenizer(corpus, vocab_size=300)
+    torch.manual_seed(0)
+    model = build_tiny_model(len(tokenizer), 32, 2, 2, 1, 64, 256, 0, tokenizer)
+    model.eval()
+    return model, tokenizer
+
+
+def full_forward_logprobs(model, rollout, temperature=1.0):
+    """The reference: every row run in full, no prefix sharing."""
+    mask = rollout.attention_mask
+    logits = model(input_ids=rollout.input_ids, attention_mask=mask, position_ids=positions(mask)).logits
+    logits = logits[:, rollout.prompt_len - 1: -1].float() / temperature
+    logp = torch.log_softmax(logits, -1)
+    return logp.gather(-1, rollout.input_ids[:, rollout.prompt_len:, None]).squeeze(-1), -(logp.exp() * logp).sum(-1)
+
+
+def test_shared_prefix_logprobs_and_gradients_equal_full_forward(model_and_tokenizer):
+    model, tokenizer = model_and_tokenizer
+    torch.manual_seed(1)
+    rollout = generate(model, tokenizer, PROMPTS, 3, 12, 1.0, 1.0, 0)
+    assert rollout.prompt_index.tolist() == [0, 0, 0, 1, 1, 1, 2, 2, 2]
+    mask = rollout.response_mask.bool()
+    ref_logp, ref_ent = full_forward_logprobs(model, rollout, temperature=0.7)
+    logp, ent = token_logprobs(model, rollout, temperature=0.7, with_entropy=True)
+    torch.testing.assert_close(logp[mask], ref_logp[mask], atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(ent[mask], ref_ent[mask], atol=1e-5, rtol=1e-5)
+    # A shuffled subset of rows (as in a mini-batch), with gradients.
+    rows = torch.tensor([7, 0, 4, 2])
+    model.zero_grad()
+    (full_forward_logprobs(model, rollout)[0][rows] * mask[rows]).sum().backward()
+    expected = {n: p.grad.clone() for n, p in model.named_parameters()}
+    model.zero_grad()
+    sub, _ = token_logprobs(model, rollout, rows)
+    (sub * mask[rows]).sum().backward()
+    for name, p in model.named_parameters():
+        torch.testing.assert_close(p.grad, expected[name], atol=1e-5, rtol=1e-4, msg=name)
+
+
+def test_sampled_token_logprobs_match_recomputation(model_and_tokenizer):
+    model, tokenizer = model_and_tokenizer
+    torch.manual_seed(2)
+    rollout = generate(model, tokenizer, PROMPTS, 4, 10, 0.8, 1.0, 0)
+    mask = rollout.response_mask.bool()
+    with torch.no_grad():
+        logp, _ = token_logprobs(model, rollout, temperature=0.8)
+        _, ent_t1 = full_forward_logprobs(model, rollout, temperature=1.0)
+    torch.testing.assert_close(rollout.logprobs[mask], logp[mask], atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(rollout.entropy[mask], ent_t1[mask], atol=1e-5, rtol=1e-5)
+    # Masked after the first EOS, and EOS itself is kept.
+    eos = tokenizer.eos_token_id
+    response = rollout.input_ids[:, rollout.prompt_len:]
+    for row, m in zip(response.tolist(), rollout.response_mask.tolist()):
+        n = sum(m)
+        assert m == [1] * n + [0] * (len(m) - n)
+        assert eos not in row[: n - 1]
+        assert n == len(row) or row[n - 1] == eos
+
+
+def test_greedy_equals_transformers_generate(model_and_tokenizer):
+    model, tokenizer = model_and_tokenizer
+    from pipeline.rl.rollout import encode_prompts
+
+    ours = generate(model, tokenizer, PROMPTS, 2, 8, 1.0, 1.0, 0, greedy=True)
+    enc = encode_prompts(tokenizer, PROMPTS)
+    hf = model.generate(**enc, max_new_tokens=8, do_sample=False, pad_token_id=tokenizer.pad_token_id,
+                        eos_token_id=tokenizer.eos_token_id)
+    ours_ids = ours.input_ids[::2]
+    width = min(hf.shape[1], ours_ids.shape[1])
+    keep = ours.attention_mask[::2, :width].bool()
+    assert torch.equal(ours_ids[:, :width][keep], hf[:, :width][keep])
+    assert torch.equal(ours.input_ids[0], ours.input_ids[1])  # n greedy copies
+
+
+def test_warp_logits_top_k_top_p_hand_computed():
+    logits = torch.log(torch.tensor([[0.5, 0.3, 0.15, 0.05]]))
+    inf = float("-inf")
+    assert torch.isinf(warp_logits(logits, 1.0, 1.0, 2)).tolist() == [[False, False, True, True]]
+    # top-p 0.7: 0.5 < 0.7, 0.5 + 0.3 ≥ 0.7 → the two most likely tokens
+    assert torch.isinf(warp_logits(logits, 1.0, 0.7, 0)).tolist() == [[False, False, True, True]]
+    assert torch.isinf(warp_logits(logits, 1.0, 0.81, 0)).tolist() == [[False, False, False, True]]
+    assert torch.isinf(warp_logits(logits, 1.0, 0.1, 0)).tolist() == [[False, True, True, True]]
+    torch.testing.assert_close(warp_logits(logits, 2.0, 1.0, 0), logits / 2)
+    assert warp_logits(logits, 1.0, 1.0, 0).ne(inf).all()
