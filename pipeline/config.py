@@ -88,6 +88,9 @@ class TaskDataParams(Section):
     facts: int = Field(120, ge=1, description="synthetic_qa: number of facts in the fixed world.")
     pretrain_fact_fraction: float = Field(0.5, ge=0.0, le=1.0, description="synthetic_qa: share of the facts "
                                           "taught in the warm start (sets θ0's QA accuracy).")
+    demo_quality: float = Field(1.0, ge=0.0, le=1.0, description="synthetic_writing: share of warm-start "
+                                "completions that meet the whole rubric; the rest miss one criterion, as the "
+                                "reference does (below 1, θ0 ties the reference often and GRPO has room to win).")
     n_options: int = Field(16, ge=2, description="QA: candidate options in the prompt (1 correct + distractors).")
     max_prompt_tokens: int = Field(1024, ge=1, description="code_r1: drop prompts longer than this many tokens.")
     tokenizer: str | None = Field(None, description="code_r1: tokenizer (local path or hub id) of the run.")

@@ -64,7 +64,7 @@ def run(args: argparse.Namespace) -> int:
                     torch.manual_seed(params.seed)
                     result = evaluate_records(model, tokenizer, read_split(file), params.eval, rewards)
                     rows.append({"trained_on": name, "evaluated_on": task, "split": split, **result})
-                    print(f"{name:>10} on {task:<8} {split:<4} acc={result['accuracy']:.3f} "
+                    print(f"{name:>10} on {task:<8} {split:<4} acc={result['accuracy']:.3f}±{result['accuracy_se']:.3f} "
                           f"(sampled {result['accuracy_sampled']:.3f}, greedy {result['accuracy_greedy']:.3f}) "
                           f"entropy={result['entropy']:.3f} n={result['n']}")
     finally:
@@ -79,6 +79,7 @@ def run(args: argparse.Namespace) -> int:
 
     with staged_outputs(args.out) as stage:
         (stage / "accuracies.csv").write_text(table(["trained_on", "evaluated_on", "split", "accuracy",
-                                                     "accuracy_sampled", "accuracy_greedy", "n"]))
+                                                     "accuracy_se", "accuracy_sampled", "accuracy_greedy",
+                                                     "n"]))
         (stage / "entropies.csv").write_text(table(["trained_on", "evaluated_on", "split", "entropy"]))
     return 0

@@ -7,7 +7,7 @@
   policy's own sampled outputs (Eq. 11).
 
 Outputs the interface of the analysis: ``trained_on,evaluated_on,split,accuracy`` (plus
-``accuracy_greedy``, ``accuracy_sampled``, ``n``) and ``trained_on,evaluated_on,split,entropy``.
+``accuracy_se``, the standard error over prompts, ``accuracy_greedy``, ``accuracy_sampled``, ``n``) and ``trained_on,evaluated_on,split,entropy``.
 """
 
 from __future__ import annotations
@@ -49,9 +49,15 @@ def evaluate_records(model, tokenizer, records: list[dict[str, Any]], params: Ev
                          params.top_p, params.top_k)
             sampled.append(_accuracy(rewards, chunk, s.texts, params.samples))
             entropies.append(sequence_mean(s.entropy, s.response_mask).numpy())  # π_θ at temperature 1
+    per_prompt = np.concatenate(sampled if params.accuracy == "sampled" and sampled else greedy)
     acc_greedy = float(np.concatenate(greedy).mean())
     acc_sampled = float(np.concatenate(sampled).mean()) if sampled else acc_greedy
     entropy = float(np.concatenate(entropies).mean()) if entropies else float("nan")
     return {"accuracy_greedy": acc_greedy, "accuracy_sampled": acc_sampled,
-            "accuracy": acc_sampled if params.accuracy == "sampled" and sampled else acc_greedy,
+            "accuracy": float(per_prompt.mean()), "accuracy_se": standard_error(per_prompt),
             "entropy": entropy, "n": len(records)}
+
+
+def standard_error(per_prompt: np.ndarray) -> float:
+    """Standard error of a mean over prompts (sample std / √n): the evaluation noise of an accuracy."""
+    return float(per_prompt.std(ddof=1) / np.sqrt(len(per_prompt))) if len(per_prompt) > 1 else float("nan")

@@ -77,6 +77,17 @@ def test_writing_reference_is_beatable_and_completion_is_perfect():
         assert all(criteria(best, rubric).values())
 
 
+def test_writing_demo_quality_sets_the_share_of_perfect_demonstrations():
+    _, pretrain = gen("synthetic_writing", n=10, pretrain_n=400, demo_quality=0.25)
+    perfect = [all(criteria(re.search(r"<answer>(.*)</answer>", r["meta"]["completion"], re.S).group(1),
+                            r["meta"]["rubric"]).values()) for r in pretrain]
+    assert 0.18 < np.mean(perfect) < 0.32
+    # The imperfect ones miss exactly one criterion, as the reference does.
+    for r, ok in zip(pretrain, perfect):
+        best = re.search(r"<answer>(.*)</answer>", r["meta"]["completion"], re.S).group(1)
+        assert sum(not v for v in criteria(best, r["meta"]["rubric"]).values()) == (0 if ok else 1)
+
+
 def test_curate_synthetic_task_has_all_splits():
     params = data_params("math", source="synthetic_math", n=300, pretrain_n=100)
     splits, stats = curate_task(params, "math")

@@ -5,7 +5,8 @@ count) and ``ending`` (the last character). The offline rubric judge compares a 
 with the reference on it. The reference is *beatable*, as GPT-4's MT-Bench answers are:
 it satisfies only part of the rubric (difficulty 1 misses one criterion, higher
 difficulties keep it missing one while adding required words), so a good policy can
-win more than half of its comparisons. The warm-start completion satisfies all of it.
+win more than half of its comparisons. A share ``demo_quality`` of the warm-start
+completions satisfies all of it; the others miss one criterion, like the reference.
 """
 
 from __future__ import annotations
@@ -58,7 +59,8 @@ def generate(cfg: TaskDataParams, task: str, rng: np.random.Generator) -> tuple[
         request = f"Write {line_text} about {rubric['topic']} using {words}, ending with '{rubric['ending']}'."
         keys = [f"word:{w}" for w in rubric["required_words"]] + ["lines", "ending"]
         reference = _compose(rng, rubric, drop=str(rng.choice(keys)))
-        best = _compose(rng, rubric, drop=None)
+        perfect = cfg.demo_quality >= 1 or rng.random() < cfg.demo_quality
+        best = _compose(rng, rubric, drop=None if perfect else str(rng.choice(keys)))
         return {
             "id": content_id(task, request), "task": task, "source": "synthetic_writing", "split": "train",
             "prompt": chat(request), "reference": reference,

@@ -1,0 +1,43 @@
+"""Evaluation: accuracy (mean@k and greedy), its standard error, and Eq. 11 entropy."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+
+from pipeline.config import EvalParams, RewardParams, parse_params
+from pipeline.data.curate import curate_task
+from pipeline.eval.evaluate import evaluate_records, standard_error
+from pipeline.models.tiny import build_tiny_model
+from pipeline.models.tokenizer import build_tokenizer
+from pipeline.rewards.total import RewardModel
+
+
+def test_standard_error_hand_computed():
+    # per-prompt accuracies 1, 0, 1, 0: sample std √(1/3), over √4
+    assert math.isclose(standard_error(np.array([1.0, 0.0, 1.0, 0.0])), math.sqrt(1 / 3) / 2)
+    assert standard_error(np.array([0.5, 0.5])) == 0.0
+    assert math.isnan(standard_error(np.array([1.0])))
+
+
+def test_evaluate_records_reports_consistent_figures():
+    params = parse_params({"tasks": ["math"], "data": {"tasks": {"math": {"source": "synthetic_math", "n": 30}}}})
+    records = curate_task(params, "math")[0]["train"]
+    tokenizer = build_tokenizer([m["content"] for r in records for m in r["prompt"]], vocab_size=300)
+    torch.manual_seed(0)
+    model = build_tiny_model(len(tokenizer), 32, 1, 2, 1, 64, 256, 0, tokenizer).eval()
+    rewards = RewardModel(RewardParams())
+    try:
+        out = evaluate_records(model, tokenizer, records, EvalParams(samples=3, max_new_tokens=6, max_items=10),
+                               rewards)
+        greedy = evaluate_records(model, tokenizer, records,
+                                  EvalParams(samples=3, max_new_tokens=6, max_items=10, accuracy="greedy"), rewards)
+    finally:
+        rewards.close()
+    assert out["n"] == 10 and out["accuracy"] == out["accuracy_sampled"]
+    assert greedy["accuracy"] == greedy["accuracy_greedy"] == out["accuracy_greedy"]
+    assert 0.0 <= out["accuracy_se"] <= 0.5
+    # An untrained model spreads its probability: the mean token entropy is near log |V|.
+    assert 0.5 * math.log(len(tokenizer)) < out["entropy"] <= math.log(len(tokenizer)) + 1e-4
