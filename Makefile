@@ -24,6 +24,7 @@ test: $(STAMP)
 bench: $(STAMP)
 	$(PY) benchmarks/bench_ordering.py
 	$(PY) benchmarks/bench_rewards.py
+	$(PY) benchmarks/bench_grpo.py
 
 clean-venv:
 	rm -rf $(VENV)

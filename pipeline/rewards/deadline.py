@@ -3,10 +3,17 @@
 math-verify's own timeouts use ``signal.alarm``, which only works in the main thread.
 We turn them off and run each call in a worker process instead; a call that misses its
 deadline gets its worker killed (and replaced) and returns :data:`TIMEOUT`.
+
+A replacement worker must be cheap and ready before its next call's deadline starts:
+otherwise its first call pays the import of math-verify and sympy (seconds), misses the
+deadline under load, gets killed again, and the pool livelocks. So the forkserver preloads
+the ``preload`` modules (workers fork with them imported, in milliseconds), and a worker
+reports ready only after importing them.
 """
 
 from __future__ import annotations
 
+import importlib
 import multiprocessing as mp
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -15,7 +22,10 @@ from typing import Any, Callable, Sequence
 TIMEOUT = object()
 
 
-def _serve(conn, fn: Callable[..., Any]) -> None:
+def _serve(conn, fn: Callable[..., Any], preload: Sequence[str]) -> None:
+    for name in preload:
+        importlib.import_module(name)
+    conn.send("ready")
     while True:
         try:
             args = conn.recv()
@@ -28,15 +38,18 @@ def _serve(conn, fn: Callable[..., Any]) -> None:
 
 
 class _Worker:
-    def __init__(self, ctx, fn: Callable[..., Any]) -> None:
-        self.ctx, self.fn = ctx, fn
+    def __init__(self, ctx, fn: Callable[..., Any], preload: Sequence[str]) -> None:
+        self.ctx, self.fn, self.preload = ctx, fn, tuple(preload)
+        self.restarts = 0
         self._start()
 
     def _start(self) -> None:
         self.conn, child = self.ctx.Pipe()
-        self.proc = self.ctx.Process(target=_serve, args=(child, self.fn), daemon=True)
+        self.proc = self.ctx.Process(target=_serve, args=(child, self.fn, self.preload), daemon=True)
         self.proc.start()
         child.close()
+        if self.conn.recv() != "ready":  # outside any call's deadline
+            raise RuntimeError("deadline worker failed to start")
 
     def call(self, args: tuple, timeout: float) -> Any:
         self.conn.send(args)
@@ -52,6 +65,7 @@ class _Worker:
         return TIMEOUT
 
     def restart(self) -> None:
+        self.restarts += 1
         self.proc.kill()
         self.proc.join()
         self.conn.close()
@@ -69,10 +83,12 @@ class DeadlinePool:
     A call that raises returns ``None``; one that misses the deadline returns :data:`TIMEOUT`.
     """
 
-    def __init__(self, fn: Callable[..., Any], workers: int = 2, timeout_s: float = 5.0) -> None:
+    def __init__(self, fn: Callable[..., Any], workers: int = 2, timeout_s: float = 5.0,
+                 preload: Sequence[str] = ()) -> None:
         ctx = mp.get_context("forkserver")
+        ctx.set_forkserver_preload(list(preload))  # effective when this process's forkserver starts
         self.timeout_s = timeout_s
-        self.workers = [_Worker(ctx, fn) for _ in range(workers)]
+        self.workers = [_Worker(ctx, fn, preload) for _ in range(workers)]
         self._free = list(self.workers)
         self._lock = threading.Condition()
 

@@ -94,7 +94,8 @@ class MathScorer:
     counts: dict[str, int] = field(default_factory=lambda: {"timeout": 0, "hedged": 0, "no_answer": 0})
 
     def __post_init__(self) -> None:
-        self.pool = DeadlinePool(verify_answer, workers=self.workers, timeout_s=self.timeout_s)
+        self.pool = DeadlinePool(verify_answer, workers=self.workers, timeout_s=self.timeout_s,
+                                 preload=("math_verify", "sympy", __name__))
 
     def score_many(self, items: list[tuple[str, str]]) -> list[float | None]:
         """Scores in order; ``None`` (undefined) only when the response has no answer at all."""
