@@ -10,6 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from pipeline.data.schema import read_split
@@ -107,9 +108,13 @@ def test_both_tools_run_the_dag_and_agree(tmp_path):
     for root in (snake, dvc):
         report = json.loads((root / "data/order/curriculum.json").read_text())
         assert sorted(report["order"]) == ["coding", "math", "qa", "writing"]
-    # Seeded CPU runs: both tools train and evaluate the very same models.
-    for name in ("eval/transfer/accuracies.csv", "eval/transfer/entropies.csv", "order/bwt.csv"):
+    # Seeded CPU runs: both tools train and evaluate the very same models (same samples, same scores).
+    for name in ("eval/transfer/accuracies.csv", "order/bwt.csv"):
         assert (snake / "data" / name).read_bytes() == (dvc / "data" / name).read_bytes(), name
+    # Entropies are float32 sums over the vocabulary: Snakemake pins each job to its declared threads
+    # (OMP_NUM_THREADS=1 here), DVC leaves torch two, and the last bits of a reduction depend on that.
+    ent_snake, ent_dvc = (pd.read_csv(root / "data/eval/transfer/entropies.csv") for root in (snake, dvc))
+    pd.testing.assert_frame_equal(ent_snake, ent_dvc, check_exact=False, rtol=1e-5)
     for task in ("math", "coding", "qa", "writing"):
         for split in ("train", "val", "test", "pretrain"):
             rel = f"data/curated/{task}/{split}.parquet"
