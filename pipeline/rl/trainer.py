@@ -17,9 +17,11 @@ an HF model at each task boundary (``segments/<i>-<task>``) for per-stage evalua
 
 from __future__ import annotations
 
+import hashlib
 import json
 import random
 import shutil
+import sys
 import time
 from collections import defaultdict
 from dataclasses import dataclass
@@ -37,6 +39,19 @@ from ..rewards.total import RewardModel, Sample
 from .grpo import group_mean_std, grpo_advantages, mt_grpo_loss, sequence_mean
 from .rollout import generate, token_logprobs
 from .schedules import Batch
+
+
+def run_fingerprint(model, schedule: Sequence[Batch], params: GRPOParams, seed: int) -> str:
+    """Identity of a run: the parameters, seed, schedule and θ0 (a digest of the first values of every
+    weight tensor: cheap even at 7B, and any rebuilt or different base model changes it)."""
+    digest = hashlib.sha256()
+    digest.update(json.dumps([params.model_dump(mode="json"), seed,
+                              [[b.segment, b.epoch, list(map(list, b.items))] for b in schedule]]).encode())
+    with torch.no_grad():
+        for name, tensor in model.state_dict().items():
+            digest.update(name.encode())
+            digest.update(tensor.detach().reshape(-1)[:4096].float().cpu().numpy().tobytes())
+    return digest.hexdigest()
 
 
 @dataclass
@@ -69,6 +84,7 @@ class GRPOTrainer:
         self.state = TrainState()
         self.ckpt = self.out / "checkpoint"
         self.log_path = self.out / "log.jsonl"
+        self.fingerprint = run_fingerprint(model, self.schedule, params, seed)
 
     # ----------------------------------------------------------------- checkpointing
     def save_checkpoint(self) -> None:
@@ -77,18 +93,25 @@ class GRPOTrainer:
         self.model.save_pretrained(tmp / "model")
         self.tokenizer.save_pretrained(tmp / "model")
         torch.save({"optimizer": self.optimizer.state_dict(), "scheduler": self.scheduler.state_dict(),
-                    "rng": _rng_state(), "step": self.state.step}, tmp / "state.pt")
+                    "rng": _rng_state(), "step": self.state.step, "fingerprint": self.fingerprint}, tmp / "state.pt")
         shutil.rmtree(self.ckpt, ignore_errors=True)
         tmp.rename(self.ckpt)
 
     def maybe_resume(self) -> bool:
+        """Resume from the checkpoint when it belongs to this very run (same θ0, schedule, parameters and
+        seed); a checkpoint left by a different run (a parameter changed, θ0 rebuilt) is discarded."""
         if not (self.ckpt / "state.pt").exists():
+            return False
+        state = torch.load(self.ckpt / "state.pt", weights_only=False)
+        if state.get("fingerprint") != self.fingerprint:
+            print(f"{self.ckpt}: checkpoint of a different run (θ0, schedule or parameters changed); "
+                  "starting afresh", file=sys.stderr)
+            shutil.rmtree(self.ckpt)
             return False
         from transformers import AutoModelForCausalLM
 
         loaded = AutoModelForCausalLM.from_pretrained(self.ckpt / "model", dtype=torch.float32)
         self.model.load_state_dict(loaded.state_dict())
-        state = torch.load(self.ckpt / "state.pt", weights_only=False)
         self.optimizer.load_state_dict(state["optimizer"])
         self.scheduler.load_state_dict(state["scheduler"])
         _set_rng_state(state["rng"])

@@ -35,15 +35,31 @@ def make_model(tokenizer):
 GRPO = GRPOParams(group_size=2, batch_size=2, max_new_tokens=6, lr=1e-3, checkpoint_every=2, mini_batch_size=2)
 
 
-def run(setup, out: Path, stop_after: int | None = None):
+def run(setup, out: Path, stop_after: int | None = None, params: GRPOParams = GRPO):
     records, tokenizer = setup
     torch.manual_seed(0)
     model = make_model(tokenizer)
     schedule = curriculum_schedule({t: 4 for t in records}, ["qa", "math"], 2, 1, np.random.default_rng(0))
-    trainer = GRPOTrainer(model, tokenizer, records, schedule[:stop_after] if stop_after else schedule, GRPO,
-                          RewardModel(RewardParams()), out, seed=0)
-    trainer.train()
+    trainer = (Killed if stop_after else GRPOTrainer)(model, tokenizer, records, schedule, params,
+                                                      RewardModel(RewardParams()), out, seed=0)
+    trainer.stop_after = stop_after
+    try:
+        trainer.train()
+    except Killed.Kill:
+        pass
     return model, trainer
+
+
+class Killed(GRPOTrainer):
+    """A run killed when it reaches step ``stop_after`` (the same command, interrupted)."""
+
+    class Kill(Exception):
+        pass
+
+    def step(self, batch):
+        if self.state.step == self.stop_after:
+            raise Killed.Kill
+        return super().step(batch)
 
 
 def test_curriculum_logs_and_segments(setup, tmp_path):
@@ -59,7 +75,7 @@ def test_curriculum_logs_and_segments(setup, tmp_path):
 
 def test_resume_reaches_the_same_weights(setup, tmp_path):
     full, _ = run(setup, tmp_path / "full")
-    # Interrupted after 2 steps (a checkpoint is written every 2), then restarted with the same schedule.
+    # Killed after 2 steps (a checkpoint is written every 2), then restarted with the same command.
     run(setup, tmp_path / "resumed", stop_after=2)
     resumed, trainer = run(setup, tmp_path / "resumed")
     assert trainer.state.step == 4
@@ -70,6 +86,19 @@ def test_resume_reaches_the_same_weights(setup, tmp_path):
     assert len(lines_resumed) == 4
     strip = lambda line: {k: v for k, v in json.loads(line).items() if k not in ("tokens_per_s", "generate_s", "step_s")}  # noqa: E731
     assert [strip(x) for x in lines_full] == [strip(x) for x in lines_resumed]
+
+
+def test_a_checkpoint_of_a_different_run_is_not_resumed(setup, tmp_path, capsys):
+    other = GRPO.model_copy(update={"lr": 5e-4})
+    expected, _ = run(setup, tmp_path / "fresh", params=other)
+    run(setup, tmp_path / "reused", stop_after=2)  # leaves a checkpoint of a run with lr 1e-3
+    model, trainer = run(setup, tmp_path / "reused", params=other)
+    assert "checkpoint of a different run" in capsys.readouterr().err
+    assert trainer.state.step == 4
+    for (name, a), (_, b) in zip(expected.state_dict().items(), model.state_dict().items()):
+        torch.testing.assert_close(a, b, msg=name)
+    logs = [json.loads(line) for line in (tmp_path / "reused" / "log.jsonl").read_text().splitlines()]
+    assert [m["step"] for m in logs] == [0, 1, 2, 3]
 
 
 def test_decoded_responses_keep_the_tags_and_drop_eos(setup):
