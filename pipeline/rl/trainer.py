@@ -208,7 +208,8 @@ class GRPOTrainer:
             random.seed(self.seed)
             np.random.seed(self.seed)
             torch.manual_seed(self.seed)
-            self.log_path.unlink(missing_ok=True)
+            self.log_path.unlink(missing_ok=True)  # a fresh run keeps nothing of an earlier one
+            shutil.rmtree(self.out / "segments", ignore_errors=True)
         start = self.state.step
         bar = progress(total=len(self.schedule), initial=start, desc=f"GRPO {self.out.name}", unit="step")
         last: dict[str, Any] = {}

@@ -92,6 +92,7 @@ def test_a_checkpoint_of_a_different_run_is_not_resumed(setup, tmp_path, capsys)
     other = GRPO.model_copy(update={"lr": 5e-4})
     expected, _ = run(setup, tmp_path / "fresh", params=other)
     run(setup, tmp_path / "reused", stop_after=2)  # leaves a checkpoint of a run with lr 1e-3
+    (tmp_path / "reused" / "segments" / "3-writing").mkdir()  # and a segment of yet another run
     model, trainer = run(setup, tmp_path / "reused", params=other)
     assert "checkpoint of a different run" in capsys.readouterr().err
     assert trainer.state.step == 4
@@ -99,6 +100,7 @@ def test_a_checkpoint_of_a_different_run_is_not_resumed(setup, tmp_path, capsys)
         torch.testing.assert_close(a, b, msg=name)
     logs = [json.loads(line) for line in (tmp_path / "reused" / "log.jsonl").read_text().splitlines()]
     assert [m["step"] for m in logs] == [0, 1, 2, 3]
+    assert sorted(p.name for p in (tmp_path / "reused" / "segments").iterdir()) == ["1-qa", "2-math"]
 
 
 def test_decoded_responses_keep_the_tags_and_drop_eos(setup):
