@@ -32,6 +32,7 @@ import secrets
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import CodeType
 
 from .extract import extract_answer, last_code_block
 from .sandbox import SITE_PACKAGES, Sandbox
@@ -66,14 +67,14 @@ class _EqRewriter(ast.NodeTransformer):
 
 
 @functools.lru_cache(maxsize=4096)
-def compile_check(check: str) -> bytes:
+def compile_check(check: str) -> CodeType:
     """The ``functional`` check code, with ``==``/``!=`` rewritten to plain-value comparisons and a
-    final ``__omni_done__[0] = __omni_token__``, compiled and marshalled for the harness (which then
-    needs neither ``ast`` nor the compiler's parser start-up). Raises ``SyntaxError`` on a bad check."""
+    final ``__omni_done__[0] = __omni_token__``, compiled once per check; the request marshals the code
+    object for the harness (which then needs neither ``ast`` nor the parser). Raises ``SyntaxError``."""
     tree = _EqRewriter().visit(ast.parse(check))
     tree.body.append(ast.parse("__omni_done__[0] = __omni_token__").body[0])
     ast.fix_missing_locations(tree)
-    return marshal.dumps(compile(tree, "<tests>", "exec"))
+    return compile(tree, "<tests>", "exec")
 
 
 @dataclass
@@ -105,7 +106,7 @@ class CodeScorer:
             tests = json.loads(reference)
             kind = kind_of_tests(tests)
             if kind == "functional":
-                tests = {"check_code": marshal.loads(compile_check(tests["functional"]))}
+                tests = {"check_code": compile_check(tests["functional"])}
         except (json.JSONDecodeError, SyntaxError, ValueError):
             return CodeOutcome(0.0, "bad_reference")
         nonce = secrets.token_hex(16)

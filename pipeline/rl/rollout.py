@@ -70,9 +70,13 @@ def warp_logits(logits: Tensor, temperature: float, top_p: float, top_k: int) ->
     return logits
 
 
-def entropy_from_logits(logits: Tensor) -> Tensor:
-    logp = torch.log_softmax(logits.float(), dim=-1)
+def entropy_from_logp(logp: Tensor) -> Tensor:
+    """Token entropy −Σ_v π(v) log π(v) from log-probabilities over the vocabulary."""
     return -(logp.exp() * logp).sum(-1)
+
+
+def entropy_from_logits(logits: Tensor) -> Tensor:
+    return entropy_from_logp(torch.log_softmax(logits.float(), dim=-1))
 
 
 def prefill(model, prompt_ids: Tensor, prompt_mask: Tensor, rows: Tensor) -> tuple[Tensor, DynamicCache]:
@@ -155,5 +159,5 @@ def token_logprobs(model, rollout: Rollout, rows: Tensor | slice = slice(None), 
     logits_all = torch.cat(logits, dim=1).float() / temperature
     logp_all = torch.log_softmax(logits_all, dim=-1)
     logp = logp_all.gather(-1, response.unsqueeze(-1)).squeeze(-1)
-    entropy = -(logp_all.exp() * logp_all).sum(-1) if with_entropy else None
+    entropy = entropy_from_logp(logp_all) if with_entropy else None
     return logp, entropy
