@@ -30,7 +30,7 @@ def run(args: argparse.Namespace) -> int:
     import torch
 
     from ..data.schema import read_split
-    from ..eval.evaluate import evaluate_records
+    from ..eval.evaluate import evaluate_records, paired_difference
     from ..io import staged_outputs
     from ..models.tiny import load_model
     from ..rewards.total import RewardModel
@@ -52,6 +52,7 @@ def run(args: argparse.Namespace) -> int:
     splits = args.split or ["val", "test"]
     rewards = RewardModel(params.rewards)
     rows = []
+    base_per_prompt = {}  # (task, split) → θ0's per-prompt accuracy, for the paired gain of every other model
     try:
         for name, path in models.items():
             model, tokenizer = load_model(path)
@@ -63,10 +64,17 @@ def run(args: argparse.Namespace) -> int:
                         raise UserError(f"{file}: file not found")
                     torch.manual_seed(params.seed)
                     result = evaluate_records(model, tokenizer, read_split(file), params.eval, rewards)
+                    per_prompt = result.pop("per_prompt")
+                    if name == "base":
+                        base_per_prompt[task, split] = per_prompt
+                    elif (task, split) in base_per_prompt:
+                        result["gain"], result["gain_se"] = paired_difference(per_prompt,
+                                                                              base_per_prompt[task, split])
                     rows.append({"trained_on": name, "evaluated_on": task, "split": split, **result})
                     print(f"{name:>10} on {task:<8} {split:<4} acc={result['accuracy']:.3f}±{result['accuracy_se']:.3f} "
                           f"(sampled {result['accuracy_sampled']:.3f}, greedy {result['accuracy_greedy']:.3f}) "
-                          f"entropy={result['entropy']:.3f} n={result['n']}")
+                          f"entropy={result['entropy']:.3f} n={result['n']}"
+                          + (f" gain={result['gain']:+.3f}±{result['gain_se']:.3f}" if "gain" in result else ""))
     finally:
         rewards.close()
 
@@ -80,6 +88,6 @@ def run(args: argparse.Namespace) -> int:
     with staged_outputs(args.out) as stage:
         (stage / "accuracies.csv").write_text(table(["trained_on", "evaluated_on", "split", "accuracy",
                                                      "accuracy_se", "accuracy_sampled", "accuracy_greedy",
-                                                     "n"]))
+                                                     "gain", "gain_se", "n"]))
         (stage / "entropies.csv").write_text(table(["trained_on", "evaluated_on", "split", "entropy"]))
     return 0

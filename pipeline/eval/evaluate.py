@@ -35,7 +35,8 @@ def _accuracy(rewards: RewardModel, records: list[dict[str, Any]], texts: list[s
 @torch.no_grad()
 def evaluate_records(model, tokenizer, records: list[dict[str, Any]], params: EvalParams,
                      rewards: RewardModel) -> dict[str, float]:
-    """Greedy and sampled (mean@k) accuracy and Eq. 11 entropy on ``records``."""
+    """Greedy and sampled (mean@k) accuracy and Eq. 11 entropy on ``records`` (``per_prompt``: the
+    accuracy of each prompt, for paired comparisons of two models on the same prompts)."""
     if params.max_items is not None:
         records = records[: params.max_items]
     greedy, sampled, entropies = [], [], []
@@ -55,7 +56,14 @@ def evaluate_records(model, tokenizer, records: list[dict[str, Any]], params: Ev
     entropy = float(np.concatenate(entropies).mean()) if entropies else float("nan")
     return {"accuracy_greedy": acc_greedy, "accuracy_sampled": acc_sampled,
             "accuracy": float(per_prompt.mean()), "accuracy_se": standard_error(per_prompt),
-            "entropy": entropy, "n": len(records)}
+            "entropy": entropy, "n": len(records), "per_prompt": per_prompt}
+
+
+def paired_difference(after: np.ndarray, before: np.ndarray) -> tuple[float, float]:
+    """Mean per-prompt accuracy difference of two models on the same prompts, and its standard error
+    (the evaluation noise of a gain: prompt difficulty cancels out)."""
+    diff = np.asarray(after, dtype=float) - np.asarray(before, dtype=float)
+    return float(diff.mean()), standard_error(diff)
 
 
 def standard_error(per_prompt: np.ndarray) -> float:

@@ -9,7 +9,7 @@ import torch
 
 from pipeline.config import EvalParams, RewardParams, parse_params
 from pipeline.data.curate import curate_task
-from pipeline.eval.evaluate import evaluate_records, standard_error
+from pipeline.eval.evaluate import evaluate_records, paired_difference, standard_error
 from pipeline.models.tiny import build_tiny_model
 from pipeline.models.tokenizer import build_tokenizer
 from pipeline.rewards.total import RewardModel
@@ -20,6 +20,15 @@ def test_standard_error_hand_computed():
     assert math.isclose(standard_error(np.array([1.0, 0.0, 1.0, 0.0])), math.sqrt(1 / 3) / 2)
     assert standard_error(np.array([0.5, 0.5])) == 0.0
     assert math.isnan(standard_error(np.array([1.0])))
+
+
+def test_paired_difference_hand_computed():
+    # differences 0.5, 0.5, 0.0, 1.0: mean 0.5, sample std √(1/6), over √4
+    gain, se = paired_difference(np.array([1.0, 0.5, 0.0, 1.0]), np.array([0.5, 0.0, 0.0, 0.0]))
+    assert gain == 0.5 and math.isclose(se, math.sqrt(1 / 6) / 2)
+    # prompt difficulty cancels: a uniform shift has no noise at all, unlike the unpaired errors
+    before = np.array([0.0, 0.25, 0.5, 0.75])
+    assert paired_difference(before + 0.25, before) == (0.25, 0.0) and standard_error(before) > 0
 
 
 def test_evaluate_records_reports_consistent_figures():
@@ -39,5 +48,6 @@ def test_evaluate_records_reports_consistent_figures():
     assert out["n"] == 10 and out["accuracy"] == out["accuracy_sampled"]
     assert greedy["accuracy"] == greedy["accuracy_greedy"] == out["accuracy_greedy"]
     assert 0.0 <= out["accuracy_se"] <= 0.5
+    assert out["per_prompt"].shape == (10,) and math.isclose(out["per_prompt"].mean(), out["accuracy"])
     # An untrained model spreads its probability: the mean token entropy is near log |V|.
     assert 0.5 * math.log(len(tokenizer)) < out["entropy"] <= math.log(len(tokenizer)) + 1e-4
