@@ -13,9 +13,12 @@ include: "workflow_rules/curate.smk"
 include: "workflow_rules/models.smk"
 include: "workflow_rules/evaluate.smk"
 include: "workflow_rules/order.smk"
+include: "workflow_rules/baselines.smk"
 
 
 rule all:
     input:
         expand("data/curated/{task}/stats.json", task=TASKS),
         "data/order/curriculum.json",
+        "data/models/sft/model",
+        "data/models/merged/model",

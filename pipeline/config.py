@@ -243,6 +243,8 @@ class GRPOParams(Section):
     eps_high: float = Field(0.2, ge=0, description="ε_high of the clip.")
     beta: dict[str, float] = Field(default_factory=dict, description="β_k per task (KL weight, Eq. 4); default 0.")
     checkpoint_every: int = Field(25, ge=0, description="Steps between resumable checkpoints (0: never).")
+    keep_every: int = Field(0, ge=0, description="Steps between HF snapshots kept in checkpoints/step-<n>/ for "
+                            "checkpoint selection on validation (merge baseline); 0: the final model only.")
 
 
 class TrainParams(Section):
@@ -272,6 +274,43 @@ class EvalParams(Section):
     batch_size: int = Field(64, ge=1, description="Prompts per generation batch.")
 
 
+class RFTParams(Section):
+    """Rejection-sampling fine-tuning (the SFT baseline, Section 4)."""
+
+    samples: int = Field(8, ge=1, description="Responses sampled from θ0 per training prompt (paper: 128).")
+    temperature: float = Field(1.0, gt=0, description="Sampling temperature.")
+    top_p: float = Field(1.0, gt=0, le=1, description="Sampling top-p.")
+    top_k: int = Field(0, ge=0, description="Sampling top-k (0: off).")
+    max_new_tokens: int = Field(32, ge=1, description="Response length cap.")
+    max_prompts: int | None = Field(None, ge=1, description="Cap on training prompts per task (null: all).")
+    max_per_prompt: int | None = Field(None, ge=1, description="Cap on distinct kept responses per prompt "
+                                       "(null: all).")
+    lr: float = Field(2.5e-6, gt=0, description="AdamW learning rate (paper: 2.5e-6).")
+    lr_schedule: Literal["constant", "cosine"] = Field("cosine", description="Learning-rate schedule.")
+    epochs: int = Field(3, ge=1, description="Passes over the kept responses (paper: 3).")
+    batch_size: int = Field(16, ge=1, description="Examples per gradient step.")
+    max_len: int = Field(512, ge=8, description="Token cap of prompt + response.")
+
+
+class MergeParams(Section):
+    """TIES merging of the selected single-task models into θ0 (mergekit's ``ties``)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True, populate_by_name=True)
+
+    lam: float = Field(1.0, alias="lambda", gt=0, description="λ, the scale of the merged task vector (paper: 1).")
+    density: float = Field(0.2, gt=0, le=1, description="Fraction of each task vector kept by magnitude "
+                           "(TIES' trim; the TIES paper's top-20%).")
+    select_split: Literal["val", "test"] = Field("val", description="Split on which each run's best checkpoint is "
+                                                 "chosen.")
+
+
+class BaselineParams(Section):
+    """Baselines of Section 4: sft_rft and merge_ties."""
+
+    rft: RFTParams = Field(default_factory=RFTParams)
+    merge: MergeParams = Field(default_factory=MergeParams)
+
+
 class Params(Section):
     """Top level of ``params.yaml``."""
 
@@ -285,6 +324,7 @@ class Params(Section):
     train: TrainParams = Field(default_factory=TrainParams)
     eval: EvalParams = Field(default_factory=EvalParams)
     order: OrderParams = Field(default_factory=OrderParams)
+    baselines: BaselineParams = Field(default_factory=BaselineParams)
 
     @field_validator("tasks")
     @classmethod

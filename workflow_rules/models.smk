@@ -27,6 +27,7 @@ rule train_single:
         code=code("pipeline/rl", "pipeline/rewards", "pipeline/models", "pipeline/commands/train.py", *COMMON_CODE),
     output:
         model=directory("data/models/single/{task}/model"),
+        checkpoints=directory("data/models/single/{task}/checkpoints"),
         metrics="data/models/single/{task}/metrics.json",
         log="data/models/single/{task}/log.jsonl",
     params:

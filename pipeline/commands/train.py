@@ -20,7 +20,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--base", default="data/models/base", help="θ0 folder (HF format)")
     parser.add_argument("--curated", default="data/curated", help="folder of curate outputs")
     parser.add_argument("--out", required=True, metavar="DIR",
-                        help="run folder: model/, log.jsonl, metrics.json and, for a curriculum, segments/<i>-<task>/; "
+                        help="run folder: model/, log.jsonl, metrics.json, checkpoints/step-<n>/ (train.grpo.keep_every) "
+                             "and, for a curriculum, segments/<i>-<task>/; "
                              "work/ holds the resumable checkpoint while the run is in progress")
     parser.add_argument("--params", default=str(DEFAULT_PARAMS), help="parameters file (default: params.yaml)")
 
@@ -92,8 +93,12 @@ def run(args: argparse.Namespace) -> int:
         tokenizer.save_pretrained(stage / "model")
         write_json_atomic(stage / "metrics.json", summary)
         shutil.copy(out / "work" / "log.jsonl", stage / "log.jsonl")
-        if (out / "work" / "segments").is_dir():
-            shutil.copytree(out / "work" / "segments", stage / "segments")
+        steps = sorted(int(d.name.split("-")[1]) for d in (out / "work" / "checkpoints").glob("step-*"))
+        write_json_atomic(stage / "checkpoints" / "index.json", {"steps": steps, "final": summary["steps"]})
+        for kept in ("segments", "checkpoints"):
+            if (out / "work" / kept).is_dir():
+                shutil.copytree(out / "work" / kept, stage / kept, dirs_exist_ok=True)
+            shutil.rmtree(out / kept, ignore_errors=True)  # snapshots of an earlier run must not linger
     shutil.rmtree(out / "work")  # the resumable state is only needed until the run completes
     print(f"trained ({args.mode}) {summary['steps']} steps in {summary['seconds']:.0f} s -> {out / 'model'}")
     return 0

@@ -210,6 +210,7 @@ class GRPOTrainer:
             torch.manual_seed(self.seed)
             self.log_path.unlink(missing_ok=True)  # a fresh run keeps nothing of an earlier one
             shutil.rmtree(self.out / "segments", ignore_errors=True)
+            shutil.rmtree(self.out / "checkpoints", ignore_errors=True)
         start = self.state.step
         bar = progress(total=len(self.schedule), initial=start, desc=f"GRPO {self.out.name}", unit="step")
         last: dict[str, Any] = {}
@@ -228,6 +229,10 @@ class GRPOTrainer:
                 seg_dir = self.out / "segments" / f"{self._segment_index(index)}-{batch.segment}"
                 self.model.save_pretrained(seg_dir)
                 self.tokenizer.save_pretrained(seg_dir)
+            if self.p.keep_every and self.state.step % self.p.keep_every == 0 and self.state.step < len(self.schedule):
+                snapshot = self.out / "checkpoints" / f"step-{self.state.step}"  # for checkpoint selection
+                self.model.save_pretrained(snapshot)
+                self.tokenizer.save_pretrained(snapshot)
             if self.p.checkpoint_every and self.state.step % self.p.checkpoint_every == 0:
                 self.save_checkpoint()
         bar.close()

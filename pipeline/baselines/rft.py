@@ -1,0 +1,93 @@
+"""Rejection-sampling fine-tuning (RFT; Yuan et al., 2023), the SFT baseline of Section 4.
+
+1. sample ``samples`` responses per training prompt from θ0 (the paper: 128);
+2. keep a response when its primary reward (the same registry as GRPO) reaches the
+   kind's bar: 1 for the binary verifiers (math, code, QA); for writing, winning or tying
+   against the reference under the pairwise judge, i.e. a win rate ≥ 0.5;
+3. deduplicate (identical response to the same prompt), optionally cap per prompt;
+4. fine-tune θ0 on the kept responses (:func:`pipeline.baselines.sft.sft_epochs`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..data.prompts import user_text
+from ..progress import progress
+from ..rewards.total import RewardModel, Sample
+from ..rl.rollout import generate
+
+# The primary-reward value a response must reach to be kept, per reward kind.
+KEEP_AT: dict[str, float] = {"math": 1.0, "code": 1.0, "qa": 1.0, "judge": 0.5}
+
+
+def keep_response(accuracy: float | None, kind: str) -> bool:
+    """Whether a sampled response is kept: its primary reward reaches ``KEEP_AT[kind]`` (None: never)."""
+    return accuracy is not None and accuracy >= KEEP_AT[kind]
+
+
+@dataclass
+class TaskStats:
+    prompts: int = 0
+    sampled: int = 0
+    correct: int = 0
+    duplicates: int = 0
+    kept: int = 0
+    prompts_kept: int = 0
+    per_prompt: list[int] = field(default_factory=list, repr=False)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"prompts": self.prompts, "prompts_kept": self.prompts_kept,
+                "prompt_keep_rate": self.prompts_kept / self.prompts if self.prompts else 0.0,
+                "sampled": self.sampled, "correct": self.correct, "duplicates": self.duplicates,
+                "kept": self.kept}
+
+
+def select_responses(records: list[dict[str, Any]], texts: list[str], accuracies: list[float | None], kind: str,
+                     samples: int, max_per_prompt: int | None, stats: TaskStats) -> list[dict[str, Any]]:
+    """Kept, deduplicated examples of one batch (``samples`` consecutive texts per record)."""
+    out = []
+    for i, record in enumerate(records):
+        seen: set[str] = set()
+        kept = 0
+        for text, acc in zip(texts[i * samples:(i + 1) * samples], accuracies[i * samples:(i + 1) * samples]):
+            stats.sampled += 1
+            if not keep_response(acc, kind):
+                continue
+            stats.correct += 1
+            if text in seen:
+                stats.duplicates += 1
+                continue
+            seen.add(text)
+            if max_per_prompt is not None and kept >= max_per_prompt:
+                continue
+            kept += 1
+            out.append({"task": record["task"], "id": record["id"], "prompt": record["prompt"], "completion": text})
+        stats.prompts += 1
+        stats.kept += kept
+        stats.prompts_kept += kept > 0
+    return out
+
+
+def collect(model, tokenizer, records: list[dict[str, Any]], rewards: RewardModel, kind: str, samples: int,
+            temperature: float, top_p: float, top_k: int, max_new_tokens: int, max_per_prompt: int | None,
+            batch_size: int = 8) -> tuple[list[dict[str, Any]], TaskStats]:
+    """Sample, score, filter and deduplicate the responses of θ0 to one task's ``records``."""
+    stats = TaskStats()
+    kept: list[dict[str, Any]] = []
+    task = records[0]["task"] if records else "?"
+    bar = progress(total=len(records), desc=f"RFT sampling {task}", unit="prompt")
+    for start in range(0, len(records), batch_size):
+        chunk = records[start:start + batch_size]
+        rollout = generate(model, tokenizer, [r["prompt"] for r in chunk], samples, max_new_tokens,
+                           temperature, top_p, top_k)
+        expanded = [r for r in chunk for _ in range(samples)]
+        scored = rewards.score([Sample(r["task"], user_text(r["prompt"]), text, r["reference"], r["meta"])
+                                for r, text in zip(expanded, rollout.texts)])
+        kept += select_responses(chunk, rollout.texts, [s.components["accuracy"] for s in scored], kind, samples,
+                                 max_per_prompt, stats)
+        bar.update(len(chunk))
+        bar.set_postfix(kept=stats.kept, prompts_kept=stats.prompts_kept)
+    bar.close()
+    return kept, stats

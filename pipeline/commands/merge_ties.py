@@ -1,0 +1,70 @@
+"""``merge-ties``: pick each single-task run's best checkpoint on validation, then TIES-merge them into θ0."""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+from ..cli import command
+from ..config import DEFAULT_PARAMS, load_params
+from ..errors import UserError
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--base", default="data/models/base", help="θ0 folder (HF format)")
+    parser.add_argument("--singles", default="data/models/single", help="folder of the single-task runs (<task>/)")
+    parser.add_argument("--curated", default="data/curated", help="folder of curate outputs")
+    parser.add_argument("--out", required=True, metavar="DIR",
+                        help="writes model/ (HF, with mergekit.yaml) and selection.json")
+    parser.add_argument("--params", default=str(DEFAULT_PARAMS), help="parameters file (default: params.yaml)")
+
+
+@command("merge-ties", help="Model-merging baseline: best single-task checkpoints on val, TIES-merged (mergekit).")
+def run(args: argparse.Namespace) -> int:
+    import torch
+
+    from ..baselines.select import best_checkpoint, candidates
+    from ..baselines.ties import run_ties_merge, ties_config
+    from ..data.schema import read_split
+    from ..eval.evaluate import evaluate_records
+    from ..io import staged_outputs, write_json_atomic
+    from ..models.tiny import load_model
+    from ..rewards.total import RewardModel
+
+    params = load_params(args.params)
+    m = params.baselines.merge
+    runs = {task: candidates(Path(args.singles) / task) for task in params.tasks}
+    selection = {}
+    rewards = RewardModel(params.rewards)
+    try:
+        for task, cands in runs.items():
+            file = Path(args.curated) / task / f"{m.select_split}.parquet"
+            if not file.exists():
+                raise UserError(f"{file}: file not found")
+            records = read_split(file)
+            scores = []
+            for step, path in cands:
+                model, tokenizer = load_model(path)
+                model.eval()
+                torch.manual_seed(params.seed)
+                result = evaluate_records(model, tokenizer, records, params.eval, rewards)
+                scores.append({"step": step, "path": str(path), "accuracy": result["accuracy"],
+                               "accuracy_se": result["accuracy_se"]})
+                print(f"select {task:<8} step {step:>5}: {m.select_split} acc={result['accuracy']:.3f}"
+                      f"±{result['accuracy_se']:.3f}")
+            best = best_checkpoint([(s["step"], s["accuracy"]) for s in scores])
+            chosen = next(s for s in scores if s["step"] == best)
+            selection[task] = {"selected_step": best, "path": chosen["path"], "accuracy": chosen["accuracy"],
+                               "split": m.select_split, "candidates": scores}
+    finally:
+        rewards.close()
+    config = ties_config(args.base, {t: s["path"] for t, s in selection.items()}, m.density, m.lam)
+    t0 = time.perf_counter()
+    with staged_outputs(args.out) as stage:
+        run_ties_merge(config, stage / "model", threads=torch.get_num_threads())
+        write_json_atomic(stage / "selection.json", {"merge": {"method": "ties", "lambda": m.lam, "density": m.density},
+                                                     "tasks": selection})
+    print(f"TIES merge of {len(selection)} models (λ={m.lam}, density={m.density}) in "
+          f"{time.perf_counter() - t0:.1f} s -> {Path(args.out) / 'model'}")
+    return 0

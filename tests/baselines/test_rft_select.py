@@ -1,0 +1,136 @@
+"""RFT filtering and deduplication, checkpoint selection, and both baseline stages end to end."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+
+from pipeline.baselines.rft import TaskStats, keep_response, select_responses
+from pipeline.baselines.select import best_checkpoint, candidates
+from pipeline.cli import main
+from pipeline.errors import UserError
+
+from ..conftest import REPO
+
+
+def test_keep_rule_per_reward_kind():
+    for kind in ("math", "code", "qa"):  # binary verifiers: only a correct response
+        assert keep_response(1.0, kind) and not keep_response(0.0, kind)
+    assert keep_response(1.0, "judge") and keep_response(0.5, "judge")  # writing: a win or a tie
+    assert not keep_response(0.0, "judge")
+    assert not keep_response(None, "math")  # unscorable (excluded) samples are never kept
+
+
+def test_select_responses_filters_dedupes_and_counts():
+    records = [{"task": "math", "id": "a", "prompt": [{"role": "user", "content": "1+1"}]},
+               {"task": "math", "id": "b", "prompt": [{"role": "user", "content": "2+2"}]}]
+    texts = ["x", "x", "y", "z", "p", "q", "r", "s"]
+    acc = [1.0, 1.0, 1.0, 0.0, 0.0, 0.0, 0.0, None]
+    stats = TaskStats()
+    kept = select_responses(records, texts, acc, "math", 4, None, stats)
+    assert [(e["id"], e["completion"]) for e in kept] == [("a", "x"), ("a", "y")]
+    assert stats.as_dict() == {"prompts": 2, "prompts_kept": 1, "prompt_keep_rate": 0.5, "sampled": 8,
+                               "correct": 3, "duplicates": 1, "kept": 2}
+    capped = select_responses(records, texts, acc, "math", 4, 1, TaskStats())
+    assert [e["completion"] for e in capped] == ["x"]
+
+
+def test_best_checkpoint_prefers_accuracy_then_later_step():
+    assert best_checkpoint([(10, 0.4), (20, 0.6), (30, 0.5)]) == 20
+    assert best_checkpoint([(10, 0.6), (20, 0.6), (30, 0.5)]) == 20
+    with pytest.raises(ValueError):
+        best_checkpoint([])
+
+
+def test_candidates_lists_snapshots_then_the_final_model(tmp_path):
+    run = tmp_path / "math"
+    with pytest.raises(UserError, match="not a finished training run"):
+        candidates(run)
+    for d in ("model", "checkpoints/step-2", "checkpoints/step-10", "checkpoints/step-4"):
+        (run / d).mkdir(parents=True)
+    (run / "metrics.json").write_text(json.dumps({"steps": 10}))
+    assert candidates(run) == [(2, run / "checkpoints/step-2"), (4, run / "checkpoints/step-4"), (10, run / "model")]
+
+
+# ---------------------------------------------------------------------------- the two stages, end to end
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    """Curated data, a tiny θ0 and two single-task runs with kept snapshots (the smoke sizes)."""
+    root = tmp_path_factory.mktemp("baselines")
+    params = yaml.safe_load((REPO / "configs" / "smoke.yaml").read_text())
+    params["tasks"] = tasks = ["math", "writing"]
+    for section in (params["data"]["tasks"], params["rewards"]["tasks"], params["train"]["overrides"]):
+        for task in set(section) - set(tasks):
+            del section[task]
+    params["train"]["grpo"].update(max_steps=3, keep_every=1)
+    params["models"].update(warmstart_steps=300, warmstart_lr=0.005)  # enough for some correct answers
+    params["baselines"] = {"rft": {"samples": 4, "max_prompts": 6, "lr": 1e-3, "epochs": 2, "batch_size": 4},
+                           "merge": {"lambda": 1.0, "density": 0.5}}
+    path = root / "params.yaml"
+    path.write_text(yaml.safe_dump(params))
+    cur, models = root / "curated", root / "models"
+    for task in params["tasks"]:
+        assert main(["curate", "--task", task, "--out", str(cur / task), "--params", str(path)]) == 0
+    assert main(["base-model", "--curated", str(cur), "--out", str(models / "base"), "--params", str(path)]) == 0
+    for task in params["tasks"]:
+        assert main(["train", "--mode", "single", "--task", task, "--base", str(models / "base"), "--curated",
+                     str(cur), "--out", str(models / "single" / task), "--params", str(path)]) == 0
+    return root, path
+
+
+def test_single_task_runs_keep_snapshots_for_selection(trained):
+    root, _ = trained
+    run = root / "models" / "single" / "math"
+    assert json.loads((run / "checkpoints" / "index.json").read_text()) == {"steps": [1, 2], "final": 3}
+    assert [step for step, _ in candidates(run)] == [1, 2, 3]
+
+
+def test_sft_rft_stage(trained):
+    from transformers import AutoModelForCausalLM
+
+    root, params = trained
+    out = root / "models" / "sft"
+    assert main(["sft-rft", "--base", str(root / "models" / "base"), "--curated", str(root / "curated"),
+                 "--out", str(out), "--params", str(params)]) == 0
+    stats = json.loads((out / "rft.json").read_text())
+    assert set(stats["tasks"]) == {"math", "writing"}
+    for task, s in stats["tasks"].items():
+        assert s["prompts"] == 6 and s["sampled"] == 24 and s["kept"] <= s["correct"] - s["duplicates"]
+    rows = [json.loads(line) for line in (out / "rft_data.jsonl").read_text().splitlines()]
+    assert len(rows) == stats["examples"] == sum(s["kept"] for s in stats["tasks"].values()) > 0
+    assert len({(r["id"], r["completion"]) for r in rows}) == len(rows)  # deduplicated
+    tuned = AutoModelForCausalLM.from_pretrained(out / "model")
+    base = AutoModelForCausalLM.from_pretrained(root / "models" / "base")
+    assert any((a != b).any() for a, b in zip(tuned.parameters(), base.parameters()))
+
+
+def test_merge_ties_stage(trained):
+    from transformers import AutoModelForCausalLM
+
+    pytest.importorskip("mergekit")
+    root, params = trained
+    out = root / "models" / "merged"
+    assert main(["merge-ties", "--base", str(root / "models" / "base"), "--singles", str(root / "models" / "single"),
+                 "--curated", str(root / "curated"), "--out", str(out), "--params", str(params)]) == 0
+    selection = json.loads((out / "selection.json").read_text())
+    assert selection["merge"] == {"method": "ties", "lambda": 1.0, "density": 0.5}
+    for task, choice in selection["tasks"].items():
+        scores = {c["step"]: c["accuracy"] for c in choice["candidates"]}
+        assert sorted(scores) == [1, 2, 3]
+        assert choice["selected_step"] == best_checkpoint(list(scores.items()))
+    config = yaml.safe_load((out / "model" / "mergekit.yaml").read_text())
+    assert [m["model"] for m in config["models"]] == [selection["tasks"][t]["path"] for t in ("math", "writing")]
+    assert AutoModelForCausalLM.from_pretrained(out / "model").num_parameters() > 0
+
+
+def test_merge_ties_needs_finished_runs(trained, tmp_path, capsys):
+    root, params = trained
+    assert main(["merge-ties", "--base", str(root / "models" / "base"), "--singles", str(tmp_path),
+                 "--curated", str(root / "curated"), "--out", str(tmp_path / "m"), "--params", str(params)]) == 2
+    assert "not a finished training run" in capsys.readouterr().err
+    assert not (tmp_path / "m").exists()
