@@ -100,3 +100,15 @@ def test_warp_logits_top_k_top_p_hand_computed():
     assert torch.isinf(warp_logits(logits, 1.0, 0.1, 0)).tolist() == [[False, True, True, True]]
     torch.testing.assert_close(warp_logits(logits, 2.0, 1.0, 0), logits / 2)
     assert warp_logits(logits, 1.0, 1.0, 0).ne(inf).all()
+
+
+def test_sample_categorical_follows_the_probabilities():
+    from pipeline.rl.rollout import sample_categorical
+
+    torch.manual_seed(0)
+    probs = torch.tensor([[0.5, 0.3, 0.2, 0.0], [0.0, 0.0, 1.0, 0.0]])
+    draws = sample_categorical(probs.repeat(20000, 1).view(20000, 2, 4).transpose(0, 1).reshape(-1, 4))
+    first, second = draws[:20000], draws[20000:]
+    freq = torch.bincount(first, minlength=4).float() / 20000
+    assert torch.allclose(freq, probs[0], atol=0.015)  # 3σ of a binomial frequency at n = 20,000
+    assert (second == 2).all() and not (first == 3).any()
