@@ -102,3 +102,13 @@ def test_small_item_space_warns(capsys):
     splits, stats = curate_task(params, "w")
     assert stats.extra["pool_shortfall"] > 0
     assert "distinct items" in capsys.readouterr().err
+
+
+def test_coding_difficulty_one_shows_the_intercept():
+    pool, _ = gen("synthetic_coding", n=300, difficulty=1)
+    for r in pool:
+        question = r["prompt"][-1]["content"]
+        shown = re.search(r"f\(0\) = (\d+) and f\((\d)\) = (\d+)", question)
+        assert shown, question
+        b, x, y = map(int, shown.groups())
+        assert r["meta"]["solution"] in (f"{(y - b) // x}*x+{b}", f"{(y - b) // x}*x") and (y - b) % x == 0
