@@ -134,3 +134,23 @@ def test_merge_ties_needs_finished_runs(trained, tmp_path, capsys):
                  "--curated", str(root / "curated"), "--out", str(tmp_path / "m"), "--params", str(params)]) == 2
     assert "not a finished training run" in capsys.readouterr().err
     assert not (tmp_path / "m").exists()
+
+
+def test_sft_rft_with_nothing_kept_warns_and_keeps_theta0(trained, tmp_path, capsys):
+    import torch
+    from transformers import AutoTokenizer
+
+    from pipeline.models.tiny import build_tiny_model, load_model
+
+    root, params = trained
+    tokenizer = AutoTokenizer.from_pretrained(root / "models" / "base")
+    untrained = build_tiny_model(len(tokenizer), 16, 1, 2, 1, 32, 128, 3, tokenizer)  # answers nothing right
+    untrained.save_pretrained(tmp_path / "theta0")
+    tokenizer.save_pretrained(tmp_path / "theta0")
+    out = tmp_path / "sft"
+    assert main(["sft-rft", "--base", str(tmp_path / "theta0"), "--curated", str(root / "curated"),
+                 "--out", str(out), "--params", str(params)]) == 0
+    assert "no response sampled" in capsys.readouterr().err
+    assert json.loads((out / "rft.json").read_text())["examples"] == 0
+    saved, theta0 = load_model(out / "model")[0], load_model(tmp_path / "theta0")[0]
+    assert all(torch.equal(a, b) for a, b in zip(saved.state_dict().values(), theta0.state_dict().values()))
