@@ -11,7 +11,8 @@ Guarantees of :class:`Sandbox` when ``bwrap`` is available (see README "Rewards 
   processes; everything it started dies with the sandbox's init when the program ends
   or when the parent kills it;
 - **non-root uid**: as root, bwrap drops every capability except the ones ``setpriv``
-  needs to switch to a dedicated uid (one per concurrent slot, from ``uid_base``) with
+  needs to switch to a dedicated uid (one per concurrent slot, claimed from ``uid_base`` on with a
+  lock file so that no two processes on the machine share one) with
   no capabilities and ``no_new_privs``; as a normal user, an unprivileged user namespace;
 - **rlimits** (``prlimit``): CPU seconds, address space, processes (per slot uid), file
   size and open files;
@@ -25,17 +26,20 @@ and, where the kernel allows, ``unshare --net --pid --fork``; it warns loudly on
 
 from __future__ import annotations
 
+import fcntl
 import os
 import queue
 import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from ..errors import UserError
 
@@ -62,6 +66,33 @@ class RunResult:
 
 
 SITE_PACKAGES = [p for p in __import__("site").getsitepackages() if Path(p).is_dir()]
+
+
+UID_RANGE = 4096  # slot uids are claimed in [uid_base, uid_base + UID_RANGE)
+
+
+def claim_uids(count: int, uid_base: int, lock_dir: Path = Path(tempfile.gettempdir())) -> list[tuple[int, Any]]:
+    """Claim ``count`` slot uids that no other process on this machine is using, with one
+    ``flock``-ed file per uid (released when the process exits, even if it is killed).
+
+    RLIMIT_NPROC counts every process of a uid machine-wide, so two jobs sharing slot uids (two
+    Snakemake jobs on a node, or a training run beside the test suite) would eat each other's
+    process budget: one job's fork bomb made the other's programs fail to start, scoring 0.
+    """
+    claimed: list[tuple[int, Any]] = []
+    for uid in range(uid_base, uid_base + UID_RANGE):
+        fh = open(lock_dir / f"omni-thinker-sandbox-uid-{uid}.lock", "a+")
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            fh.close()
+            continue
+        claimed.append((uid, fh))
+        if len(claimed) == count:
+            return claimed
+    for _, fh in claimed:
+        fh.close()
+    raise RuntimeError(f"no free sandbox uid in [{uid_base}, {uid_base + UID_RANGE}) (all locked by other processes)")
 
 
 def _parents(path: Path) -> list[str]:
@@ -97,8 +128,10 @@ class Sandbox:
                 Sandbox._warned = True
         self.python = Path(sys.executable)
         self._slots: queue.Queue[int] = queue.Queue()
-        for i in range(slots):
-            self._slots.put(uid_base + i)
+        # As root each slot switches to its own uid, claimed for this process alone (see claim_uids).
+        self._locks = claim_uids(slots, uid_base) if self.is_root and self.isolated else []
+        for uid in [u for u, _ in self._locks] or range(uid_base, uid_base + slots):
+            self._slots.put(uid)
 
     def _prlimit_args(self) -> list[str]:
         lim = self.limits
@@ -137,6 +170,12 @@ class Sandbox:
             cmd += ["--unshare-user", "--uid", "65534", "--gid", "65534", "--cap-drop", "ALL", "--",
                     *self._prlimit_args(), *python]
         return cmd
+
+    def close(self) -> None:
+        """Release the claimed slot uids (also released when the process exits)."""
+        for _, fh in self._locks:
+            fh.close()
+        self._locks = []
 
     def run(self, script: Path, stdin: bytes) -> RunResult:
         uid = self._slots.get()

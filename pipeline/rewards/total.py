@@ -140,5 +140,7 @@ class RewardModel:
     def close(self) -> None:
         if self._math is not None:
             self._math.close()
+        if self._code is not None:
+            self._code.sandbox.close()
         if isinstance(self._judge, LLMJudge):
             self._judge.close()

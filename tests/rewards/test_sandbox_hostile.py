@@ -159,3 +159,22 @@ def test_sandbox_command_has_every_guarantee():
         assert flag in text, flag
     if os.geteuid() == 0:
         assert f"--reuid={UID_BASE}" in text and "--no-new-privs" in text and "--bounding-set=-all" in text
+
+
+def test_concurrent_sandboxes_never_share_a_slot_uid(tmp_path):
+    """RLIMIT_NPROC is per uid machine-wide: two processes sharing slot uids eat each other's budget."""
+    import subprocess
+    import sys
+
+    from pipeline.rewards.sandbox import claim_uids
+
+    mine = claim_uids(4, 62000, lock_dir=tmp_path)
+    code = ("import sys; from pathlib import Path; from pipeline.rewards.sandbox import claim_uids; "
+            f"print([u for u, _ in claim_uids(4, 62000, lock_dir=Path({str(tmp_path)!r}))])")
+    other = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert [u for u, _ in mine] == [62000, 62001, 62002, 62003]
+    assert other.strip() == "[62004, 62005, 62006, 62007]"
+    for _, fh in mine:
+        fh.close()
+    again = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert again.strip() == "[62000, 62001, 62002, 62003]"  # released with the files
