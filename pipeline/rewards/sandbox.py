@@ -126,7 +126,7 @@ class Sandbox:
                               "rewards.code.require_isolation=true.", RuntimeWarning, stacklevel=2)
                 print("WARNING: bubblewrap missing: code rewards run with rlimits only, NOT isolated", file=sys.stderr)
                 Sandbox._warned = True
-        self.python = Path(sys.executable)
+        self.python = Path(os.path.abspath(sys.executable))  # absolute: the sandbox runs in another folder
         self._slots: queue.Queue[int] = queue.Queue()
         # As root each slot switches to its own uid, claimed for this process alone (see claim_uids).
         self._locks = claim_uids(slots, uid_base) if self.is_root and self.isolated else []

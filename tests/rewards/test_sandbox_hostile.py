@@ -14,11 +14,14 @@ import socket
 import subprocess
 import threading
 import time
+from pathlib import Path
 
 import pytest
 
 from pipeline.rewards.code import CodeScorer
 from pipeline.rewards.sandbox import Sandbox, SandboxLimits
+
+from ..conftest import REPO
 
 pytestmark = pytest.mark.skipif(shutil.which("bwrap") is None, reason="bubblewrap is not installed")
 
@@ -178,3 +181,21 @@ def test_concurrent_sandboxes_never_share_a_slot_uid(tmp_path):
         fh.close()
     again = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert again.strip() == "[62000, 62001, 62002, 62003]"  # released with the files
+
+
+def test_code_reward_works_when_python_was_started_by_a_relative_path(tmp_path):
+    """`PATH=.venv/bin:$PATH python …` gives a relative sys.executable; the sandbox must still find it."""
+    import subprocess
+    import sys
+
+    venv_bin = Path(sys.executable).parent
+    code = ("import json, sys; from pipeline.rewards.code import CodeScorer; "
+            "from pipeline.rewards.sandbox import Sandbox; "
+            "ref = json.dumps({'functional': 'def check(candidate):\\n    assert candidate(2) == 4\\n\\ncheck(f)\\n'}); "
+            "resp = '<answer>```python\\ndef f(x):\\n    return 2*x\\n```</answer>'; "
+            "print(sys.executable); print(CodeScorer(Sandbox()).score(resp, ref).reason)")
+    rel = os.path.relpath(venv_bin, REPO)
+    env = {**os.environ, "PATH": f"{rel}:{os.environ.get('PATH', '')}"}
+    out = subprocess.run([Path(sys.executable).name, "-c", code], cwd=REPO, env=env, capture_output=True,
+                         text=True, check=True).stdout.split()
+    assert not Path(out[0]).is_absolute() and out[1] == "passed"
