@@ -77,7 +77,7 @@ def claim_uids(count: int, uid_base: int, lock_dir: Path = Path(tempfile.gettemp
 
     RLIMIT_NPROC counts every process of a uid machine-wide, so two jobs sharing slot uids (two
     Snakemake jobs on a node, or a training run beside the test suite) would eat each other's
-    process budget: one job's fork bomb made the other's programs fail to start, scoring 0.
+    process budget: one job's fork bomb could make the other's programs fail to start, scoring 0.
     """
     claimed: list[tuple[int, Any]] = []
     for uid in range(uid_base, uid_base + UID_RANGE):
