@@ -11,7 +11,7 @@ from typing import Any, Literal
 import numpy as np
 import torch
 
-from ..models.warmstart import collate, cosine_lr, encode_example
+from ..models.warmstart import collate, cosine_lr, encode_example, sft_step
 from ..progress import progress
 
 
@@ -36,13 +36,7 @@ def sft_epochs(model, tokenizer, examples: list[dict[str, Any]], epochs: int, ba
         order = rng.permutation(len(encoded))
         for start in range(0, len(order), batch_size):
             batch = collate([encoded[i] for i in order[start:start + batch_size]], tokenizer.pad_token_id)
-            loss = model(**batch).loss
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-            optimizer.step()
-            scheduler.step()
-            optimizer.zero_grad(set_to_none=True)
-            losses.append(loss.item())
+            losses.append(sft_step(model, optimizer, scheduler, batch))
             bar.update(1)
             if len(losses) % 20 == 0:
                 bar.set_postfix(loss=f"{np.mean(losses[-20:]):.3f}")

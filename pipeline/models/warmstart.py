@@ -44,6 +44,17 @@ def cosine_lr(step: int, total: int, warmup: int) -> float:
     return 0.5 * (1 + math.cos(math.pi * (step - warmup) / max(1, total - warmup)))
 
 
+def sft_step(model, optimizer, scheduler, batch: dict[str, torch.Tensor]) -> float:
+    """One completion-only SFT update (gradient-norm clip 1.0); returns the loss."""
+    loss = model(**batch).loss
+    loss.backward()
+    torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+    optimizer.step()
+    scheduler.step()
+    optimizer.zero_grad(set_to_none=True)
+    return loss.item()
+
+
 def sft(model, tokenizer, records_by_task: dict[str, list[dict[str, Any]]], steps: int, batch_size: int, lr: float,
         max_len: int, seed: int, desc: str = "warm start") -> list[float]:
     """Train ``model`` in place; returns the loss per step."""
@@ -61,13 +72,7 @@ def sft(model, tokenizer, records_by_task: dict[str, list[dict[str, Any]]], step
         task = tasks[step % len(tasks)]
         pool = encoded[task]
         batch = collate([pool[i] for i in rng.integers(0, len(pool), size=batch_size)], tokenizer.pad_token_id)
-        loss = model(**batch).loss
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        optimizer.step()
-        scheduler.step()
-        optimizer.zero_grad(set_to_none=True)
-        losses.append(loss.item())
+        losses.append(sft_step(model, optimizer, scheduler, batch))
         if step % 20 == 0:
             bar.set_postfix(loss=f"{np.mean(losses[-20:]):.3f}")
     model.eval()
