@@ -16,7 +16,7 @@ covering ``∪_k D_k`` exactly once per epoch. Items are ``(task, index)`` pairs
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable, Sequence
+from typing import Callable, Mapping, Sequence
 
 import numpy as np
 
@@ -50,9 +50,10 @@ def joint_schedule(sizes: dict[str, int], batch_size: int, epochs: int, rng: np.
     return [b for e in range(epochs) for b in _chunks(_shuffled(union, rng), batch_size, e, "joint")]
 
 
-def curriculum_schedule(sizes: dict[str, int], order: Sequence[str], batch_size: int, epochs: int,
+def curriculum_schedule(sizes: dict[str, int], order: Sequence[str], batch_size: int | Mapping[str, int], epochs: int,
                         rng: np.random.Generator) -> list[Batch]:
-    """Pure batches, task by task in ``order``, each task until exhaustion (all its epochs)."""
+    """Pure batches, task by task in ``order``, each task until exhaustion (all its epochs); ``batch_size``
+    may differ per task (a mapping), as each segment is its own run at scale."""
     unknown = [t for t in order if t not in sizes]
     if unknown or len(set(order)) != len(order):
         raise ValueError(f"curriculum order {list(order)} must list distinct known tasks (have {sorted(sizes)})")
@@ -60,7 +61,8 @@ def curriculum_schedule(sizes: dict[str, int], order: Sequence[str], batch_size:
     for task in order:
         items = [(task, i) for i in range(sizes[task])]
         for e in range(epochs):
-            batches += _chunks(_shuffled(items, rng), batch_size, e, task)
+            size = batch_size[task] if isinstance(batch_size, Mapping) else batch_size
+            batches += _chunks(_shuffled(items, rng), size, e, task)
     return batches
 
 
@@ -69,14 +71,8 @@ SCHEDULES: dict[str, Callable[..., list[Batch]]] = {
 }
 
 
-def cap_per_segment(batches: Sequence[Batch], max_steps: int | None) -> list[Batch]:
-    """Keep at most ``max_steps`` batches of each segment (each curriculum task; the whole run otherwise)."""
-    if max_steps is None:
-        return list(batches)
-    kept: list[Batch] = []
-    counts: dict[str, int] = {}
-    for batch in batches:
-        if counts.get(batch.segment, 0) < max_steps:
-            counts[batch.segment] = counts.get(batch.segment, 0) + 1
-            kept.append(batch)
-    return kept
+def capped_sizes(sizes: dict[str, int], steps: dict[str, int | None], batch_size: dict[str, int]) -> dict[str, int]:
+    """Prompts each task contributes per epoch: its first ``steps[t] × batch_size[t]`` records (all when
+    ``steps[t]`` is None). Single-task, joint and curriculum runs built on these sizes see the very same
+    prompts of each task, so the schedules differ only in order (Section 2.3's comparison)."""
+    return {t: n if steps.get(t) is None else min(n, steps[t] * batch_size[t]) for t, n in sizes.items()}

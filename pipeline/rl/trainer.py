@@ -13,6 +13,10 @@ Every ``checkpoint_every`` steps the model, optimizer, LR scheduler, RNG states 
 schedule position are saved; the same command resumes from there and, on CPU with
 fixed seeds, reaches the same final weights as an uninterrupted run. A curriculum saves
 an HF model at each task boundary (``segments/<i>-<task>``) for per-stage evaluation.
+
+``segment_params`` gives a curriculum segment its own settings (each task's single-task GRPO
+parameters); each segment then starts a fresh optimizer and LR schedule, as one verl run per
+segment does at scale. Joint and single-task runs are one segment with ``params``.
 """
 
 from __future__ import annotations
@@ -41,11 +45,13 @@ from .rollout import generate, token_logprobs
 from .schedules import Batch
 
 
-def run_fingerprint(model, schedule: Sequence[Batch], params: GRPOParams, seed: int) -> str:
+def run_fingerprint(model, schedule: Sequence[Batch], params: GRPOParams | dict[str, GRPOParams], seed: int) -> str:
     """Identity of a run: the parameters, seed, schedule and θ0 (a digest of the first values of every
     weight tensor: cheap even at 7B, and any rebuilt or different base model changes it)."""
     digest = hashlib.sha256()
-    digest.update(json.dumps([params.model_dump(mode="json"), seed,
+    settings = {k: v.model_dump(mode="json") for k, v in params.items()} if isinstance(params, dict) \
+        else params.model_dump(mode="json")
+    digest.update(json.dumps([settings, seed,
                               [[b.segment, b.epoch, list(map(list, b.items))] for b in schedule]]).encode())
     with torch.no_grad():
         for name, tensor in model.state_dict().items():
@@ -71,20 +77,35 @@ def _set_rng_state(state: dict[str, Any]) -> None:
 
 class GRPOTrainer:
     def __init__(self, model, tokenizer, records: dict[str, list[dict[str, Any]]], schedule: Sequence[Batch],
-                 params: GRPOParams, rewards: RewardModel, out_dir: Path, seed: int, ref_model=None) -> None:
+                 params: GRPOParams, rewards: RewardModel, out_dir: Path, seed: int, ref_model=None,
+                 segment_params: dict[str, GRPOParams] | None = None) -> None:
         self.model, self.tokenizer, self.records = model, tokenizer, records
         self.schedule, self.p, self.rewards, self.out = list(schedule), params, rewards, Path(out_dir)
+        self.segment_params = dict(segment_params or {})
         self.seed = seed
         self.ref_model = ref_model
-        total = len(self.schedule) * params.ppo_epochs
-        self.optimizer = torch.optim.AdamW(model.parameters(), lr=params.lr, weight_decay=params.weight_decay)
-        schedule_fn = (lambda s: cosine_lr(s, total, max(1, total // 20))) if params.lr_schedule == "cosine" \
-            else (lambda s: 1.0)
-        self.scheduler = torch.optim.lr_scheduler.LambdaLR(self.optimizer, schedule_fn)
         self.state = TrainState()
         self.ckpt = self.out / "checkpoint"
         self.log_path = self.out / "log.jsonl"
-        self.fingerprint = run_fingerprint(model, self.schedule, params, seed)
+        self.fingerprint = run_fingerprint(model, self.schedule, {"": params, **self.segment_params}, seed) \
+            if self.segment_params else run_fingerprint(model, self.schedule, params, seed)
+        self._new_optimizer(0)
+
+    def params_of(self, segment: str) -> GRPOParams:
+        return self.segment_params.get(segment, self.p)
+
+    def _segment_start(self, index: int) -> bool:
+        return index == 0 or self.schedule[index - 1].segment != self.schedule[index].segment
+
+    def _new_optimizer(self, index: int) -> None:
+        """AdamW and the LR schedule for the segment that holds batch ``index`` (a fresh state)."""
+        segment = self.schedule[index].segment if self.schedule else ""
+        p = self.params_of(segment)
+        total = sum(1 for b in self.schedule if b.segment == segment) * p.ppo_epochs
+        self.optimizer = torch.optim.AdamW(self.model.parameters(), lr=p.lr, weight_decay=p.weight_decay)
+        schedule_fn = (lambda s: cosine_lr(s, total, max(1, total // 20))) if p.lr_schedule == "cosine" \
+            else (lambda s: 1.0)
+        self.scheduler = torch.optim.lr_scheduler.LambdaLR(self.optimizer, schedule_fn)
 
     # ----------------------------------------------------------------- checkpointing
     def save_checkpoint(self) -> None:
@@ -112,6 +133,7 @@ class GRPOTrainer:
 
         loaded = AutoModelForCausalLM.from_pretrained(self.ckpt / "model", dtype=torch.float32)
         self.model.load_state_dict(loaded.state_dict())
+        self._new_optimizer(max(0, state["step"] - 1))  # the segment of the last completed batch
         self.optimizer.load_state_dict(state["optimizer"])
         self.scheduler.load_state_dict(state["scheduler"])
         _set_rng_state(state["rng"])
@@ -119,11 +141,11 @@ class GRPOTrainer:
         return True
 
     # ----------------------------------------------------------------- one step
-    def _beta(self, tasks: list[str]) -> torch.Tensor:
-        return torch.tensor([self.p.beta.get(t, 0.0) for t in tasks])
+    def _beta(self, tasks: list[str], p: GRPOParams) -> torch.Tensor:
+        return torch.tensor([p.beta.get(t, 0.0) for t in tasks])
 
     def step(self, batch: Batch) -> dict[str, Any]:
-        p = self.p
+        p = self.params_of(batch.segment)
         recs = [self.records[t][i] for t, i in batch.items]
         t0 = time.perf_counter()
         self.model.eval()
@@ -139,7 +161,7 @@ class GRPOTrainer:
         advantages = grpo_advantages(scores[keep], group[keep]) if keep.any() else scores[:0]
         rows = torch.nonzero(keep).squeeze(-1)
         tasks = [expanded[i]["task"] for i in rows.tolist()]
-        beta = self._beta(tasks)
+        beta = self._beta(tasks, p)
         # On-policy (one update over the whole batch): π_θold = π_θ, so the old log-probs are the
         # detached current ones and the extra forward pass is skipped (as verl's actor does).
         on_policy = p.ppo_epochs == 1 and p.mini_batch_size >= len(rows)
@@ -216,6 +238,8 @@ class GRPOTrainer:
         last: dict[str, Any] = {}
         for index in range(start, len(self.schedule)):
             batch = self.schedule[index]
+            if index > 0 and self._segment_start(index):
+                self._new_optimizer(index)  # a new curriculum segment: a fresh optimizer, as a new verl run
             metrics = self.step(batch)
             self.state.step = index + 1
             with self.log_path.open("a", encoding="utf-8") as fh:

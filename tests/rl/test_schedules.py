@@ -59,11 +59,13 @@ def test_curriculum_rejects_bad_orders():
         curriculum_schedule({"a": 1}, ["a", "a"], 2, 1, np.random.default_rng(0))
 
 
-def test_cap_per_segment_keeps_every_curriculum_task():
-    from pipeline.rl.schedules import cap_per_segment
+def test_capped_sizes_give_every_schedule_the_same_prompts():
+    from pipeline.rl.schedules import capped_sizes
 
-    batches = curriculum_schedule({"a": 10, "b": 10}, ["a", "b"], 2, 1, np.random.default_rng(0))
-    capped = cap_per_segment(batches, 3)
-    assert [b.segment for b in capped] == ["a"] * 3 + ["b"] * 3
-    joint = joint_schedule({"a": 10, "b": 10}, 2, 1, np.random.default_rng(0))
-    assert len(cap_per_segment(joint, 3)) == 3 and cap_per_segment(joint, None) == joint
+    sizes = capped_sizes({"a": 10, "b": 10, "c": 4}, {"a": 3, "b": None, "c": 5}, {"a": 2, "b": 2, "c": 1})
+    assert sizes == {"a": 6, "b": 10, "c": 4}
+    curriculum = curriculum_schedule(sizes, ["a", "b", "c"], {"a": 2, "b": 2, "c": 1}, 1, np.random.default_rng(0))
+    assert [b.segment for b in curriculum] == ["a"] * 3 + ["b"] * 5 + ["c"] * 4
+    joint = joint_schedule(sizes, 2, 1, np.random.default_rng(0))
+    items = lambda batches: sorted(i for b in batches for i in b.items)  # noqa: E731
+    assert items(curriculum) == items(joint) == sorted((t, i) for t, n in sizes.items() for i in range(n))

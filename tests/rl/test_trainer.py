@@ -35,13 +35,15 @@ def make_model(tokenizer):
 GRPO = GRPOParams(group_size=2, batch_size=2, max_new_tokens=6, lr=1e-3, checkpoint_every=2, mini_batch_size=2)
 
 
-def run(setup, out: Path, stop_after: int | None = None, params: GRPOParams = GRPO):
+def run(setup, out: Path, stop_after: int | None = None, params: GRPOParams = GRPO,
+        segment_params: dict[str, GRPOParams] | None = None):
     records, tokenizer = setup
     torch.manual_seed(0)
     model = make_model(tokenizer)
     schedule = curriculum_schedule({t: 4 for t in records}, ["qa", "math"], 2, 1, np.random.default_rng(0))
     trainer = (Killed if stop_after else GRPOTrainer)(model, tokenizer, records, schedule, params,
-                                                      RewardModel(RewardParams()), out, seed=0)
+                                                      RewardModel(RewardParams()), out, seed=0,
+                                                      segment_params=segment_params)
     trainer.stop_after = stop_after
     try:
         trainer.train()
@@ -111,3 +113,28 @@ def test_decoded_responses_keep_the_tags_and_drop_eos(setup):
     row = torch.tensor([ids + [tokenizer.eos_token_id, tokenizer.pad_token_id]])
     mask = torch.tensor([[1] * (len(ids) + 1) + [0]])
     assert decode_responses(tokenizer, row, mask) == ["<think>2+2=4</think><answer>4</answer>"]
+
+
+SEGMENTS = {"qa": GRPO.model_copy(update={"lr": 2e-3, "lr_schedule": "cosine", "checkpoint_every": 1}),
+            "math": GRPO.model_copy(update={"lr": 5e-4, "checkpoint_every": 1})}
+
+
+def test_curriculum_segments_run_with_their_own_settings_and_a_fresh_optimizer(setup, tmp_path):
+    _, trainer = run(setup, tmp_path / "run", segment_params=SEGMENTS)
+    logs = [json.loads(line) for line in (tmp_path / "run" / "log.jsonl").read_text().splitlines()]
+    # qa: cosine over its own 2 steps (warm-up 1 step, then decay to 0 at the segment's end); math: constant.
+    assert [m["lr"] for m in logs] == pytest.approx([2e-3, 0.0, 5e-4, 5e-4])
+    # The optimizer in use is the math segment's own: 2 batches × 2 mini-batches = 4 AdamW steps (not 8).
+    steps = {int(v["step"]) for v in trainer.optimizer.state_dict()["state"].values()}
+    assert steps == {4}
+
+
+@pytest.mark.parametrize("stop_after", [2, 3])  # at the segment boundary, and inside the math segment
+def test_resume_of_a_curriculum_with_segment_settings(setup, tmp_path, stop_after):
+    full, _ = run(setup, tmp_path / "full", segment_params=SEGMENTS)
+    run(setup, tmp_path / "resumed", stop_after=stop_after, segment_params=SEGMENTS)
+    resumed, trainer = run(setup, tmp_path / "resumed", segment_params=SEGMENTS)
+    assert trainer.state.step == 4
+    for (name, a), (_, b) in zip(full.state_dict().items(), resumed.state_dict().items()):
+        torch.testing.assert_close(a, b, msg=name)
+
