@@ -9,11 +9,16 @@
   exact string equality after normalisation catch what math-verify cannot parse.
 - Every call runs in a :class:`~.deadline.DeadlinePool` worker with a hard deadline;
   a timeout scores 0 and is counted.
+- Verification is a pure function of (reference, answer): each distinct pair is verified once
+  per batch, and verdicts are kept in a bounded LRU cache (``cache_size``) across batches, since
+  the G samples of a group and successive evaluations repeat the same answers. Timeouts are not
+  cached.
 """
 
 from __future__ import annotations
 
 import re
+from collections import OrderedDict
 from dataclasses import dataclass, field
 
 from .deadline import TIMEOUT, DeadlinePool
@@ -91,9 +96,12 @@ def hedges(pred: str, gold: str) -> bool:
 class MathScorer:
     workers: int = 2
     timeout_s: float = 5.0
-    counts: dict[str, int] = field(default_factory=lambda: {"timeout": 0, "hedged": 0, "no_answer": 0})
+    cache_size: int = 65536
+    counts: dict[str, int] = field(default_factory=lambda: {"timeout": 0, "hedged": 0, "no_answer": 0,
+                                                            "verified": 0, "cached": 0})
 
     def __post_init__(self) -> None:
+        self._cache: OrderedDict[tuple[str, str], bool] = OrderedDict()
         self.pool = DeadlinePool(verify_answer, workers=self.workers, timeout_s=self.timeout_s,
                                  preload=("math_verify", "sympy", __name__))
 
@@ -111,12 +119,30 @@ class MathScorer:
                 scores[i] = 0.0
             else:
                 todo.append((i, gold, pred))
-        results = self.pool.map([(gold, pred) for _, gold, pred in todo])
-        for (i, _, _), result in zip(todo, results):
+        keys = list(dict.fromkeys((gold, pred) for _, gold, pred in todo))
+        known = {key: self._cache[key] for key in keys if key in self._cache}
+        pairs = [key for key in keys if key not in known]
+        verdicts = dict(zip(pairs, self.pool.map(pairs)))
+        self.counts["verified"] += len(pairs)
+        self.counts["cached"] += len(todo) - len(pairs)
+        for key, result in verdicts.items():
             if result is TIMEOUT:
-                self.counts["timeout"] += 1
+                self.counts["timeout"] += sum(1 for _, g, p in todo if (g, p) == key)
+            else:
+                self._remember(key, result is True)
+        for key in known:
+            if key in self._cache:
+                self._cache.move_to_end(key)
+        for i, gold, pred in todo:
+            result = known.get((gold, pred), verdicts.get((gold, pred)))
             scores[i] = 1.0 if result is True else 0.0
         return scores
+
+    def _remember(self, key: tuple[str, str], verdict: bool) -> None:
+        self._cache[key] = verdict
+        self._cache.move_to_end(key)
+        while len(self._cache) > self.cache_size:
+            self._cache.popitem(last=False)
 
     def close(self) -> None:
         self.pool.close()

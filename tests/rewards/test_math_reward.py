@@ -62,3 +62,20 @@ def test_math500_gold_answers_verify_against_themselves(scorer):
     rows = [json.loads(line) for line in (SHARED / "math500" / "test.jsonl").read_text().splitlines()[:100]]
     scores = scorer.score_many([(ans(r["answer"]), r["answer"]) for r in rows])
     assert sum(scores) == len(rows)
+
+
+def test_each_distinct_pair_is_verified_once_and_cached():
+    scorer = MathScorer(workers=1, timeout_s=3, cache_size=3)
+    try:
+        items = [(ans("19"), "19"), (ans("19"), "19"), (ans("21"), "19"), (ans("0.5"), "1/2"), (ans("21"), "19")]
+        assert scorer.score_many(items) == [1.0, 1.0, 0.0, 1.0, 0.0]
+        assert scorer.counts["verified"] == 3 and scorer.counts["cached"] == 2
+        # A second batch reuses the verdicts: the same scores, no new verification.
+        assert scorer.score_many(items) == [1.0, 1.0, 0.0, 1.0, 0.0]
+        assert scorer.counts["verified"] == 3
+        # The cache is bounded (LRU): a fourth pair evicts the least recently used one.
+        assert scorer.score_many([(ans("7"), "7")]) == [1.0]
+        assert len(scorer._cache) == 3 and ("19", "19") not in scorer._cache
+        assert scorer.score_many(items[:1]) == [1.0] and scorer.counts["verified"] == 5
+    finally:
+        scorer.close()
