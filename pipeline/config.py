@@ -227,8 +227,9 @@ class GRPOParams(Section):
     group_size: int = Field(8, ge=2, description="G, samples per prompt (paper: 16).")
     batch_size: int = Field(8, ge=1, description="Prompts per batch (paper: 256×6).")
     epochs: int = Field(1, ge=1, description="Passes over each task's data (paper: 3).")
-    max_steps: int | None = Field(None, ge=1, description="Cap on steps per schedule segment (per task in a "
-                                  "curriculum, the whole run otherwise); null: the whole schedule.")
+    max_steps: int | None = Field(None, ge=1, description="Cap on a task's steps per epoch: it contributes its first "
+                                  "max_steps × batch_size train prompts, the same ones in single-task, joint and "
+                                  "curriculum runs (per task, from train.overrides); null: all of them.")
     max_new_tokens: int = Field(32, ge=1, description="Response length cap (paper: 3072).")
     temperature: float = Field(1.0, gt=0, description="Rollout temperature (Table 2 ablation changes it).")
     top_p: float = Field(1.0, gt=0, le=1, description="Rollout top-p.")
@@ -253,7 +254,8 @@ class TrainParams(Section):
     backend: Literal["local"] = Field("local", description="local: our MT-GRPO loop (CPU or one GPU).")
     grpo: GRPOParams = Field(default_factory=GRPOParams)
     overrides: dict[str, dict[str, Any]] = Field(
-        default_factory=dict, description="Per-task overrides of grpo for train_single@{task} "
+        default_factory=dict, description="Per-task overrides of grpo: a task's settings in train_single@{task} and in its "
+        "curriculum segment; its max_steps also caps its prompts in the joint run "
         "(e.g. {math: {lr: 5e-5}}); changing one reruns only that task's branch.")
 
     def for_single(self, task: str) -> GRPOParams:
@@ -311,8 +313,22 @@ class BaselineParams(Section):
     merge: MergeParams = Field(default_factory=MergeParams)
 
 
+class ValidateParams(Section):
+    """validate_predictions: extra curricula trained to check Algorithm 1's predictions (Table 3)."""
+
+    orders: list[str] = Field(
+        default_factory=lambda: ["worst"], description="Curricula to train and compare with their predicted "
+        "accuracies: 'worst' (the lowest predicted S; needs K ≤ 8), 'best' (train_curriculum's order, reused, "
+        "never retrained: it is always reported) or an explicit order 'math>coding>qa>writing'.")
+    split: Literal["val", "test"] = Field(
+        "test", description="Split of the comparison: Algorithm 1 runs on this split's BWT and θ0 accuracies, and "
+        "the trained curricula are evaluated on it (the paper's Table 3 uses test).")
+
+
 class Params(Section):
     """Top level of ``params.yaml``."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True, populate_by_name=True)
 
     seed: int = Field(0, ge=0, description="Global seed; every stage derives its own from it.")
     tasks: list[str] = Field(
@@ -325,6 +341,7 @@ class Params(Section):
     eval: EvalParams = Field(default_factory=EvalParams)
     order: OrderParams = Field(default_factory=OrderParams)
     baselines: BaselineParams = Field(default_factory=BaselineParams)
+    validate_: ValidateParams = Field(default_factory=ValidateParams, alias="validate")
 
     @field_validator("tasks")
     @classmethod
@@ -351,6 +368,13 @@ class Params(Section):
                 self.train.for_single(task)
             except ValidationError as exc:
                 raise ValueError(f"train.overrides.{task}: {exc.errors()[0]['msg']}") from None
+        for spec in self.validate_.orders:
+            if spec in ("best", "worst"):
+                continue
+            order = [t.strip() for t in spec.split(">")]
+            if sorted(order) != sorted(self.tasks):
+                raise ValueError(f"validate.orders: {spec!r} must be 'best', 'worst' or an order listing each task "
+                                 f"once, separated by '>' (tasks are {self.tasks})")
         no_reward = [t for t in self.tasks if t not in self.rewards.tasks and t not in DEFAULT_KIND]
         if no_reward:
             raise ValueError(f"rewards.tasks has no entry for task(s) {no_reward}")
@@ -401,7 +425,7 @@ def explain(model: type[BaseModel] = Params, prefix: str = "") -> list[str]:
     """Lines ``key (type, default): description`` for every parameter, recursively."""
     lines: list[str] = []
     for name, info in model.model_fields.items():
-        key = f"{prefix}{name}"
+        key = f"{prefix}{info.alias or name}"
         ann = info.annotation
         if isinstance(ann, type) and issubclass(ann, BaseModel):
             lines.append(f"{key}: {ann.__doc__.strip().splitlines()[0] if ann.__doc__ else ''}")

@@ -1,0 +1,146 @@
+"""``report``: the paper's tables and figures from the DAG's outputs (``data/report/``).
+
+Writes ``summary.md`` (Table 1, BWT for val and test, the entropy change, Table 3, Table 4),
+``figure1.png`` (Figure 1 style bars), ``bwt_val.png``, ``bwt_test.png``, ``entropy_change.png``,
+``training_curves.png``, ``curves/<run>.csv`` (for ``dvc plots``), ``table1.csv`` and
+``metrics.json`` (for ``dvc metrics``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from ..cli import command
+from ..config import DEFAULT_PARAMS, load_params
+from ..errors import UserError
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--transfer", default="data/eval/transfer", help="evaluate_transfer outputs")
+    parser.add_argument("--final", default="data/eval/final", help="evaluate_final outputs")
+    parser.add_argument("--order-dir", default="data/order", help="order outputs")
+    parser.add_argument("--validate", default="data/validate", help="validate_predictions outputs")
+    parser.add_argument("--models", default="data/models", help="run folders (single/<task>, joint, curriculum)")
+    parser.add_argument("--out", required=True, metavar="DIR", help="report folder")
+    parser.add_argument("--params", default=str(DEFAULT_PARAMS), help="parameters file (default: params.yaml)")
+
+
+def _read_csv(path: Path):
+    import pandas as pd
+
+    if not path.exists():
+        raise UserError(f"{path}: file not found (run the stage that writes it first)")
+    return pd.read_csv(path)
+
+
+@command("report", help="The paper's tables (summary.md) and figures (PNG) from the DAG's outputs.")
+def run(args: argparse.Namespace) -> int:
+    import numpy as np
+    import pandas as pd
+
+    from ..analysis.bwt import apply_accuracy_floor, bwt_matrix
+    from ..analysis.tables import read_transfer_table
+    from ..io import staged_outputs, write_json_atomic
+    from ..report.figures import read_curves, save_bar_chart, save_training_curves
+    from ..report.heatmap import save_heatmap
+    from ..report.tables import markdown, table1, table3, table4
+
+    params = load_params(args.params)
+    tasks = list(params.tasks)
+    transfer_dir, order_dir, validate_dir = Path(args.transfer), Path(args.order_dir), Path(args.validate)
+    transfer = _read_csv(transfer_dir / "accuracies.csv")
+    final = _read_csv(Path(args.final) / "accuracies.csv")
+    curriculum = json.loads((order_dir / "curriculum.json").read_text()) if (order_dir / "curriculum.json").exists() \
+        else None
+    if curriculum is None:
+        raise UserError(f"{order_dir / 'curriculum.json'}: file not found (run `order` first)")
+    floor = params.order.floor or 1e-3
+
+    t1 = table1(final, transfer, tasks, split="test", floor=floor)
+    bwt = {}
+    for split in ("val", "test"):
+        table = read_transfer_table(transfer_dir / "accuracies.csv", "accuracy", split=split)
+        perm = [table.tasks.index(t) for t in tasks]
+        base, _ = apply_accuracy_floor(table.base[perm], floor)
+        single, _ = apply_accuracy_floor(table.single[np.ix_(perm, perm)], floor)
+        bwt[split] = pd.DataFrame(bwt_matrix(base, single), index=pd.Index(tasks, name="evaluated on ↓ / trained on →"),
+                                  columns=tasks)
+    entropy = _read_csv(order_dir / "entropy_change.csv").set_index("trained_on") \
+        if (order_dir / "entropy_change.csv").exists() else None
+    validation = json.loads((validate_dir / "validation.json").read_text()) \
+        if (validate_dir / "validation.json").exists() else None
+    t3 = table3(_read_csv(validate_dir / "predictions.csv"), validation) if validation else None
+    curricula_path = order_dir / "curricula.csv"
+    t4 = table4(_read_csv(curricula_path), validation) if curricula_path.exists() else None
+
+    runs = {f"single: {t}": Path(args.models) / "single" / t / "log.jsonl" for t in tasks}
+    runs |= {"joint": Path(args.models) / "joint" / "log.jsonl",
+             f"curriculum: {' → '.join(curriculum['order'])}": Path(args.models) / "curriculum" / "log.jsonl"}
+    curves = {name: read_curves(path) for name, path in runs.items() if path.exists()}
+
+    order_line = " → ".join(curriculum["order"])
+    lines = [
+        "# omni-thinker report",
+        "",
+        f"Tasks: {', '.join(tasks)}. Accuracy: `eval.accuracy` = {params.eval.accuracy}"
+        f"{f' (mean@{params.eval.samples})' if params.eval.accuracy == 'sampled' else ''}; "
+        f"curriculum order ({curriculum['method']}, from {curriculum['split']} BWT): **{order_line}**.",
+        "",
+        "## Table 1: test accuracy per task",
+        "",
+        "Base: θ0; ST×K: each task's own single-task GRPO model; SFT: rejection-sampling fine-tuning; "
+        "MM: TIES merge of the single-task models; JT: joint training; CL: curriculum. "
+        "Δrel: Eq. 14 against Base (natural log).",
+        "",
+        markdown(t1),
+        "",
+    ]
+    for split in ("val", "test"):
+        lines += [f"## BWT ({split}), Eq. 6", "", markdown(bwt[split], fmt="{:+.3f}"), ""]
+    if entropy is not None:
+        lines += [f"## Entropy change H_ij ({curriculum['split']}), Eq. 12", "",
+                  "Rows: trained on; columns: evaluated on; relative change of the mean token entropy.", "",
+                  markdown(entropy, fmt="{:+.1%}"), ""]
+    if t3 is not None:
+        lines += [f"## Table 3: predicted (Algorithm 1) vs actual accuracy ({validation['split']})", "",
+                  markdown(t3), ""]
+        if validation.get("best_predicted_is_best_actual") is not None:
+            verdict = "yes" if validation["best_predicted_is_best_actual"] else "no"
+            lines += [f"Best predicted order is also the best measured one: **{verdict}**.", ""]
+    if t4 is not None:
+        lines += ["## Table 4: every order ranked by predicted Δrel", "", markdown(t4), ""]
+    lines += ["## Figures", "", "![Figure 1](figure1.png)", "", "![BWT val](bwt_val.png) ![BWT test](bwt_test.png)",
+              "", "![Entropy change](entropy_change.png)" if entropy is not None else "", "",
+              "![Training curves](training_curves.png)", ""]
+
+    metrics = {"test_accuracy": {col: {t: float(t1.loc[t, col]) for t in tasks} for col in t1.columns},
+               "average": {col: float(t1.loc["Average", col]) for col in t1.columns},
+               "delta_rel": {col: float(t1.loc["Δrel", col]) for col in t1.columns},
+               "curriculum": curriculum["order"]}
+    if validation:
+        metrics["validation"] = {k: {"predicted": v["predicted"]["delta_rel"], "actual": v["actual"]["delta_rel"]}
+                                 for k, v in validation["orders"].items()}
+    with staged_outputs(args.out) as stage:
+        (stage / "summary.md").write_text("\n".join(lines), encoding="utf-8")
+        t1.to_csv(stage / "table1.csv", float_format="%.6g")
+        write_json_atomic(stage / "metrics.json", metrics)
+        save_bar_chart(t1.drop(index="Δrel"), stage / "figure1.png", "Test accuracy per task (Figure 1 style)")
+        for split in ("val", "test"):
+            save_heatmap(bwt[split].to_numpy(), tasks, tasks, stage / f"bwt_{split}.png",
+                         title=f"Backward transfer BWT_ij ({split}, Eq. 6)", row_label="evaluated on (i)",
+                         col_label="trained on (j)")
+        if entropy is not None:
+            save_heatmap(entropy.to_numpy(dtype=float), list(entropy.index), list(entropy.columns),
+                         stage / "entropy_change.png", title=f"Entropy change H_ij ({curriculum['split']}, Eq. 12)",
+                         row_label="trained on (i)", col_label="evaluated on (j)", fmt="{:+.1%}")
+        if curves:
+            save_training_curves(curves, stage / "training_curves.png")
+            (stage / "curves").mkdir()
+            for name, frame in curves.items():
+                slug = name.split(":")[0] + ("-" + name.split(": ")[1] if name.startswith("single") else "")
+                frame.to_csv(stage / "curves" / f"{slug}.csv", index=False, float_format="%.4g")
+    print(markdown(t1))
+    print(f"wrote {Path(args.out) / 'summary.md'} and figures")
+    return 0

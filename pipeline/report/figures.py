@@ -1,0 +1,69 @@
+"""Figures of the report: a Figure 1 style bar chart and the training curves."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+
+
+def save_bar_chart(table: pd.DataFrame, path: str | Path, title: str) -> None:
+    """Grouped bars: one group per row (task, Average), one bar per column (model), values in %."""
+    rows, cols = list(table.index), list(table.columns)
+    width = 0.8 / max(1, len(cols))
+    fig, ax = plt.subplots(figsize=(max(6.0, 1.6 * len(rows) + 2), 4.2))
+    x = np.arange(len(rows))
+    for j, col in enumerate(cols):
+        values = 100 * table[col].to_numpy(dtype=float)
+        bars = ax.bar(x + (j - (len(cols) - 1) / 2) * width, values, width, label=col)
+        ax.bar_label(bars, fmt="%.0f", fontsize=7, padding=1)
+    ax.set_xticks(x, labels=rows)
+    ax.set_ylabel("accuracy (%)")
+    ax.set_ylim(0, min(100, 100 * float(np.nanmax(table.to_numpy(dtype=float)) + 0.12) + 5))
+    ax.set_title(title)
+    ax.legend(ncol=min(len(cols), 6), fontsize=8, loc="upper left", frameon=False)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def read_curves(log: str | Path, smooth: int = 10) -> pd.DataFrame:
+    """Per step and task: the accuracy reward of the step's samples of that task, and its moving average
+    over the task's last ``smooth`` steps (wide: ``step``, then one column per task)."""
+    rows = []
+    for line in Path(log).read_text(encoding="utf-8").splitlines():
+        m = json.loads(line)
+        for task, values in m["tasks"].items():
+            if values.get("reward_accuracy") is not None:
+                rows.append({"step": m["step"] + 1, "task": task, "accuracy": values["reward_accuracy"]})
+    long = pd.DataFrame(rows, columns=["step", "task", "accuracy"])
+    long["accuracy"] = long.groupby("task")["accuracy"].transform(lambda s: s.rolling(smooth, min_periods=1).mean())
+    return long.pivot(index="step", columns="task", values="accuracy").reset_index().rename_axis(columns=None)
+
+
+def save_training_curves(curves: dict[str, pd.DataFrame], path: str | Path, smooth: int = 10) -> None:
+    """One panel per run; one line per task (moving average of the accuracy reward)."""
+    n = len(curves)
+    cols = min(3, n)
+    rows = int(np.ceil(n / cols))
+    fig, axes = plt.subplots(rows, cols, figsize=(4.6 * cols, 3.2 * rows), squeeze=False)
+    for ax, (name, frame) in zip(axes.flat, curves.items()):
+        for task in [c for c in frame.columns if c != "step"]:
+            part = frame[["step", task]].dropna()
+            ax.plot(part["step"], part[task], label=task, lw=1.4)
+        ax.set_title(name, fontsize=10)
+        ax.set_xlabel("GRPO step")
+        ax.set_ylabel(f"accuracy reward (avg of {smooth})")
+        ax.set_ylim(0, 1)
+        ax.legend(fontsize=7, frameon=False)
+    for ax in list(axes.flat)[n:]:
+        ax.axis("off")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)

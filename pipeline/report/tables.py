@@ -1,0 +1,83 @@
+"""The paper's tables as DataFrames, and markdown rendering (no extra dependency).
+
+- Table 1: accuracy per task (test) of Base, ST×K (each task's own single-task model), SFT, MM,
+  JT and CL, with the average and Δrel (Eq. 14) against Base;
+- Table 3: predicted (Algorithm 1) against measured accuracies of the validated curricula;
+- Table 4: every order ranked by predicted Δrel (K ≤ 8).
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+import pandas as pd
+
+from ..analysis.scores import delta_rel
+
+MODELS: dict[str, str] = {"Base": "base", "ST×K": "<task>", "SFT": "sft", "MM": "merged", "JT": "joint",
+                          "CL": "curriculum"}
+"""Table 1's columns → ``trained_on`` in the accuracy tables (``<task>``: the row's own single-task model)."""
+
+
+def _lookup(frame: pd.DataFrame, trained_on: str, task: str, split: str, column: str) -> float:
+    hit = frame[(frame.trained_on == trained_on) & (frame.evaluated_on == task) & (frame.split == split)]
+    return float(hit[column].iloc[0]) if len(hit) else float("nan")
+
+
+def table1(final: pd.DataFrame, transfer: pd.DataFrame, tasks: Sequence[str], split: str = "test",
+           column: str = "accuracy", floor: float = 1e-3) -> pd.DataFrame:
+    """Rows: tasks, then ``Average`` and ``Δrel`` (Eq. 14 against Base, accuracies floored at ``floor``);
+    columns: the models of :data:`MODELS` that have results. ST×K comes from the transfer table."""
+    both = pd.concat([transfer, final], ignore_index=True).drop_duplicates(["trained_on", "evaluated_on", "split"])
+    columns = {}
+    for label, name in MODELS.items():
+        values = [_lookup(both, task if name == "<task>" else name, task, split, column) for task in tasks]
+        if not all(np.isnan(values)):
+            columns[label] = values
+    table = pd.DataFrame(columns, index=pd.Index(list(tasks), name="task"))
+    base = np.maximum(table["Base"].to_numpy(), floor)
+    extra = {"Average": table.mean(axis=0),
+             "Δrel": pd.Series({c: delta_rel(np.maximum(table[c].to_numpy(), floor), base) for c in table.columns})}
+    return pd.concat([table, pd.DataFrame(extra).T])
+
+
+def table3(predictions: pd.DataFrame, validation: dict) -> pd.DataFrame:
+    """One row per validated order: predicted / actual accuracy per task, then Δrel predicted / actual."""
+    rows = []
+    for label, summary in validation["orders"].items():
+        sub = predictions[predictions.label == label]
+        row: dict[str, object] = {"curriculum": f"{' → '.join(summary['order'])} ({label})"}
+        for _, r in sub.iterrows():
+            row[f"{r.task} pred"] = r.predicted
+            row[f"{r.task} actual"] = r.actual
+        row["Δrel pred"] = summary["predicted"]["delta_rel"]
+        row["Δrel actual"] = summary["actual"]["delta_rel"]
+        rows.append(row)
+    return pd.DataFrame(rows).set_index("curriculum")
+
+
+def table4(curricula: pd.DataFrame, validation: dict | None = None) -> pd.DataFrame:
+    """Every order ranked by predicted Δrel (ties: S, then name), with the measured Δrel where validated."""
+    ranked = curricula.sort_values(["delta_rel", "score", "order"], ascending=[False, False, True], kind="stable")
+    out = pd.DataFrame({"order": ranked["order"].str.replace(">", " → "), "S (Eq. 10)": ranked["score"].astype(float),
+                        "Δrel pred": ranked["delta_rel"].astype(float)})
+    measured = {">".join(s["order"]): s["actual"]["delta_rel"] for s in (validation or {}).get("orders", {}).values()}
+    out["Δrel actual"] = [measured.get(o, float("nan")) for o in ranked["order"]]
+    out.insert(0, "rank", np.arange(1, len(out) + 1))
+    return out.set_index("rank")
+
+
+def markdown(frame: pd.DataFrame, fmt: str = "{:.3f}", index: bool = True) -> str:
+    """A GitHub markdown table; floats through ``fmt``, NaN as an en dash."""
+    def cell(value: object) -> str:
+        if isinstance(value, (float, np.floating)):
+            return "–" if np.isnan(value) else fmt.format(value)
+        return str(value)
+
+    header = ([frame.index.name or ""] if index else []) + [str(c) for c in frame.columns]
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+    for key, row in frame.iterrows():
+        cells = ([str(key)] if index else []) + [cell(v) for v in row.tolist()]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
