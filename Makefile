@@ -25,6 +25,7 @@ bench: $(STAMP)
 	$(PY) benchmarks/bench_ordering.py
 	$(PY) benchmarks/bench_rewards.py
 	$(PY) benchmarks/bench_grpo.py
+	$(PY) benchmarks/bench_dag.py --workspace
 
 clean-venv:
 	rm -rf $(VENV)

@@ -8,17 +8,22 @@ min_version("8.0")
 configfile: "params.yaml"
 
 
+localrules:
+    all,
+    order,
+    report,
+
+
 include: "workflow_rules/common.smk"
 include: "workflow_rules/curate.smk"
 include: "workflow_rules/models.smk"
 include: "workflow_rules/evaluate.smk"
 include: "workflow_rules/order.smk"
 include: "workflow_rules/baselines.smk"
+include: "workflow_rules/multitask.smk"
+include: "workflow_rules/report.smk"
 
 
 rule all:
     input:
-        expand("data/curated/{task}/stats.json", task=TASKS),
-        "data/order/curriculum.json",
-        "data/models/sft/model",
-        "data/models/merged/model",
+        "data/report/summary.md",

@@ -80,6 +80,23 @@ def test_snakemake_and_dvc_declare_the_same_stages():
         assert all(d in s_in or any(under(p, {d}) for p in s_in) for d in d_in), (name, sorted(d_in - s_in))
 
 
+def test_slurm_profile_resolves_from_the_repo_root_and_requests_gpus():
+    """`snakemake --cores all --profile slurm`, as typed: the profile is ./slurm, the executor is the Slurm
+    plugin, training rules ask for GPUs and every rule but the local ones becomes a cluster job."""
+    pytest.importorskip("snakemake_executor_plugin_slurm")
+    out = _run(["snakemake", "--cores", "all", "--profile", "slurm", "--dry-run", "--forceall"], REPO).stdout
+    rules = set(re.findall(r"^(?:local)?rule (\w+):", out, re.M))
+    assert rules >= {"train_single", "train_curriculum", "train_joint", "evaluate_final", "report"}
+    local = re.search(r"^localrules:\n((?:\s+\w+,\n)+)", (REPO / "Snakefile").read_text(), re.M).group(1)
+    assert set(re.findall(r"\w+", local)) == {"all", "order", "report"}  # cheap, run where snakemake runs
+    profile = __import__("yaml").safe_load((REPO / "slurm" / "config.yaml").read_text())
+    assert profile["executor"] == "slurm" and profile["slurm-status-command"] == "squeue"
+    for rule in ("train_single", "train_curriculum", "train_joint", "validate_predictions", "sft_rft"):
+        assert profile["set-resources"][rule]["gpu"] >= 1, rule
+    # Every rule named in the profile exists.
+    assert set(profile["set-resources"]) <= rules
+
+
 def test_snakemake_lint_passes():
     proc = subprocess.run(["snakemake", "--lint"], cwd=REPO, env=ENV, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stdout + proc.stderr
@@ -123,8 +140,8 @@ def test_both_tools_run_the_dag_and_agree(tmp_path):
     assert "Running stage" not in _run(["dvc", "repro"], dvc).stdout
     params = dvc / "params.yaml"
     params.write_text(params.read_text().replace("method: exact", "method: greedy"))
-    rerun = _run(["dvc", "repro"], dvc).stdout
-    assert "Running stage 'order'" in rerun and "Running stage 'curate" not in rerun
+    rerun = re.findall(r"Running stage '([^']+)'", _run(["dvc", "repro"], dvc).stdout)
+    assert rerun[0] == "order" and set(rerun) == {"order", *DOWNSTREAM_OF_ORDER}
     # One task's data parameter reruns that task's curation and everything downstream of θ0 (which is
     # trained on every task's data), but no other task's curation.
     params.write_text(_bump_math(params.read_text()))
@@ -133,16 +150,28 @@ def test_both_tools_run_the_dag_and_agree(tmp_path):
     # One task's GRPO parameter reruns only that task's training and its consumers.
     params.write_text(params.read_text().replace("overrides:\n    math: {}", "overrides:\n    math:\n      lr: 0.0002"))
     rerun = re.findall(r"Running stage '([^']+)'", _run(["dvc", "repro"], dvc).stdout)
-    assert rerun[0] == "train_single@math" and set(rerun) == {"train_single@math", "evaluate_transfer", "order",
-                                                              "merge_ties"}
+    assert rerun[0] == "train_single@math" and set(rerun) == {"train_single@math", *CONSUMERS_OF_A_TASK_RUN}
     # Snakemake: the same parameter change reruns the same job (params trigger), nothing else.
     snake_params = snake / "params.yaml"
     snake_params.write_text(snake_params.read_text().replace("overrides:\n    math: {}",
                                                              "overrides:\n    math:\n      lr: 0.0002"))
     dry = _run(["snakemake", "--dry-run", "--cores", "1"], snake).stdout
-    assert set(re.findall(r"^rule (\w+):", dry, re.M)) - {"all"} == {"train_single", "evaluate_transfer", "order",
-                                                                     "merge_ties"}
+    assert set(re.findall(r"^rule (\w+):", dry, re.M)) - {"all"} == {"train_single", *CONSUMERS_OF_A_TASK_RUN}
     assert re.findall(r"^\s+wildcards: task=(\w+)", dry, re.M) == ["math"]
+    # The order method (the math change reverted): `order` and everything downstream, nothing upstream.
+    snake_params.write_text(_read_smoke().replace("method: exact", "method: greedy"))
+    dry = _run(["snakemake", "--dry-run", "--cores", "1"], snake).stdout
+    assert set(re.findall(r"^rule (\w+):", dry, re.M)) - {"all"} == {"order", *DOWNSTREAM_OF_ORDER}
+
+
+def _read_smoke() -> str:
+    return (REPO / "configs" / "smoke.yaml").read_text()
+
+
+DOWNSTREAM_OF_ORDER = {"train_curriculum", "validate_predictions", "evaluate_final", "report"}
+CONSUMERS_OF_A_TASK_RUN = {"evaluate_transfer", "order", "merge_ties", "train_curriculum", "train_joint",
+                           "validate_predictions", "evaluate_final", "report"}
+"""A task's GRPO settings also drive its curriculum segment and its prompts in the joint run."""
 
 
 def _bump_math(text: str) -> str:

@@ -18,8 +18,6 @@ rule sft_rft:
         seed=config["seed"],
     log:
         "data/logs/sft_rft.log",
-    resources:
-        gpu=1,
     conda:
         "../environment.yml"
     shell:
@@ -43,8 +41,6 @@ rule merge_ties:
         seed=config["seed"],
     log:
         "data/logs/merge_ties.log",
-    resources:
-        gpu=1,
     conda:
         "../environment.yml"
     shell:

@@ -17,10 +17,39 @@ rule evaluate_transfer:
         seed=config["seed"],
     log:
         "data/logs/evaluate_transfer.log",
-    resources:
-        gpu=1,
     conda:
         "../environment.yml"
     shell:
         "python -m pipeline evaluate --transfer data/models/base data/models/single --out data/eval/transfer "
+        "--params params.yaml > {log} 2>&1"
+
+
+# evaluate_final: Base, SFT, MM, JT and CL on test (ST×K comes from evaluate_transfer's test rows).
+
+
+rule evaluate_final:
+    input:
+        base="data/models/base",
+        sft="data/models/sft/model",
+        merged="data/models/merged/model",
+        joint="data/models/joint/model",
+        curriculum="data/models/curriculum/model",
+        data=expand("data/curated/{task}/test.parquet", task=TASKS),
+        code=code("pipeline/eval", "pipeline/rewards", "pipeline/rl/rollout.py", "pipeline/commands/evaluate.py",
+                  *COMMON_CODE),
+    output:
+        accuracies="data/eval/final/accuracies.csv",
+        entropies="data/eval/final/entropies.csv",
+    params:
+        eval=lambda wc: config["eval"],
+        rewards=lambda wc: config["rewards"],
+        seed=config["seed"],
+    log:
+        "data/logs/evaluate_final.log",
+    conda:
+        "../environment.yml"
+    shell:
+        "python -m pipeline evaluate --model base=data/models/base --model sft=data/models/sft/model "
+        "--model merged=data/models/merged/model --model joint=data/models/joint/model "
+        "--model curriculum=data/models/curriculum/model --split test --out data/eval/final "
         "--params params.yaml > {log} 2>&1"

@@ -12,8 +12,6 @@ rule base_model:
         seed=config["seed"],
     log:
         "data/logs/base_model.log",
-    resources:
-        gpu=1,
     conda:
         "../environment.yml"
     shell:
@@ -37,8 +35,6 @@ rule train_single:
         seed=config["seed"],
     log:
         "data/logs/train_single/{task}.log",
-    resources:
-        gpu=1,
     conda:
         "../environment.yml"
     shell:

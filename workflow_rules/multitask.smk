@@ -1,0 +1,50 @@
+# train_curriculum (σ from `order`) and train_joint: MT-GRPO over all tasks (Section 2.3). Every task
+# contributes the same prompts as in its single-task run; a curriculum segment uses its task's settings.
+
+
+rule train_curriculum:
+    input:
+        base="data/models/base",
+        order="data/order/curriculum.json",
+        data=expand("data/curated/{task}/train.parquet", task=TASKS),
+        code=code("pipeline/rl", "pipeline/rewards", "pipeline/models", "pipeline/commands/train.py", *COMMON_CODE),
+    output:
+        model=directory("data/models/curriculum/model"),
+        segments=directory("data/models/curriculum/segments"),
+        log="data/models/curriculum/log.jsonl",
+        metrics="data/models/curriculum/metrics.json",
+    params:
+        grpo=lambda wc: config["train"]["grpo"],
+        overrides=lambda wc: config["train"]["overrides"],
+        rewards=lambda wc: config["rewards"],
+        seed=config["seed"],
+    log:
+        "data/logs/train_curriculum.log",
+    conda:
+        "../environment.yml"
+    shell:
+        "python -m pipeline train --mode curriculum --order data/order/curriculum.json --base data/models/base "
+        "--out data/models/curriculum --params params.yaml > {log} 2>&1"
+
+
+rule train_joint:
+    input:
+        base="data/models/base",
+        data=expand("data/curated/{task}/train.parquet", task=TASKS),
+        code=code("pipeline/rl", "pipeline/rewards", "pipeline/models", "pipeline/commands/train.py", *COMMON_CODE),
+    output:
+        model=directory("data/models/joint/model"),
+        log="data/models/joint/log.jsonl",
+        metrics="data/models/joint/metrics.json",
+    params:
+        grpo=lambda wc: config["train"]["grpo"],
+        overrides=lambda wc: config["train"]["overrides"],
+        rewards=lambda wc: config["rewards"],
+        seed=config["seed"],
+    log:
+        "data/logs/train_joint.log",
+    conda:
+        "../environment.yml"
+    shell:
+        "python -m pipeline train --mode joint --base data/models/base --out data/models/joint "
+        "--params params.yaml > {log} 2>&1"
