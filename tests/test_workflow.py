@@ -136,6 +136,18 @@ def test_both_tools_run_the_dag_and_agree(tmp_path):
         for split in ("train", "val", "test", "pretrain"):
             rel = f"data/curated/{task}/{split}.parquet"
             assert read_split(snake / rel) == read_split(dvc / rel), rel
+    # Both end in the report: the tables filled, the figures written, DVC's metrics and plots readable.
+    for root in (snake, dvc):
+        summary = (root / "data/report/summary.md").read_text()
+        for heading in ("Table 1", "BWT (val)", "BWT (test)", "Table 3", "Table 4"):
+            assert f"## {heading}" in summary, (root, heading)
+        for png in ("figure1", "bwt_val", "bwt_test", "entropy_change", "training_curves"):
+            assert (root / "data/report" / f"{png}.png").read_bytes()[:4] == b"\x89PNG", png
+    table1 = pd.read_csv(dvc / "data/report/table1.csv", index_col=0)
+    assert list(table1.columns) == ["Base", "ST×K", "SFT", "MM", "JT", "CL"] and not table1.isna().any().any()
+    assert "data/report/metrics.json" in _run(["dvc", "metrics", "show"], dvc).stdout
+    _run(["dvc", "plots", "show", "-o", str(tmp_path / "plots")], dvc)
+    assert (tmp_path / "plots" / "index.html").exists()
     # A second repro does nothing; a parameter change reruns the stage.
     assert "Running stage" not in _run(["dvc", "repro"], dvc).stdout
     params = dvc / "params.yaml"

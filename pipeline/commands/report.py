@@ -110,7 +110,10 @@ def run(args: argparse.Namespace) -> int:
             verdict = "yes" if validation["best_predicted_is_best_actual"] else "no"
             lines += [f"Best predicted order is also the best measured one: **{verdict}**.", ""]
     if t4 is not None:
-        lines += ["## Table 4: every order ranked by predicted Δrel", "", markdown(t4), ""]
+        measured = f"; Δrel actual: measured on {validation['split']}" if validation else ""
+        lines += ["## Table 4: every order ranked by predicted Δrel", "",
+                  f"S and Δrel pred: Algorithm 1 on the {curriculum['split']} BWT (the split that drives the "
+                  f"order){measured}.", "", markdown(t4), ""]
     lines += ["## Figures", "", "![Figure 1](figure1.png)", "", "![BWT val](bwt_val.png) ![BWT test](bwt_test.png)",
               "", "![Entropy change](entropy_change.png)" if entropy is not None else "", "",
               "![Training curves](training_curves.png)", ""]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -63,3 +64,18 @@ def test_resolve_orders(tmp_path):
         resolve_orders(["a>b"], ["a", "b", "c"], csv, ["a", "b", "c"])
     with pytest.raises(UserError, match="K ≤ 8"):
         resolve_orders(["worst"], ["a", "b", "c"], tmp_path / "missing.csv", ["a", "b", "c"])
+
+
+def test_validate_and_report_refuse_missing_inputs_with_one_line(tmp_path, capsys):
+    from pipeline.cli import main
+
+    params = Path(__file__).resolve().parents[2] / "configs" / "smoke.yaml"
+    out = tmp_path / "out"
+    assert main(["validate-predictions", "--order-dir", str(tmp_path / "order"), "--out", str(out),
+                 "--params", str(params)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "curriculum.json" in err
+    assert main(["report", "--transfer", str(tmp_path / "transfer"), "--out", str(out), "--params", str(params)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "accuracies.csv" in err
+    assert not out.exists()  # nothing half-written
