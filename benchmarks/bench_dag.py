@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -24,6 +23,9 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from tests.test_workflow import _copy_repo  # noqa: E402
 ENV = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
 
 
@@ -36,23 +38,12 @@ def timed(args: list[str], cwd: Path) -> tuple[float, str]:
     return seconds, proc.stdout
 
 
-def scratch_copy(dst: Path) -> Path:
-    files = subprocess.run(["git", "ls-files", "-co", "--exclude-standard"], cwd=REPO, capture_output=True,
-                           text=True, check=True).stdout.split()
-    for rel in files:
-        if (REPO / rel).is_file() and rel != "dvc.lock":
-            (dst / rel).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(REPO / rel, dst / rel)
-    shutil.copy2(REPO / "configs" / "smoke.yaml", dst / "params.yaml")
-    return dst
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--workspace", action="store_true", help="also time dvc status / repro in this checkout")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        root = scratch_copy(Path(tmp) / "smoke")
+        root = _copy_repo(Path(tmp) / "smoke")  # the working tree with configs/smoke.yaml as params.yaml
         timed(["dvc", "init", "--no-scm", "-f", "-q"], root)
         full, out = timed(["dvc", "repro"], root)
         stages = out.count("Running stage")

@@ -27,10 +27,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 @command("evaluate", help="Per-task accuracy (mean@k and greedy) and token entropy (Eq. 11) of models on val/test.")
 def run(args: argparse.Namespace) -> int:
-    import torch
-
-    from ..data.schema import read_split
-    from ..eval.evaluate import evaluate_records, paired_difference
+    from ..eval.evaluate import evaluate_split, paired_difference
     from ..io import staged_outputs
     from ..models.tiny import load_model
     from ..rewards.total import RewardModel
@@ -59,11 +56,8 @@ def run(args: argparse.Namespace) -> int:
             model.eval()
             for task in params.tasks:
                 for split in splits:
-                    file = Path(args.curated) / task / f"{split}.parquet"
-                    if not file.exists():
-                        raise UserError(f"{file}: file not found")
-                    torch.manual_seed(params.seed)
-                    result = evaluate_records(model, tokenizer, read_split(file), params.eval, rewards)
+                    result = evaluate_split(model, tokenizer, Path(args.curated), task, split, params.eval, rewards,
+                                            params.seed)
                     per_prompt = result.pop("per_prompt")
                     if name == "base":
                         base_per_prompt[task, split] = per_prompt

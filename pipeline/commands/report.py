@@ -52,10 +52,9 @@ def run(args: argparse.Namespace) -> int:
     transfer_dir, order_dir, validate_dir = Path(args.transfer), Path(args.order_dir), Path(args.validate)
     transfer = _read_csv(transfer_dir / "accuracies.csv")
     final = _read_csv(Path(args.final) / "accuracies.csv")
-    curriculum = json.loads((order_dir / "curriculum.json").read_text()) if (order_dir / "curriculum.json").exists() \
-        else None
-    if curriculum is None:
+    if not (order_dir / "curriculum.json").exists():
         raise UserError(f"{order_dir / 'curriculum.json'}: file not found (run `order` first)")
+    curriculum = json.loads((order_dir / "curriculum.json").read_text())
     floor = params.order.floor or 1e-3
 
     t1 = table1(final, transfer, tasks, split="test", floor=floor)
@@ -75,10 +74,11 @@ def run(args: argparse.Namespace) -> int:
     curricula_path = order_dir / "curricula.csv"
     t4 = table4(_read_csv(curricula_path), validation) if curricula_path.exists() else None
 
-    runs = {f"single: {t}": Path(args.models) / "single" / t / "log.jsonl" for t in tasks}
-    runs |= {"joint": Path(args.models) / "joint" / "log.jsonl",
-             f"curriculum: {' → '.join(curriculum['order'])}": Path(args.models) / "curriculum" / "log.jsonl"}
-    curves = {name: read_curves(path) for name, path in runs.items() if path.exists()}
+    models = Path(args.models)
+    runs = {f"single-{t}": (f"single: {t}", models / "single" / t / "log.jsonl") for t in tasks}  # file stem: (title, log)
+    runs |= {"joint": ("joint", models / "joint" / "log.jsonl"),
+             "curriculum": (f"curriculum: {' → '.join(curriculum['order'])}", models / "curriculum" / "log.jsonl")}
+    curves = {stem: (title, read_curves(log)) for stem, (title, log) in runs.items() if log.exists()}
 
     order_line = " → ".join(curriculum["order"])
     lines = [
@@ -139,11 +139,10 @@ def run(args: argparse.Namespace) -> int:
                          stage / "entropy_change.png", title=f"Entropy change H_ij ({curriculum['split']}, Eq. 12)",
                          row_label="trained on (i)", col_label="evaluated on (j)", fmt="{:+.1%}")
         if curves:
-            save_training_curves(curves, stage / "training_curves.png")
+            save_training_curves(dict(curves.values()), stage / "training_curves.png")
             (stage / "curves").mkdir()
-            for name, frame in curves.items():
-                slug = name.split(":")[0] + ("-" + name.split(": ")[1] if name.startswith("single") else "")
-                frame.to_csv(stage / "curves" / f"{slug}.csv", index=False, float_format="%.4g")
+            for stem, (_, frame) in curves.items():
+                frame.to_csv(stage / "curves" / f"{stem}.csv", index=False, float_format="%.4g")
     print(markdown(t1))
     print(f"wrote {Path(args.out) / 'summary.md'} and figures")
     return 0

@@ -63,15 +63,13 @@ def resolve_orders(specs: list[str], best: list[str], curricula_csv: Path, tasks
 def run(args: argparse.Namespace) -> int:
     import numpy as np
     import pandas as pd
-    import torch
 
     from ..analysis.bwt import apply_accuracy_floor, bwt_matrix
     from ..analysis.prediction import algorithm1_terminal_accuracies
     from ..analysis.tables import read_transfer_table
     from ..analysis.scores import delta_rel, score_s
     from ..analysis.tables import ORDER_SEPARATOR
-    from ..data.schema import read_split
-    from ..eval.evaluate import evaluate_records
+    from ..eval.evaluate import evaluate_split
     from ..io import staged_outputs, write_json_atomic
     from ..models.tiny import load_model
     from ..rewards.total import RewardModel
@@ -113,11 +111,8 @@ def run(args: argparse.Namespace) -> int:
                 model.eval()
                 actual, actual_se = [], []
                 for task in tasks:
-                    file = Path(args.curated) / task / f"{split}.parquet"
-                    if not file.exists():
-                        raise UserError(f"{file}: file not found")
-                    torch.manual_seed(params.seed)
-                    result = evaluate_records(model, tokenizer, read_split(file), params.eval, rewards)
+                    result = evaluate_split(model, tokenizer, Path(args.curated), task, split, params.eval, rewards,
+                                            params.seed)
                     actual.append(result["accuracy"])
                     actual_se.append(result["accuracy_se"])
                 actual_floored = np.maximum(np.array(actual), floor)

@@ -12,6 +12,7 @@ Outputs the interface of the analysis: ``trained_on,evaluated_on,split,accuracy`
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -57,6 +58,20 @@ def evaluate_records(model, tokenizer, records: list[dict[str, Any]], params: Ev
     return {"accuracy_greedy": acc_greedy, "accuracy_sampled": acc_sampled,
             "accuracy": float(per_prompt.mean()), "accuracy_se": standard_error(per_prompt),
             "entropy": entropy, "n": len(records), "per_prompt": per_prompt}
+
+
+def evaluate_split(model, tokenizer, curated: Path, task: str, split: str, params: EvalParams, rewards: RewardModel,
+                   seed: int) -> dict[str, Any]:
+    """:func:`evaluate_records` on ``curated/<task>/<split>.parquet``, seeded with ``seed`` (the same samples
+    for every model evaluated on it)."""
+    from ..data.schema import read_split
+    from ..errors import UserError
+
+    file = Path(curated) / task / f"{split}.parquet"
+    if not file.exists():
+        raise UserError(f"{file}: file not found")
+    torch.manual_seed(seed)
+    return evaluate_records(model, tokenizer, read_split(file), params, rewards)
 
 
 def paired_difference(after: np.ndarray, before: np.ndarray) -> tuple[float, float]:
