@@ -248,11 +248,43 @@ class GRPOParams(Section):
                             "checkpoint selection on validation (merge baseline); 0: the final model only.")
 
 
+class VerlParams(Section):
+    """The verl backend: cluster shape and engine settings of ``python -m verl.trainer.main_ppo`` (GPUs only).
+
+    The GRPO hyperparameters themselves come from ``train.grpo`` / ``train.overrides`` (see
+    :mod:`pipeline.scale.verl_config` for the mapping)."""
+
+    n_gpus_per_node: int = Field(8, ge=1, description="trainer.n_gpus_per_node.")
+    nnodes: int = Field(1, ge=1, description="trainer.nnodes (a Ray cluster spanning them must be up: README "
+                        "\"Running at scale\").")
+    rollout_engine: Literal["vllm", "sglang"] = Field("vllm", description="actor_rollout_ref.rollout.name.")
+    tensor_parallel_size: int = Field(1, ge=1, description="Rollout tensor parallelism "
+                                      "(actor_rollout_ref.rollout.tensor_model_parallel_size).")
+    gpu_memory_utilization: float = Field(0.6, gt=0, le=1, description="Rollout engine's share of GPU memory.")
+    max_prompt_length: int = Field(1024, ge=16, description="data.max_prompt_length in tokens (paper: 1024); "
+                                   "longer prompts are filtered out by verl (data.filter_overlong_prompts).")
+    micro_batch_size_per_gpu: int = Field(4, ge=1, description="Actor update, reference and rollout log-prob "
+                                          "micro-batch per GPU (memory only; the maths is unchanged).")
+    gradient_checkpointing: bool = Field(True, description="actor_rollout_ref.model.enable_gradient_checkpointing.")
+    param_offload: bool = Field(False, description="FSDP parameter offload of actor and reference.")
+    save_freq: int | None = Field(None, ge=1, description="trainer.save_freq in steps; null: train.grpo.keep_every, "
+                                  "else checkpoint_every. verl always saves the last step (it becomes the HF model).")
+    project: str = Field("omni-thinker", description="trainer.project_name.")
+    logger: list[str] = Field(default_factory=lambda: ["console", "file"], description="trainer.logger backends; "
+                              "'file' is read back into the run's log.jsonl.")
+    extra_overrides: list[str] = Field(default_factory=list, description="More Hydra overrides, appended last "
+                                       "(e.g. ['actor_rollout_ref.rollout.max_num_seqs=512']); verl rejects "
+                                       "unknown keys unless prefixed with '+'.")
+
+
 class TrainParams(Section):
     """GRPO stages (train_single@{task}, train_joint, train_curriculum)."""
 
-    backend: Literal["local"] = Field("local", description="local: our MT-GRPO loop (CPU or one GPU).")
+    backend: Literal["local", "verl"] = Field(
+        "local", description="local: our MT-GRPO loop (CPU or one GPU); verl: one `verl.trainer.main_ppo` run per "
+        "task segment (GPU cluster, vLLM rollouts; train.verl).")
     grpo: GRPOParams = Field(default_factory=GRPOParams)
+    verl: VerlParams = Field(default_factory=VerlParams)
     overrides: dict[str, dict[str, Any]] = Field(
         default_factory=dict, description="Per-task overrides of grpo: a task's settings in train_single@{task} and in its "
         "curriculum segment; its max_steps also caps its prompts in the joint run "
@@ -260,6 +292,16 @@ class TrainParams(Section):
 
     def for_single(self, task: str) -> GRPOParams:
         return GRPOParams.model_validate({**self.grpo.model_dump(), **self.overrides.get(task, {})})
+
+
+class VLLMParams(Section):
+    """vLLM's offline ``LLM`` (eval.backend: vllm)."""
+
+    tensor_parallel_size: int = Field(1, ge=1, description="GPUs per model.")
+    gpu_memory_utilization: float = Field(0.6, gt=0, le=1, description="vLLM's share of GPU memory; the rest holds "
+                                          "the transformers copy that scores token entropy (Eq. 11).")
+    dtype: str = Field("auto", description="Weights dtype (auto, bfloat16, float16).")
+    max_model_len: int | None = Field(None, ge=16, description="Context cap (null: the model's).")
 
 
 class EvalParams(Section):
@@ -274,6 +316,10 @@ class EvalParams(Section):
         "sampled", description="Which accuracy feeds BWT (both are reported).")
     max_items: int | None = Field(None, ge=1, description="Cap on prompts per task and split.")
     batch_size: int = Field(64, ge=1, description="Prompts per generation batch.")
+    backend: Literal["transformers", "vllm"] = Field(
+        "transformers", description="Generation engine of evaluation and RFT sampling: transformers (CPU or GPU) or "
+        "vllm (GPU; the offline LLM, `pip install -e .[gpu]`).")
+    vllm: VLLMParams = Field(default_factory=VLLMParams)
 
 
 class RFTParams(Section):

@@ -70,8 +70,8 @@ def run(args: argparse.Namespace) -> int:
     from ..analysis.scores import delta_rel, score_s
     from ..analysis.tables import ORDER_SEPARATOR
     from ..eval.evaluate import evaluate_split
+    from ..eval.generators import open_generator
     from ..io import staged_outputs, write_json_atomic
-    from ..models.tiny import load_model
     from ..rewards.total import RewardModel
     from .train import train_run
 
@@ -104,17 +104,20 @@ def run(args: argparse.Namespace) -> int:
                     model_dir = Path(args.curriculum) / "model"
                 else:
                     run_dir = out / "models" / "-".join(order)
-                    train_run(params, "curriculum", Path(args.base), Path(args.curated), run_dir, order=order)
+                    train_run(params, "curriculum", Path(args.base), Path(args.curated), run_dir, order=order,
+                              params_file=Path(args.params))
                     model_dir = run_dir / "model"
                 predicted = algorithm1_terminal_accuracies(bwt, base, [tasks.index(t) for t in order])
-                model, tokenizer = load_model(model_dir)
-                model.eval()
+                generator = open_generator(model_dir, params.eval, params.seed)
                 actual, actual_se = [], []
-                for task in tasks:
-                    result = evaluate_split(model, tokenizer, Path(args.curated), task, split, params.eval, rewards,
-                                            params.seed)
-                    actual.append(result["accuracy"])
-                    actual_se.append(result["accuracy_se"])
+                try:
+                    for task in tasks:
+                        result = evaluate_split(generator, Path(args.curated), task, split, params.eval, rewards,
+                                                params.seed)
+                        actual.append(result["accuracy"])
+                        actual_se.append(result["accuracy_se"])
+                finally:
+                    generator.close()
                 actual_floored = np.maximum(np.array(actual), floor)
                 for i, task in enumerate(tasks):
                     rows.append({"label": label, "order": name, "task": task, "split": split,

@@ -1,0 +1,80 @@
+"""Training backends: ``train.backend`` → the function that runs a :class:`~pipeline.rl.plan.TrainPlan`.
+
+Each writes the same run folder: ``model/`` (HF), ``log.jsonl``, ``metrics.json``,
+``checkpoints/index.json`` (+ ``checkpoints/step-<n>/`` snapshots for checkpoint selection)
+and, for a curriculum, ``segments/<i>-<task>/`` (the HF model at each task boundary).
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from typing import Callable
+
+from ..registry import Registry
+from .plan import TrainPlan
+
+TRAIN_BACKENDS: Registry[Callable[..., dict]] = Registry("training backend")
+
+
+@TRAIN_BACKENDS.register("local")
+def train_local(params, plan: TrainPlan, base: Path, out: Path, dry_run: bool = False,
+                params_file: Path | None = None) -> dict:
+    """Our MT-GRPO loop (:class:`~pipeline.rl.trainer.GRPOTrainer`) on CPU or one GPU; resumable from
+    ``out/work`` (snapshots for checkpoint selection, ``keep_every``, are kept for single-task runs only)."""
+    import numpy as np
+
+    from ..io import staged_outputs, write_json_atomic
+    from ..models.tiny import load_model
+    from ..rewards.total import RewardModel
+    from .trainer import GRPOTrainer
+
+    if dry_run:
+        print(describe(plan))
+        return {"mode": plan.mode, "steps": len(plan.schedule), "dry_run": True}
+    per_task = plan.segment_params or {t: params.train.for_single(t) for t in plan.tasks}
+    model, tokenizer = load_model(base)
+    betas = [v for p in (plan.grpo, *per_task.values()) for v in p.beta.values()]
+    ref = load_model(base)[0] if any(v > 0 for v in betas) else None
+    rewards = RewardModel(params.rewards)
+    try:
+        trainer = GRPOTrainer(model, tokenizer, plan.records, plan.schedule, plan.grpo, rewards, out / "work",
+                              params.seed, ref, segment_params=plan.segment_params)
+        last = trainer.train()
+    finally:
+        rewards.close()
+    logs = [json.loads(line) for line in (out / "work" / "log.jsonl").read_text().splitlines()]
+    summary = {"mode": plan.mode, "backend": "local", "steps": len(logs),
+               "schedule": [name for name, _ in plan.segments()], "prompts": plan.sizes,
+               "tokens_per_s": float(np.mean([m["tokens_per_s"] for m in logs])) if logs else 0.0,
+               "seconds": float(sum(m["step_s"] for m in logs)),
+               "final": last.get("tasks", {})}
+    with staged_outputs(out) as stage:
+        model.save_pretrained(stage / "model")
+        tokenizer.save_pretrained(stage / "model")
+        write_json_atomic(stage / "metrics.json", summary)
+        shutil.copy(out / "work" / "log.jsonl", stage / "log.jsonl")
+        steps = sorted(int(d.name.split("-")[1]) for d in (out / "work" / "checkpoints").glob("step-*"))
+        write_json_atomic(stage / "checkpoints" / "index.json", {"steps": steps, "final": summary["steps"]})
+        for kept in ("segments", "checkpoints"):
+            if (out / "work" / kept).is_dir():
+                shutil.copytree(out / "work" / kept, stage / kept, dirs_exist_ok=True)
+            shutil.rmtree(out / kept, ignore_errors=True)  # snapshots of an earlier run must not linger
+    shutil.rmtree(out / "work")  # the resumable state is only needed until the run completes
+    return summary
+
+
+def describe(plan: TrainPlan) -> str:
+    """A human-readable plan: per segment, its batches, prompts and settings."""
+    lines = [f"{plan.mode} run: {len(plan.schedule)} steps; prompts per task and epoch {plan.sizes}"]
+    for i, (name, batches) in enumerate(plan.segments(), start=1):
+        settings = (plan.segment_params or {}).get(name, plan.grpo)
+        keys = ("batch_size", "group_size", "epochs", "lr", "lr_schedule", "max_new_tokens", "temperature",
+                "eps_low", "eps_high", "beta")
+        lines.append(f"  segment {i} {name}: {len(batches)} batches; "
+                     + ", ".join(f"{k}={getattr(settings, k)}" for k in keys))
+    return "\n".join(lines)
+
+
+from ..scale import verl_run  # noqa: E402,F401  (registers the "verl" backend)
