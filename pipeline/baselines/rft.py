@@ -16,7 +16,6 @@ from typing import Any
 from ..data.prompts import user_text
 from ..progress import progress
 from ..rewards.total import RewardModel, Sample
-from ..rl.rollout import generate
 
 # The primary-reward value a response must reach to be kept, per reward kind.
 KEEP_AT: dict[str, float] = {"math": 1.0, "code": 1.0, "qa": 1.0, "judge": 0.5}
@@ -70,18 +69,18 @@ def select_responses(records: list[dict[str, Any]], texts: list[str], accuracies
     return out
 
 
-def collect(model, tokenizer, records: list[dict[str, Any]], rewards: RewardModel, kind: str, samples: int,
+def collect(generator, records: list[dict[str, Any]], rewards: RewardModel, kind: str, samples: int,
             temperature: float, top_p: float, top_k: int, max_new_tokens: int, max_per_prompt: int | None,
             batch_size: int = 8) -> tuple[list[dict[str, Any]], TaskStats]:
-    """Sample, score, filter and deduplicate the responses of θ0 to one task's ``records``."""
+    """Sample (with ``generator``, the ``eval.backend`` engine on θ0), score, filter and deduplicate the
+    responses of θ0 to one task's ``records``."""
     stats = TaskStats()
     kept: list[dict[str, Any]] = []
     task = records[0]["task"] if records else "?"
     bar = progress(total=len(records), desc=f"RFT sampling {task}", unit="prompt")
     for start in range(0, len(records), batch_size):
         chunk = records[start:start + batch_size]
-        rollout = generate(model, tokenizer, [r["prompt"] for r in chunk], samples, max_new_tokens,
-                           temperature, top_p, top_k)
+        rollout = generator.sample([r["prompt"] for r in chunk], samples, max_new_tokens, temperature, top_p, top_k)
         expanded = [r for r in chunk for _ in range(samples)]
         scored = rewards.score([Sample(r["task"], user_text(r["prompt"]), text, r["reference"], r["meta"])
                                 for r, text in zip(expanded, rollout.texts)])

@@ -27,9 +27,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 @command("evaluate", help="Per-task accuracy (mean@k and greedy) and token entropy (Eq. 11) of models on val/test.")
 def run(args: argparse.Namespace) -> int:
-    from ..eval.evaluate import evaluate_split, paired_difference
+    from ..eval.generators import open_generator
     from ..io import staged_outputs
-    from ..models.tiny import load_model
     from ..rewards.total import RewardModel
 
     params = load_params(args.params)
@@ -52,23 +51,14 @@ def run(args: argparse.Namespace) -> int:
     base_per_prompt = {}  # (task, split) → θ0's per-prompt accuracy, for the paired gain of every other model
     try:
         for name, path in models.items():
-            model, tokenizer = load_model(path)
-            model.eval()
-            for task in params.tasks:
-                for split in splits:
-                    result = evaluate_split(model, tokenizer, Path(args.curated), task, split, params.eval, rewards,
-                                            params.seed)
-                    per_prompt = result.pop("per_prompt")
-                    if name == "base":
-                        base_per_prompt[task, split] = per_prompt
-                    elif (task, split) in base_per_prompt:
-                        result["gain"], result["gain_se"] = paired_difference(per_prompt,
-                                                                              base_per_prompt[task, split])
-                    rows.append({"trained_on": name, "evaluated_on": task, "split": split, **result})
-                    print(f"{name:>10} on {task:<8} {split:<4} acc={result['accuracy']:.3f}±{result['accuracy_se']:.3f} "
-                          f"(sampled {result['accuracy_sampled']:.3f}, greedy {result['accuracy_greedy']:.3f}) "
-                          f"entropy={result['entropy']:.3f} n={result['n']}"
-                          + (f" gain={result['gain']:+.3f}±{result['gain_se']:.3f}" if "gain" in result else ""))
+            generator = open_generator(path, params.eval, params.seed)
+            try:
+                for task in params.tasks:
+                    for split in splits:
+                        rows.append(_evaluate_one(generator, name, task, split, args.curated, params, rewards,
+                                                  base_per_prompt))
+            finally:
+                generator.close()
     finally:
         rewards.close()
 
@@ -85,3 +75,21 @@ def run(args: argparse.Namespace) -> int:
                                                      "gain", "gain_se", "n"]))
         (stage / "entropies.csv").write_text(table(["trained_on", "evaluated_on", "split", "entropy"]))
     return 0
+
+
+def _evaluate_one(generator, name: str, task: str, split: str, curated: str, params, rewards,
+                  base_per_prompt: dict) -> dict:
+    """One row of the tables: model ``name`` on ``task``'s ``split`` (with its paired gain over θ0 when θ0 came first)."""
+    from ..eval.evaluate import evaluate_split, paired_difference
+
+    result = evaluate_split(generator, Path(curated), task, split, params.eval, rewards, params.seed)
+    per_prompt = result.pop("per_prompt")
+    if name == "base":
+        base_per_prompt[task, split] = per_prompt
+    elif (task, split) in base_per_prompt:
+        result["gain"], result["gain_se"] = paired_difference(per_prompt, base_per_prompt[task, split])
+    print(f"{name:>10} on {task:<8} {split:<4} acc={result['accuracy']:.3f}±{result['accuracy_se']:.3f} "
+          f"(sampled {result['accuracy_sampled']:.3f}, greedy {result['accuracy_greedy']:.3f}) "
+          f"entropy={result['entropy']:.3f} n={result['n']}"
+          + (f" gain={result['gain']:+.3f}±{result['gain_se']:.3f}" if "gain" in result else ""))
+    return {"trained_on": name, "evaluated_on": task, "split": split, **result}

@@ -28,8 +28,8 @@ def run(args: argparse.Namespace) -> int:
     from ..baselines.ties import run_ties_merge, ties_config
     from ..data.schema import read_split
     from ..eval.evaluate import evaluate_records
+    from ..eval.generators import open_generator
     from ..io import staged_outputs, write_json_atomic
-    from ..models.tiny import load_model
     from ..rewards.total import RewardModel
 
     params = load_params(args.params)
@@ -45,10 +45,12 @@ def run(args: argparse.Namespace) -> int:
             records = read_split(file)
             scores = []
             for step, path in cands:
-                model, tokenizer = load_model(path)
-                model.eval()
-                torch.manual_seed(params.seed)
-                result = evaluate_records(model, tokenizer, records, params.eval, rewards)
+                generator = open_generator(path, params.eval, params.seed)
+                try:
+                    torch.manual_seed(params.seed)
+                    result = evaluate_records(generator, records, params.eval, rewards)
+                finally:
+                    generator.close()
                 scores.append({"step": step, "path": str(path), "accuracy": result["accuracy"],
                                "accuracy_se": result["accuracy_se"]})
                 print(f"select {task:<8} step {step:>5}: {m.select_split} acc={result['accuracy']:.3f}"

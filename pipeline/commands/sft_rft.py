@@ -29,6 +29,7 @@ def run(args: argparse.Namespace) -> int:
     from ..baselines.rft import collect
     from ..baselines.sft import sft_epochs
     from ..data.schema import read_split
+    from ..eval.generators import open_generator
     from ..io import staged_outputs, write_json_atomic
     from ..models.tiny import load_model
     from ..rewards.total import RewardModel
@@ -41,15 +42,14 @@ def run(args: argparse.Namespace) -> int:
         if not path.exists():
             raise UserError(f"{path}: file not found (run curate for task '{task}' first)")
         records[task] = read_split(path)[: p.max_prompts]
-    model, tokenizer = load_model(args.base)
-    model.eval()
+    generator = open_generator(args.base, params.eval, params.seed)  # eval.backend: transformers or vllm
     t0 = time.perf_counter()
     rewards = RewardModel(params.rewards)
     kept, stats = [], {}
     try:
         torch.manual_seed(params.seed)
         for task in params.tasks:
-            examples, task_stats = collect(model, tokenizer, records[task], rewards, params.rewards.for_task(task).kind,
+            examples, task_stats = collect(generator, records[task], rewards, params.rewards.for_task(task).kind,
                                            p.samples, p.temperature, p.top_p, p.top_k, p.max_new_tokens,
                                            p.max_per_prompt)
             kept += examples
@@ -58,10 +58,12 @@ def run(args: argparse.Namespace) -> int:
                   f"prompts ({task_stats.correct} correct of {task_stats.sampled}, {task_stats.duplicates} duplicates)")
     finally:
         rewards.close()
+        generator.close()
     sample_s = time.perf_counter() - t0
     if not kept:  # an outcome, not an input error: the baseline is then θ0 itself
         print(f"warning: no response sampled from {args.base} passed the reward filter; the RFT model is θ0 "
               "unchanged (raise baselines.rft.samples or check the rewards)", file=sys.stderr)
+    model, tokenizer = load_model(args.base)
     losses = sft_epochs(model, tokenizer, kept, p.epochs, p.batch_size, p.lr, p.lr_schedule, p.max_len, params.seed,
                         desc="RFT SFT")
     summary = {"tasks": stats, "examples": len(kept), "steps": len(losses),

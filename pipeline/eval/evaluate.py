@@ -21,8 +21,7 @@ import torch
 from ..config import EvalParams
 from ..data.prompts import user_text
 from ..rewards.total import RewardModel, Sample
-from ..rl.grpo import sequence_mean
-from ..rl.rollout import generate
+from .generators import Generator
 
 
 def _accuracy(rewards: RewardModel, records: list[dict[str, Any]], texts: list[str], k: int) -> np.ndarray:
@@ -34,7 +33,7 @@ def _accuracy(rewards: RewardModel, records: list[dict[str, Any]], texts: list[s
 
 
 @torch.no_grad()
-def evaluate_records(model, tokenizer, records: list[dict[str, Any]], params: EvalParams,
+def evaluate_records(generator: Generator, records: list[dict[str, Any]], params: EvalParams,
                      rewards: RewardModel) -> dict[str, float]:
     """Greedy and sampled (mean@k) accuracy and Eq. 11 entropy on ``records`` (``per_prompt``: the
     accuracy of each prompt, for paired comparisons of two models on the same prompts)."""
@@ -44,13 +43,13 @@ def evaluate_records(model, tokenizer, records: list[dict[str, Any]], params: Ev
     for start in range(0, len(records), params.batch_size):
         chunk = records[start:start + params.batch_size]
         prompts = [r["prompt"] for r in chunk]
-        g = generate(model, tokenizer, prompts, 1, params.max_new_tokens, 1.0, 1.0, 0, greedy=True)
+        g = generator.sample(prompts, 1, params.max_new_tokens, 1.0, 1.0, 0, greedy=True)
         greedy.append(_accuracy(rewards, chunk, g.texts, 1))
         if params.temperature > 0:
-            s = generate(model, tokenizer, prompts, params.samples, params.max_new_tokens, params.temperature,
-                         params.top_p, params.top_k)
+            s = generator.sample(prompts, params.samples, params.max_new_tokens, params.temperature, params.top_p,
+                                 params.top_k, with_entropy=True)
             sampled.append(_accuracy(rewards, chunk, s.texts, params.samples))
-            entropies.append(sequence_mean(s.entropy, s.response_mask).numpy())  # π_θ at temperature 1
+            entropies.append(s.entropy)  # π_θ at temperature 1
     per_prompt = np.concatenate(sampled if params.accuracy == "sampled" and sampled else greedy)
     acc_greedy = float(np.concatenate(greedy).mean())
     acc_sampled = float(np.concatenate(sampled).mean()) if sampled else acc_greedy
@@ -60,8 +59,8 @@ def evaluate_records(model, tokenizer, records: list[dict[str, Any]], params: Ev
             "entropy": entropy, "n": len(records), "per_prompt": per_prompt}
 
 
-def evaluate_split(model, tokenizer, curated: Path, task: str, split: str, params: EvalParams, rewards: RewardModel,
-                   seed: int) -> dict[str, Any]:
+def evaluate_split(generator: Generator, curated: Path, task: str, split: str, params: EvalParams,
+                   rewards: RewardModel, seed: int) -> dict[str, Any]:
     """:func:`evaluate_records` on ``curated/<task>/<split>.parquet``, seeded with ``seed`` (the same samples
     for every model evaluated on it)."""
     from ..data.schema import read_split
@@ -71,7 +70,7 @@ def evaluate_split(model, tokenizer, curated: Path, task: str, split: str, param
     if not file.exists():
         raise UserError(f"{file}: file not found")
     torch.manual_seed(seed)
-    return evaluate_records(model, tokenizer, read_split(file), params, rewards)
+    return evaluate_records(generator, read_split(file), params, rewards)
 
 
 def paired_difference(after: np.ndarray, before: np.ndarray) -> tuple[float, float]:

@@ -10,6 +10,7 @@ import torch
 from pipeline.config import EvalParams, RewardParams, parse_params
 from pipeline.data.curate import curate_task
 from pipeline.eval.evaluate import evaluate_records, paired_difference, standard_error
+from pipeline.eval.generators import TransformersGenerator
 from pipeline.models.tiny import build_tiny_model
 from pipeline.models.tokenizer import build_tokenizer
 from pipeline.rewards.total import RewardModel
@@ -39,9 +40,9 @@ def test_evaluate_records_reports_consistent_figures():
     model = build_tiny_model(len(tokenizer), 32, 1, 2, 1, 64, 256, 0, tokenizer).eval()
     rewards = RewardModel(RewardParams())
     try:
-        out = evaluate_records(model, tokenizer, records, EvalParams(samples=3, max_new_tokens=6, max_items=10),
-                               rewards)
-        greedy = evaluate_records(model, tokenizer, records,
+        generator = TransformersGenerator(model, tokenizer)
+        out = evaluate_records(generator, records, EvalParams(samples=3, max_new_tokens=6, max_items=10), rewards)
+        greedy = evaluate_records(generator, records,
                                   EvalParams(samples=3, max_new_tokens=6, max_items=10, accuracy="greedy"), rewards)
     finally:
         rewards.close()

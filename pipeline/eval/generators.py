@@ -1,0 +1,169 @@
+"""Generation engines of evaluation and RFT sampling (``eval.backend``): transformers or vLLM.
+
+Both return, per prompt, ``n`` completions (rows grouped by prompt) and, when asked, each
+completion's mean token entropy of the policy at temperature 1 (Eq. 11's inner term):
+
+- ``transformers``: our KV-cached sampler (:func:`pipeline.rl.rollout.generate`), which
+  computes the entropies while sampling;
+- ``vllm``: vLLM's offline ``LLM.chat`` with ``SamplingParams`` (GPU). vLLM returns at most
+  top-k log-probabilities, not the full distribution Eq. 11 needs, so the entropies are
+  computed exactly by one teacher-forced pass of a transformers copy of the model over the
+  sampled tokens (:func:`teacher_forced_entropy`; ``eval.vllm.gpu_memory_utilization``
+  leaves it room).
+"""
+
+from __future__ import annotations
+
+import gc
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+import torch
+
+from ..config import EvalParams
+from ..errors import UserError
+from ..registry import Registry
+from ..rl.grpo import sequence_mean
+from ..rl.rollout import Rollout, encode_prompts, generate, token_logprobs
+
+Messages = list[dict[str, str]]
+
+
+@dataclass
+class Generation:
+    texts: list[str]              # len(prompts) × n, rows of prompt i at i·n … i·n + n − 1
+    entropy: np.ndarray | None    # (len(texts),) mean token entropy at T = 1, or None when not asked
+
+
+class Generator(Protocol):
+    def sample(self, prompts: list[Messages], n: int, max_new_tokens: int, temperature: float, top_p: float,
+               top_k: int, greedy: bool = False, with_entropy: bool = False) -> Generation: ...
+
+    def close(self) -> None: ...
+
+
+GENERATORS: Registry[Any] = Registry("generation backend")
+
+
+@GENERATORS.register("transformers")
+class TransformersGenerator:
+    """Our sampler on a loaded HF model (CPU or one GPU); draws from torch's global RNG."""
+
+    def __init__(self, model, tokenizer) -> None:
+        self.model, self.tokenizer = model, tokenizer
+
+    @classmethod
+    def load(cls, path: str | Path, params: EvalParams, seed: int) -> "TransformersGenerator":
+        from ..models.tiny import load_model
+
+        model, tokenizer = load_model(path)
+        model.eval()
+        return cls(model, tokenizer)
+
+    def sample(self, prompts: list[Messages], n: int, max_new_tokens: int, temperature: float, top_p: float,
+               top_k: int, greedy: bool = False, with_entropy: bool = False) -> Generation:
+        r = generate(self.model, self.tokenizer, prompts, n, max_new_tokens, temperature, top_p, top_k, greedy=greedy)
+        return Generation(r.texts, sequence_mean(r.entropy, r.response_mask).numpy() if with_entropy else None)
+
+    def close(self) -> None:
+        pass
+
+
+def vllm_sampling_kwargs(n: int, max_new_tokens: int, temperature: float, top_p: float, top_k: int,
+                         greedy: bool) -> dict[str, Any]:
+    """``vllm.SamplingParams`` arguments of our settings. Greedy asks for one completion (the n greedy completions
+    are identical; the caller repeats it); our top-k 0 (off) is vLLM's −1."""
+    if greedy:
+        return {"n": 1, "max_tokens": max_new_tokens, "temperature": 0.0, "top_p": 1.0, "top_k": -1}
+    return {"n": n, "max_tokens": max_new_tokens, "temperature": temperature, "top_p": top_p,
+            "top_k": top_k if top_k > 0 else -1}
+
+
+@torch.no_grad()
+def teacher_forced_entropy(model, tokenizer, prompts: list[Messages], responses: list[list[int]],
+                           prompt_index: list[int]) -> np.ndarray:
+    """Eq. 11's per-response term, −(1/|o|) Σ_t Σ_v π(v|q,o_<t) log π(v|q,o_<t), of given response tokens
+    (``responses[j]`` answers ``prompts[prompt_index[j]]``; tokens up to and including the first EOS count)."""
+    enc = encode_prompts(tokenizer, prompts)
+    index = torch.tensor(prompt_index)
+    width = max(1, max(len(r) for r in responses))
+    pad = tokenizer.pad_token_id
+    response = torch.full((len(responses), width), pad, dtype=torch.long)
+    mask = torch.zeros((len(responses), width), dtype=torch.long)
+    for j, tokens in enumerate(responses):
+        response[j, :len(tokens)] = torch.tensor(tokens, dtype=torch.long)
+        mask[j, :len(tokens)] = 1
+    device = next(model.parameters()).device
+    ids, attn = enc["input_ids"].to(device), enc["attention_mask"].to(device)
+    response, mask, index = response.to(device), mask.to(device), index.to(device)
+    rollout = Rollout(input_ids=torch.cat([ids[index], response], 1), attention_mask=torch.cat([attn[index], mask], 1),
+                      response_mask=mask, prompt_len=ids.shape[1], prompt_index=index, texts=[],
+                      logprobs=mask.float(), entropy=mask.float())
+    _, entropy = token_logprobs(model, rollout, with_entropy=True)
+    return sequence_mean(entropy.float(), mask).cpu().numpy()
+
+
+@GENERATORS.register("vllm")
+class VLLMGenerator:
+    """vLLM's offline ``LLM`` (GPU): ``LLM.chat`` applies the model's chat template, as our sampler does."""
+
+    def __init__(self, llm, path: str, seed: int) -> None:
+        self.llm, self.path, self.seed = llm, path, seed
+        self._scorer = None
+
+    @classmethod
+    def load(cls, path: str | Path, params: EvalParams, seed: int) -> "VLLMGenerator":
+        try:
+            from vllm import LLM
+        except ImportError:
+            raise UserError("eval.backend: vllm needs the vllm package (pip install -e '.[gpu]' on a CUDA "
+                            "machine); use eval.backend: transformers on CPU") from None
+        v = params.vllm
+        llm = LLM(model=str(path), tensor_parallel_size=v.tensor_parallel_size, dtype=v.dtype, seed=seed,
+                  gpu_memory_utilization=v.gpu_memory_utilization, max_model_len=v.max_model_len)
+        return cls(llm, str(path), seed)
+
+    def sample(self, prompts: list[Messages], n: int, max_new_tokens: int, temperature: float, top_p: float,
+               top_k: int, greedy: bool = False, with_entropy: bool = False) -> Generation:
+        from vllm import SamplingParams
+
+        kwargs = vllm_sampling_kwargs(n, max_new_tokens, temperature, top_p, top_k, greedy)
+        outputs = self.llm.chat(prompts, SamplingParams(**kwargs), use_tqdm=False)
+        repeat = n if greedy else 1
+        texts, tokens, index = [], [], []
+        for i, out in enumerate(outputs):
+            for completion in out.outputs:
+                for _ in range(repeat):
+                    texts.append(completion.text)
+                    tokens.append(list(completion.token_ids))
+                    index.append(i)
+        entropy = None
+        if with_entropy:
+            model, tokenizer = self._transformers()
+            entropy = teacher_forced_entropy(model, tokenizer, prompts, tokens, index)
+        return Generation(texts, entropy)
+
+    def _transformers(self):
+        if self._scorer is None:
+            from transformers import AutoModelForCausalLM, AutoTokenizer
+
+            tokenizer = AutoTokenizer.from_pretrained(self.path)
+            if tokenizer.pad_token_id is None:
+                tokenizer.pad_token = tokenizer.eos_token
+            device = "cuda" if torch.cuda.is_available() else "cpu"
+            model = AutoModelForCausalLM.from_pretrained(self.path, dtype="auto").to(device).eval()
+            self._scorer = (model, tokenizer)
+        return self._scorer
+
+    def close(self) -> None:
+        self.llm = self._scorer = None
+        gc.collect()
+        if torch.cuda.is_available():
+            torch.cuda.empty_cache()
+
+
+def open_generator(path: str | Path, params: EvalParams, seed: int) -> Generator:
+    """The ``eval.backend`` engine on the model at ``path``."""
+    return GENERATORS[params.backend].load(path, params, seed)

@@ -1,0 +1,74 @@
+"""Generation engines (eval.backend): the vLLM path's pure parts and its exact entropy pass, on CPU."""
+
+from __future__ import annotations
+
+import sys
+
+import numpy as np
+import pytest
+import torch
+
+from pipeline.config import EvalParams, parse_params
+from pipeline.data.curate import curate_task
+from pipeline.errors import UserError
+from pipeline.eval.generators import GENERATORS, TransformersGenerator, open_generator, teacher_forced_entropy, \
+    vllm_sampling_kwargs
+from pipeline.models.tiny import build_tiny_model
+from pipeline.models.tokenizer import build_tokenizer
+from pipeline.rl.rollout import generate
+
+
+@pytest.fixture(scope="module")
+def tiny():
+    params = parse_params({"tasks": ["math"], "data": {"tasks": {"math": {"source": "synthetic_math", "n": 20}}}})
+    records = curate_task(params, "math")[0]["train"]
+    tokenizer = build_tokenizer([m["content"] for r in records for m in r["prompt"]] * 2, vocab_size=300)
+    torch.manual_seed(0)
+    return build_tiny_model(len(tokenizer), 32, 2, 2, 1, 64, 256, 0, tokenizer).eval(), tokenizer, records
+
+
+def test_registry_names_both_engines():
+    assert set(GENERATORS) == {"transformers", "vllm"}
+    assert EvalParams().backend == "transformers"
+
+
+def test_vllm_sampling_kwargs_map_our_settings():
+    assert vllm_sampling_kwargs(8, 64, 0.7, 0.9, 0, greedy=False) == {
+        "n": 8, "max_tokens": 64, "temperature": 0.7, "top_p": 0.9, "top_k": -1}
+    assert vllm_sampling_kwargs(8, 64, 1.0, 1.0, 50, greedy=False)["top_k"] == 50
+    assert vllm_sampling_kwargs(8, 64, 0.7, 0.9, 50, greedy=True) == {
+        "n": 1, "max_tokens": 64, "temperature": 0.0, "top_p": 1.0, "top_k": -1}
+
+
+def test_teacher_forced_entropy_equals_the_samplers_own(tiny):
+    """The vLLM path scores Eq. 11 by a teacher-forced pass over the sampled tokens: on the same tokens it must
+    give what our sampler computed while sampling (same model, prompts of different lengths, early EOS)."""
+    model, tokenizer, records = tiny
+    prompts = [r["prompt"] for r in records[:3]]
+    torch.manual_seed(1)
+    rollout = generate(model, tokenizer, prompts, 2, 10, 1.0, 1.0, 0)
+    P = rollout.prompt_len
+    tokens = [row[P:][mask.bool()].tolist() for row, mask in zip(rollout.input_ids, rollout.response_mask)]
+    ours = teacher_forced_entropy(model, tokenizer, prompts, tokens, rollout.prompt_index.tolist())
+    expected = ((rollout.entropy * rollout.response_mask).sum(1) / rollout.response_mask.sum(1)).numpy()
+    np.testing.assert_allclose(ours, expected, rtol=1e-4, atol=1e-5)
+
+
+def test_transformers_generator_groups_rows_by_prompt(tiny):
+    model, tokenizer, records = tiny
+    gen = TransformersGenerator(model, tokenizer)
+    out = gen.sample([r["prompt"] for r in records[:2]], 3, 6, 1.0, 1.0, 0, with_entropy=True)
+    assert len(out.texts) == 6 and out.entropy.shape == (6,)
+    greedy = gen.sample([r["prompt"] for r in records[:2]], 3, 6, 1.0, 1.0, 0, greedy=True)
+    assert greedy.entropy is None and greedy.texts[0] == greedy.texts[1] == greedy.texts[2]
+
+
+def test_vllm_backend_without_vllm_is_a_one_line_error(tmp_path, monkeypatch):
+    if "vllm" not in sys.modules:
+        try:
+            import vllm  # noqa: F401
+            pytest.skip("vllm is installed here (GPU machine): tests/gpu covers it")
+        except ImportError:
+            pass
+    with pytest.raises(UserError, match=r"eval.backend: vllm needs the vllm package"):
+        open_generator(tmp_path, EvalParams(backend="vllm"), 0)
