@@ -80,3 +80,4 @@ def test_paper_profile_follows_table5_and_requires_isolation(repo):
     g = p.train.grpo
     assert (g.group_size, g.lr, g.epochs, g.eps_low, g.eps_high, g.top_k, g.max_new_tokens) == \
         (16, 1e-6, 3, 0.2, 0.2, 50, 3072)
+    assert p.train.backend == "verl" and p.train.verl.max_prompt_length == 1024 and p.eval.backend == "vllm"

@@ -6,14 +6,15 @@ rule sft_rft:
     input:
         base="data/models/base",
         data=expand("data/curated/{task}/train.parquet", task=TASKS),
-        code=code("pipeline/baselines", "pipeline/rewards", "pipeline/rl/rollout.py", "pipeline/models",
-                  "pipeline/commands/sft_rft.py", *COMMON_CODE),
+        code=code("pipeline/baselines", "pipeline/eval", "pipeline/rewards", "pipeline/rl/rollout.py",
+                  "pipeline/rl/grpo.py", "pipeline/models", "pipeline/commands/sft_rft.py", *COMMON_CODE),
     output:
         model=directory("data/models/sft/model"),
         data="data/models/sft/rft_data.jsonl",
         stats="data/models/sft/rft.json",
     params:
         rft=lambda wc: config.get("baselines", {}).get("rft", {}),
+        generation=lambda wc: {k: config["eval"].get(k) for k in ("backend", "vllm")},
         rewards=lambda wc: config["rewards"],
         seed=config["seed"],
     log:
@@ -30,7 +31,7 @@ rule merge_ties:
         singles=expand("data/models/single/{task}/{out}", task=TASKS, out=["model", "checkpoints", "metrics.json"]),
         data=expand("data/curated/{task}/{split}.parquet", task=TASKS, split=["val", "test"]),
         code=code("pipeline/baselines", "pipeline/eval", "pipeline/rewards", "pipeline/rl/rollout.py",
-                  "pipeline/models", "pipeline/commands/merge_ties.py", *COMMON_CODE),
+                  "pipeline/rl/grpo.py", "pipeline/models", "pipeline/commands/merge_ties.py", *COMMON_CODE),
     output:
         model=directory("data/models/merged/model"),
         selection="data/models/merged/selection.json",

@@ -6,7 +6,7 @@ rule evaluate_transfer:
         base="data/models/base",
         singles=expand("data/models/single/{task}/model", task=TASKS),
         data=expand("data/curated/{task}/{split}.parquet", task=TASKS, split=["val", "test"]),
-        code=code("pipeline/eval", "pipeline/rewards", "pipeline/rl/rollout.py", "pipeline/commands/evaluate.py",
+        code=code("pipeline/eval", "pipeline/rewards", "pipeline/rl/rollout.py", "pipeline/rl/grpo.py", "pipeline/models", "pipeline/commands/evaluate.py",
                   *COMMON_CODE),
     output:
         accuracies="data/eval/transfer/accuracies.csv",
@@ -35,7 +35,7 @@ rule evaluate_final:
         joint="data/models/joint/model",
         curriculum="data/models/curriculum/model",
         data=expand("data/curated/{task}/test.parquet", task=TASKS),
-        code=code("pipeline/eval", "pipeline/rewards", "pipeline/rl/rollout.py", "pipeline/commands/evaluate.py",
+        code=code("pipeline/eval", "pipeline/rewards", "pipeline/rl/rollout.py", "pipeline/rl/grpo.py", "pipeline/models", "pipeline/commands/evaluate.py",
                   *COMMON_CODE),
     output:
         accuracies="data/eval/final/accuracies.csv",

@@ -22,13 +22,15 @@ rule train_single:
     input:
         base="data/models/base",
         data="data/curated/{task}/train.parquet",
-        code=code("pipeline/rl", "pipeline/rewards", "pipeline/models", "pipeline/commands/train.py", *COMMON_CODE),
+        code=code("pipeline/rl", "pipeline/scale", "pipeline/data/verl_export.py", "pipeline/rewards", "pipeline/models", "pipeline/commands/train.py", *COMMON_CODE),
     output:
         model=directory("data/models/single/{task}/model"),
         checkpoints=directory("data/models/single/{task}/checkpoints"),
         metrics="data/models/single/{task}/metrics.json",
         log="data/models/single/{task}/log.jsonl",
     params:
+        backend=lambda wc: config["train"].get("backend", "local"),
+        verl=lambda wc: config["train"].get("verl", {}),
         grpo=lambda wc: config["train"]["grpo"],
         override=lambda wc: config["train"]["overrides"].get(wc.task, {}),
         rewards=lambda wc: config["rewards"],

@@ -7,13 +7,15 @@ rule train_curriculum:
         base="data/models/base",
         order="data/order/curriculum.json",
         data=expand("data/curated/{task}/train.parquet", task=TASKS),
-        code=code("pipeline/rl", "pipeline/rewards", "pipeline/models", "pipeline/commands/train.py", *COMMON_CODE),
+        code=code("pipeline/rl", "pipeline/scale", "pipeline/data/verl_export.py", "pipeline/rewards", "pipeline/models", "pipeline/commands/train.py", *COMMON_CODE),
     output:
         model=directory("data/models/curriculum/model"),
         segments=directory("data/models/curriculum/segments"),
         log="data/models/curriculum/log.jsonl",
         metrics="data/models/curriculum/metrics.json",
     params:
+        backend=lambda wc: config["train"].get("backend", "local"),
+        verl=lambda wc: config["train"].get("verl", {}),
         grpo=lambda wc: config["train"]["grpo"],
         overrides=lambda wc: config["train"]["overrides"],
         rewards=lambda wc: config["rewards"],
@@ -31,12 +33,14 @@ rule train_joint:
     input:
         base="data/models/base",
         data=expand("data/curated/{task}/train.parquet", task=TASKS),
-        code=code("pipeline/rl", "pipeline/rewards", "pipeline/models", "pipeline/commands/train.py", *COMMON_CODE),
+        code=code("pipeline/rl", "pipeline/scale", "pipeline/data/verl_export.py", "pipeline/rewards", "pipeline/models", "pipeline/commands/train.py", *COMMON_CODE),
     output:
         model=directory("data/models/joint/model"),
         log="data/models/joint/log.jsonl",
         metrics="data/models/joint/metrics.json",
     params:
+        backend=lambda wc: config["train"].get("backend", "local"),
+        verl=lambda wc: config["train"].get("verl", {}),
         grpo=lambda wc: config["train"]["grpo"],
         overrides=lambda wc: config["train"]["overrides"],
         rewards=lambda wc: config["rewards"],

@@ -10,13 +10,16 @@ rule validate_predictions:
         best="data/models/curriculum/model",
         base="data/models/base",
         data=expand("data/curated/{task}/{split}.parquet", task=TASKS, split=["train", "val", "test"]),
-        code=code("pipeline/analysis", "pipeline/eval", "pipeline/rl", "pipeline/rewards", "pipeline/models",
+        code=code("pipeline/analysis", "pipeline/eval", "pipeline/rl", "pipeline/scale", "pipeline/data/verl_export.py",
+                  "pipeline/rewards", "pipeline/models",
                   "pipeline/commands/validate.py", "pipeline/commands/train.py", *COMMON_CODE),
     output:
         predictions="data/validate/predictions.csv",
         models=directory("data/validate/models"),
         validation="data/validate/validation.json",
     params:
+        backend=lambda wc: config["train"].get("backend", "local"),
+        verl=lambda wc: config["train"].get("verl", {}),
         grpo=lambda wc: config["train"]["grpo"],
         overrides=lambda wc: config["train"]["overrides"],
         eval=lambda wc: config["eval"],

@@ -1,0 +1,58 @@
+"""GPU check of the scale backend (skipped without CUDA, verl and vLLM): 2 verl GRPO steps on the tiny model
+on one GPU, converted to HF by verl's model_merger, then evaluated with the vLLM engine.
+
+Run on a GPU machine with the [gpu] extra installed:  pytest -q tests/gpu -s
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+import yaml
+
+torch = pytest.importorskip("torch")
+if not torch.cuda.is_available():
+    pytest.skip("no CUDA GPU", allow_module_level=True)
+pytest.importorskip("verl")
+pytest.importorskip("vllm")
+
+from ..conftest import REPO  # noqa: E402
+
+
+def run(*args: str, params, cwd) -> subprocess.CompletedProcess:
+    proc = subprocess.run([sys.executable, "-m", "pipeline", *args, "--params", str(params)], cwd=cwd,
+                          capture_output=True, text=True, timeout=1800)
+    print(proc.stdout[-4000:], proc.stderr[-8000:])
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    return proc
+
+
+def test_two_verl_grpo_steps_then_vllm_evaluation(tmp_path):
+    raw = yaml.safe_load((REPO / "params.yaml").read_text())
+    raw["tasks"] = ["math"]
+    raw["data"]["tasks"] = {"math": {**raw["data"]["tasks"]["math"], "n": 200, "pretrain_n": 800}}
+    raw["models"].update({"warmstart_steps": 50})
+    raw["train"] = {"backend": "verl",
+                    "verl": {"n_gpus_per_node": 1, "micro_batch_size_per_gpu": 4, "gpu_memory_utilization": 0.3,
+                             "logger": ["console", "file"]},
+                    "grpo": {"group_size": 4, "batch_size": 4, "mini_batch_size": 16, "max_steps": 2,
+                             "max_new_tokens": 32, "lr": 1e-4, "checkpoint_every": 2}}
+    raw["eval"].update({"backend": "vllm", "samples": 2, "max_items": 8, "vllm": {"gpu_memory_utilization": 0.3}})
+    params = tmp_path / "params.yaml"
+    params.write_text(yaml.safe_dump(raw))
+    run("curate", "--task", "math", "--out", str(tmp_path / "curated" / "math"), params=params, cwd=REPO)
+    run("base-model", "--curated", str(tmp_path / "curated"), "--out", str(tmp_path / "base"), params=params, cwd=REPO)
+    out = tmp_path / "single" / "math"
+    run("train", "--mode", "single", "--task", "math", "--base", str(tmp_path / "base"), "--curated",
+        str(tmp_path / "curated"), "--out", str(out), params=params, cwd=REPO)
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["backend"] == "verl" and metrics["steps"] == 2
+    assert (out / "model" / "config.json").exists() and len((out / "log.jsonl").read_text().splitlines()) == 2
+    run("evaluate", "--model", f"base={tmp_path / 'base'}", "--model", f"math={out / 'model'}",
+        "--split", "val", "--curated", str(tmp_path / "curated"), "--out", str(tmp_path / "eval"), params=params,
+        cwd=REPO)
+    table = (tmp_path / "eval" / "accuracies.csv").read_text().splitlines()
+    assert len(table) == 3
