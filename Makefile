@@ -5,7 +5,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test bench clean-venv
+.PHONY: run test test-slurm bench clean-venv
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -20,6 +20,13 @@ run: $(STAMP)
 
 test: $(STAMP)
 	$(PY) -m pytest -q
+
+# The cluster path for real (root, Debian): a single-node Slurm cluster, the smoke DAG through
+# `snakemake --cores all --profile slurm`, a failing job; the cluster is stopped again afterwards.
+test-slurm: $(STAMP)
+	scripts/slurm-local-cluster start
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" OMNI_SLURM_TESTS=1 $(PY) -m pytest -q -s tests/slurm; \
+	rc=$$?; scripts/slurm-local-cluster stop; exit $$rc
 
 bench: $(STAMP)
 	$(PY) benchmarks/bench_ordering.py

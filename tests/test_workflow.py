@@ -89,12 +89,38 @@ def test_slurm_profile_resolves_from_the_repo_root_and_requests_gpus():
     assert rules >= {"train_single", "train_curriculum", "train_joint", "evaluate_final", "report"}
     local = re.search(r"^localrules:\n((?:\s+\w+,\n)+)", (REPO / "Snakefile").read_text(), re.M).group(1)
     assert set(re.findall(r"\w+", local)) == {"all", "order", "report"}  # cheap, run where snakemake runs
-    profile = __import__("yaml").safe_load((REPO / "slurm" / "config.yaml").read_text())
+    profile = render_profile({})
     assert profile["executor"] == "slurm" and profile["slurm-status-command"] == "squeue"
     for rule in ("train_single", "train_curriculum", "train_joint", "validate_predictions", "sft_rft"):
         assert profile["set-resources"][rule]["gpu"] >= 1, rule
+    assert "slurm_partition" not in profile["default-resources"]  # unset: the cluster's default partition
     # Every rule named in the profile exists.
     assert set(profile["set-resources"]) <= rules
+    # Site values and the CPU fallback come from the environment, without editing the profile or the rules.
+    site = render_profile({"OMNI_SLURM_PARTITION": "gpu", "OMNI_SLURM_ACCOUNT": "proj", "OMNI_SLURM_GPU_MODEL": "h100"})
+    assert site["default-resources"]["slurm_partition"] == "gpu" and site["default-resources"]["slurm_account"] == "proj"
+    assert site["set-resources"]["train_single"]["gpu_model"] == "h100"
+    cpu = render_profile({"OMNI_SLURM_GPUS": "off"})
+    assert "set-resources" not in cpu and cpu["default-resources"] == {"runtime": 30, "mem_mb": 4000, "cpus_per_task": 1}
+    env = {**ENV, "OMNI_SLURM_GPUS": "off"}
+    proc = subprocess.run(["snakemake", "--cores", "all", "--profile", "slurm", "--dry-run", "--forceall"], cwd=REPO,
+                          env=env, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+
+
+def render_profile(env: dict[str, str]) -> dict:
+    """slurm/config.yaml as Snakemake reads it (a YTE template rendered with ``env`` in the environment)."""
+    import yte
+
+    saved = {k: os.environ.pop(k) for k in list(os.environ) if k.startswith("OMNI_SLURM_")}
+    os.environ.update(env)
+    try:
+        with (REPO / "slurm" / "config.yaml").open() as fh:
+            return yte.process_yaml(fh, require_use_yte=True)
+    finally:
+        for k in env:
+            os.environ.pop(k, None)
+        os.environ.update(saved)
 
 
 def test_snakemake_lint_passes():

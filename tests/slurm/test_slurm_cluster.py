@@ -1,0 +1,100 @@
+"""The cluster path for real: the smoke DAG through `snakemake --cores all --profile slurm` on a running
+Slurm cluster (scripts/slurm-local-cluster in CI), compared with a local run; a failing job must end
+Snakemake quickly. Runs when OMNI_SLURM_TESTS=1 and a cluster answers (`.ci/run` starts one)."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from ..test_workflow import ENV, REPO, _copy_repo
+
+pytestmark = pytest.mark.skipif(os.environ.get("OMNI_SLURM_TESTS") != "1" or shutil.which("sinfo") is None,
+                                reason="needs a running Slurm cluster and OMNI_SLURM_TESTS=1 "
+                                       "(scripts/slurm-local-cluster start; .ci/run does both)")
+
+CPU_ENV = {**ENV, "OMNI_SLURM_GPUS": "off"}  # the local cluster has no GPUs: the profile's CPU fallback
+SUBMITTED = re.compile(r"Job (\d+) has been submitted with SLURM jobid (\d+)")
+
+
+def run_snakemake(args: list[str], cwd: Path, timeout: int) -> tuple[int, str, float]:
+    """Run snakemake; on timeout send SIGINT (a hung Snakemake ignores SIGTERM) and fail with its log."""
+    t0 = time.monotonic()
+    proc = subprocess.Popen(["snakemake", *args], cwd=cwd, env=CPU_ENV, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True)
+    try:
+        out, _ = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.send_signal(signal.SIGINT)
+        out, _ = proc.communicate(timeout=60)
+        pytest.fail(f"snakemake {' '.join(args)} still running after {timeout} s:\n{out[-6000:]}\n{slurm_logs(cwd)}")
+    return proc.returncode, out, time.monotonic() - t0
+
+
+def slurm_logs(cwd: Path) -> str:
+    """Every Slurm job log of the run and the daemons' log tails, for a failure message."""
+    parts = []
+    for log in sorted((cwd / ".snakemake" / "slurm_logs").rglob("*.log")):
+        parts.append(f"--- {log.relative_to(cwd)}\n{log.read_text(errors='replace')[-3000:]}")
+    for daemon in ("/var/log/slurm/slurmctld.log", "/var/log/slurm/slurmd.log"):
+        if Path(daemon).exists():
+            parts.append(f"--- {daemon}\n{Path(daemon).read_text(errors='replace')[-2000:]}")
+    return "\n".join(parts)
+
+
+def job_state(job_id: str) -> str:
+    out = subprocess.run(["scontrol", "show", "job", job_id], capture_output=True, text=True).stdout
+    match = re.search(r"JobState=(\w+)", out)
+    return match.group(1) if match else f"unknown ({out.strip() or 'not listed'})"
+
+
+def test_smoke_dag_runs_as_slurm_jobs_and_matches_a_local_run(tmp_path):
+    cluster = _copy_repo(tmp_path / "cluster")
+    code, log, seconds = run_snakemake(["--cores", "all", "--profile", "slurm"], cluster, timeout=1500)
+    assert code == 0, f"snakemake through Slurm failed:\n{log[-6000:]}\n{slurm_logs(cluster)}"
+    print(f"smoke DAG through Slurm: {seconds:.0f} s")
+
+    # Every rule but the local ones ran as a Slurm job, and Slurm says each COMPLETED.
+    dry = subprocess.run(["snakemake", "--dry-run", "--forceall", "--cores", "1"], cwd=cluster, env=CPU_ENV,
+                         capture_output=True, text=True, check=True).stdout
+    remote = [m.group(1) for m in re.finditer(r"^rule (\w+):", dry, re.M)]  # localrules print as "localrule"
+    local = set(re.findall(r"^localrule (\w+):", dry, re.M))
+    assert local == {"all", "order", "report"}
+    submitted = SUBMITTED.findall(log)
+    assert len(submitted) == len(remote), (f"{len(remote)} cluster jobs expected, {len(submitted)} submitted:\n"
+                                           f"{log[-4000:]}")
+    states = {slurm_id: job_state(slurm_id) for _, slurm_id in submitted}
+    assert set(states.values()) == {"COMPLETED"}, states
+    for job_rule in set(remote):
+        assert re.search(rf"rule {job_rule}:", log), job_rule
+
+    # The same DAG run locally gives the same results.
+    local_run = _copy_repo(tmp_path / "local")
+    code, local_log, _ = run_snakemake(["--cores", "2"], local_run, timeout=900)
+    assert code == 0, local_log[-4000:]
+    for name in ("curated/math/train.parquet", "curated/writing/test.parquet", "eval/transfer/accuracies.csv",
+                 "order/bwt.csv", "order/curriculum.json", "eval/final/accuracies.csv", "report/table1.csv"):
+        assert (cluster / "data" / name).read_bytes() == (local_run / "data" / name).read_bytes(), name
+    pd.testing.assert_frame_equal(pd.read_csv(cluster / "data/eval/final/entropies.csv"),
+                                  pd.read_csv(local_run / "data/eval/final/entropies.csv"), check_exact=False,
+                                  rtol=1e-5)
+
+
+def test_a_failing_job_ends_snakemake_quickly(tmp_path):
+    """A rule that fails inside its Slurm job: Snakemake must exit non-zero, not wait forever (the sacct trap)."""
+    shutil.copytree(Path(__file__).parent / "failing", tmp_path / "failing")
+    code, log, seconds = run_snakemake(["--cores", "all", "--profile", str(REPO / "slurm")], tmp_path / "failing",
+                                       timeout=300)
+    assert code != 0, log
+    assert SUBMITTED.search(log), f"the failing rule was not submitted to Slurm:\n{log[-3000:]}"
+    assert "Error in rule fails" in log, log[-3000:]
+    assert seconds < 180, f"took {seconds:.0f} s to notice the failure"
+    print(f"failing job reported after {seconds:.0f} s")
