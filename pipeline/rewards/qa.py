@@ -5,6 +5,11 @@ several acceptable answers in ``answers``, with any of them) after
 :func:`pipeline.text.normalize_answer` (case, punctuation, articles, whitespace).
 A bare option letter ("B", "(c)", "Option D") is not an answer: it scores 0 unless the
 reference text itself is that letter.
+
+The normalisation can make two different options equal ("-2" and "2", "Bb Bb" and "bb bb",
+"~Bej" and "Bej": 10 of MMLU-Pro's 350 sample questions). When ``meta["options"]`` holds
+another option that normalises like the answer, the answer must match the reference strictly
+(case and signs kept, whitespace collapsed), else a wrong option would score 1.
 """
 
 from __future__ import annotations
@@ -18,12 +23,22 @@ from .extract import extract_answer
 LETTER = re.compile(r"^\(?(?:option\s+)?[a-p]\)?[.:]?$", re.IGNORECASE)
 
 
+def _strict(text: str) -> str:
+    return " ".join(str(text).split()).rstrip(".")
+
+
 def qa_reward(response: str, reference: str, meta: dict[str, Any] | None = None) -> float:
     answer = extract_answer(response)
     if answer is None:
         return 0.0
     golds = [reference, *((meta or {}).get("answers") or [])]
     gold_keys = {normalize_answer(g) for g in golds}
-    if LETTER.match(answer.strip()) and normalize_answer(answer) not in gold_keys:
+    key = normalize_answer(answer)
+    if key not in gold_keys:
         return 0.0
-    return 1.0 if normalize_answer(answer) in gold_keys else 0.0
+    strict_golds = {_strict(g) for g in golds}
+    rivals = [o for o in (meta or {}).get("options") or []
+              if normalize_answer(str(o)) == key and _strict(o) not in strict_golds]
+    if rivals:  # the normalised answer cannot tell the reference from another option
+        return 1.0 if _strict(answer) in strict_golds else 0.0
+    return 1.0

@@ -66,3 +66,18 @@ def test_registry_routes_by_task_and_weights():
     assert out[4].components["accuracy"] is None and not out[4].excluded  # format/tags still defined
     with pytest.raises(UserError, match="rewards.tasks has no entry for task 'dance'"):
         model.score([Sample("dance", "q", "r", "g", {})])
+
+
+def test_qa_options_that_normalise_alike_need_a_strict_match():
+    """MMLU-Pro has options that differ only in sign, case or a '~' (the gold check found 10 in 350)."""
+    from pipeline.rewards.qa import qa_reward
+
+    meta = {"options": ["2", "-2", "4"]}
+    assert qa_reward("<answer>2</answer>", "2", meta) == 1.0
+    assert qa_reward("<answer>-2</answer>", "2", meta) == 0.0
+    assert qa_reward("<answer>-2</answer>", "-2", meta) == 1.0
+    genotypes = {"options": ["Bb Bb", "bb bb", "BB Bb"]}
+    assert qa_reward("<answer>Bb  Bb.</answer>", "Bb Bb", genotypes) == 1.0  # whitespace and a final period
+    assert qa_reward("<answer>bb bb</answer>", "Bb Bb", genotypes) == 0.0
+    # Without a rival option the usual normalisation applies (case, punctuation, articles).
+    assert qa_reward("<answer>the argon</answer>", "Argon", {"options": ["Argon", "Neon"]}) == 1.0
