@@ -1,7 +1,7 @@
 """Test harness that runs *inside* the sandbox (stdlib only; never imported by the pipeline).
 
 Protocol: the parent writes one ``marshal``-ed dict on stdin,
-``{"nonce", "kind": "functional"|"io"|"call", "solution", "tests", "sys_path"}``, and closes
+``{"nonce", "kind": "functional"|"unittest"|"io"|"call", "solution", "tests", "sys_path"}``, and closes
 it; for ``functional`` tests, ``tests["check_code"]`` is the check already parsed, rewritten
 and compiled by the parent (:func:`pipeline.rewards.code.compile_check`). The harness runs
 every test and, only after the last one, prints ``<nonce> <repr of the result dict>`` on
@@ -89,6 +89,27 @@ def run_functional(solution, check_code):
     return 1
 
 
+def run_unittest(solution, test_code):
+    """BigCodeBench's format: the solution, then a test module whose ``TestCase`` classes must all pass."""
+    import unittest  # only this format pays for the import
+
+    namespace = _namespace()
+    exec(compile(solution, "<solution>", "exec"), namespace)
+    exec(test_code, namespace)
+    loader, suite = unittest.TestLoader(), unittest.TestSuite()
+    for value in list(namespace.values()):
+        if isinstance(value, type) and issubclass(value, unittest.TestCase) and value is not unittest.TestCase:
+            suite.addTests(loader.loadTestsFromTestCase(value))
+    result = unittest.TestResult()
+    suite.run(result)
+    if result.testsRun == 0:
+        raise AssertionError("no test ran")
+    if not result.wasSuccessful():
+        problems = result.errors + result.failures
+        raise AssertionError(f"{len(problems)} of {result.testsRun} tests failed: {problems[0][1][-300:]}")
+    return 1
+
+
 def _normalise_output(text):
     return [line.rstrip() for line in str(text).strip().splitlines()]
 
@@ -140,6 +161,8 @@ def main():
     try:
         if kind == "functional":
             passed = run_functional(request["solution"], request["tests"]["check_code"])
+        elif kind == "unittest":
+            passed = run_unittest(request["solution"], request["tests"]["test_code"])
         elif kind == "io":
             passed = run_io(request["solution"], request["tests"])
         else:

@@ -9,7 +9,12 @@ Test formats (the record's ``reference`` JSON):
   code, whose ``==``/``!=`` compare plain built-in values;
 - ``{"inputs": [...], "outputs": [...]}`` (code-r1 / TACO): stdin → stdout per case;
 - ``{"fn_name": "...", "inputs": [[args]...], "outputs": [...]}`` (LiveCodeBench
-  functional, APPS call-based): ``Solution().fn_name(*args)`` or ``fn_name(*args)``.
+  functional, APPS call-based): ``Solution().fn_name(*args)`` or ``fn_name(*args)``;
+- ``{"unittest": "<unittest.TestCase code>"}`` (BigCodeBench): the solution, then the test
+  module; every ``TestCase`` in it must run and pass (at least one test).
+
+Any format may carry a ``"prelude"`` (e.g. LiveCodeBench's ``from typing import *``), run before
+the solution as the benchmark's own harness does.
 
 Threat model: a policy optimising this reward may emit any program. It must not (a) harm
 the host or read secrets — the sandbox (:mod:`.sandbox`) handles that — nor (b) get a 1
@@ -49,6 +54,8 @@ class CodeOutcome:
 def kind_of_tests(tests: dict) -> str:
     if "functional" in tests:
         return "functional"
+    if "unittest" in tests:
+        return "unittest"
     if "fn_name" in tests:
         return "call"
     return "io"
@@ -105,9 +112,13 @@ class CodeScorer:
         try:
             tests = json.loads(reference)
             kind = kind_of_tests(tests)
+            if tests.get("prelude"):
+                code = f"{tests['prelude']}\n{code}"
             if kind == "functional":
                 tests = {"check_code": compile_check(tests["functional"])}
-        except (json.JSONDecodeError, SyntaxError, ValueError):
+            elif kind == "unittest":
+                tests = {"test_code": compile(tests["unittest"], "<tests>", "exec")}
+        except (json.JSONDecodeError, SyntaxError, ValueError, TypeError):
             return CodeOutcome(0.0, "bad_reference")
         nonce = secrets.token_hex(16)
         request = {"nonce": nonce, "kind": kind, "solution": code, "tests": tests, "sys_path": SITE_PACKAGES}
@@ -121,7 +132,7 @@ class CodeScorer:
             result = ast.literal_eval(proof[-1][len(nonce) + 1:])
         except (ValueError, SyntaxError):
             return CodeOutcome(0.0, "no_proof")
-        expected = len(tests["inputs"]) if kind != "functional" else 1
+        expected = 1 if kind in ("functional", "unittest") else len(tests["inputs"])
         if result["error"] is None and result["passed"] == expected:
             return CodeOutcome(1.0, "passed")
         return CodeOutcome(0.0, "failed")

@@ -1,0 +1,207 @@
+"""Benchmark adapters, their gold checks (on our fixtures and on ../shared/data when present), the
+`benchmark` command and Table 1 on the benchmarks."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+
+from pipeline.config import RewardParams
+from pipeline.data.prompts import SYSTEM_PROMPT
+from pipeline.data.schema import record_problem
+from pipeline.errors import UserError
+from pipeline.eval.benchmarks import all_benchmarks, load_benchmark
+from pipeline.eval.benchmarks.gold import gold_check
+from pipeline.report.tables import benchmark_table1
+from pipeline.rewards.total import RewardModel
+
+from ..conftest import FIXTURES, REPO
+
+BENCH = FIXTURES / "benchmarks"
+SHARED = REPO.parent / "shared" / "data"
+MATH = ["aime24", "amc23", "gaokao2023en", "math500", "minerva_math", "olympiadbench"]
+needs_shared = pytest.mark.skipif(not SHARED.is_dir(), reason="../shared/data is not present")
+
+
+@pytest.fixture(scope="module")
+def rewards():
+    model = RewardModel(RewardParams())
+    yield model
+    model.close()
+
+
+def wrong_option(rec):
+    options = rec["meta"]["options"]
+    return f"<answer>{next(o for i, o in enumerate(options) if i != rec['meta']['answer_index'])}</answer>"
+
+
+def wrong_program(rec):
+    from pipeline.eval.benchmarks import BENCHMARKS
+
+    return BENCHMARKS["livecodebench"].gold(rec)
+
+
+def test_every_benchmark_of_table1_has_an_adapter():
+    assert set(all_benchmarks()) == {*MATH, "bigcodebench", "livecodebench", "mmlu_pro", "mt_bench"}
+
+
+@pytest.mark.parametrize("name", [*MATH, "mmlu_pro", "livecodebench", "bigcodebench", "mt_bench"])
+def test_adapters_build_valid_records_in_the_think_answer_format(name):
+    records = load_benchmark(name, str(BENCH))
+    assert records and all(record_problem(r) is None for r in records)
+    for r in records:
+        assert r["split"] == "test" and r["prompt"][0] == {"role": "system", "content": SYSTEM_PROMPT}
+        assert r["meta"]["benchmark"] == name and r["meta"]["category"]
+
+
+def test_adapter_quirks():
+    amc = load_benchmark("amc23", str(BENCH))
+    assert [r["reference"] for r in amc] == ["27", "2.5"]  # float answers written back
+    minerva = load_benchmark("minerva_math", str(BENCH))[0]
+    assert minerva["reference"] == "10^{3}"  # the last \boxed{} of the solution
+    multi, unit = load_benchmark("olympiadbench", str(BENCH))
+    assert multi["reference"] == "69, 84" and "several answers" in multi["prompt"][1]["content"]
+    assert unit["reference"] == "\\frac{41}{12}" and "unit of the answer is km" in unit["prompt"][1]["content"]
+    assert unit["prompt"][1]["content"].startswith("A car drives.")  # the context comes first
+    mmlu = load_benchmark("mmlu_pro", str(BENCH))
+    assert mmlu[0]["reference"] == "Argon" and "- Oxygen\n- Argon\n- Hydrogen" in mmlu[0]["prompt"][1]["content"]
+    assert "B" not in mmlu[0]["prompt"][1]["content"].split("Candidate answers:")[1].split()  # no letters
+    lcb = load_benchmark("livecodebench", str(BENCH))
+    assert [r["id"] for r in lcb] == ["livecodebench/abc374_a", "livecodebench/9001"]  # abc300 is outside the window
+    call = json.loads(lcb[1]["reference"])
+    assert call["fn_name"] == "addAll" and call["inputs"] == [[[1, 2], 3], [[], 0]] and call["outputs"] == [6, 0]
+    mt = load_benchmark("mt_bench", str(BENCH))
+    assert [r["meta"]["category"] for r in mt] == ["writing", "roleplay"]  # math is not a writing category
+    assert mt[0]["reference"] == "Waves fold on grey stone" and mt[0]["prompt"][1]["content"] == \
+        "Write a haiku about the sea."
+
+
+def test_gold_checks_on_our_fixtures(rewards):
+    for name in MATH:
+        assert gold_check(name, load_benchmark(name, str(BENCH)), rewards)["rate"] == 1.0, name
+    mmlu = load_benchmark("mmlu_pro", str(BENCH))
+    assert gold_check("mmlu_pro", mmlu, rewards)["rate"] == 1.0
+    assert gold_check("mmlu_pro", mmlu, rewards, respond=wrong_option)["rate"] == 0.0
+    bcb = load_benchmark("bigcodebench", str(BENCH))
+    assert gold_check("bigcodebench", bcb, rewards)["rate"] == 1.0
+    broken = "<answer>```python\ndef task_func(n):\n    return n * n\n```</answer>"
+    assert gold_check("bigcodebench", bcb, rewards, respond=lambda r: broken)["rate"] == 0.0
+    exits = "<answer>```python\nimport sys\ndef task_func(n):\n    sys.exit(0)\n```</answer>"
+    assert gold_check("bigcodebench", bcb, rewards, respond=lambda r: exits)["rate"] == 0.0
+    lcb = load_benchmark("livecodebench", str(BENCH))
+    assert gold_check("livecodebench", lcb, rewards)["rate"] == 0.0  # the obviously wrong programs
+    right = {"livecodebench/abc374_a": "s = input().strip()\nprint('Yes' if s.endswith('san') else 'No')",
+             # `List` without an import: LiveCodeBench's prelude provides it
+             "livecodebench/9001": "class Solution:\n    def addAll(self, nums: List[int], k: int) -> int:\n"
+                                   "        return sum(nums) + k"}
+    ok = gold_check("livecodebench", lcb, rewards, respond=lambda r: f"<answer>```python\n{right[r['id']]}\n```</answer>")
+    assert ok["rate"] == 1.0
+
+
+def test_malformed_rows_are_one_line_errors(tmp_path):
+    (tmp_path / "amc23").mkdir()
+    (tmp_path / "amc23" / "test.jsonl").write_text('{"id": "0", "problem": "x", "answer": 1}\n{"id": "1", "problem": "y"}\n')
+    with pytest.raises(UserError, match=r"amc23/test.jsonl row 2: not in amc23's schema \(KeyError"):
+        load_benchmark("amc23", str(tmp_path))
+    with pytest.raises(UserError, match="unknown benchmark 'gsm8k'"):
+        load_benchmark("gsm8k", str(tmp_path))
+    with pytest.raises(UserError, match="model_answer/gpt-4.jsonl: not found"):
+        (tmp_path / "mt_bench").mkdir()
+        (tmp_path / "mt_bench" / "question.jsonl").write_text("")
+        load_benchmark("mt_bench", str(tmp_path))
+
+
+@needs_shared
+@pytest.mark.parametrize("name", MATH)
+def test_gold_math_sets_on_the_real_files(name, rewards):
+    result = gold_check(name, load_benchmark(name, str(SHARED)), rewards)
+    assert result["rate"] == 1.0, result["failed"]
+
+
+@needs_shared
+def test_gold_mmlu_pro_and_livecodebench_on_the_real_files(rewards):
+    mmlu = load_benchmark("mmlu_pro", str(SHARED))
+    assert len(mmlu) == 350 and len({r["meta"]["category"] for r in mmlu}) == 14
+    assert gold_check("mmlu_pro", mmlu, rewards)["rate"] == 1.0
+    assert gold_check("mmlu_pro", mmlu, rewards, respond=wrong_option)["rate"] == 0.0
+    lcb = load_benchmark("livecodebench", str(SHARED))
+    assert len(lcb) == 166 and gold_check("livecodebench", lcb, rewards)["passed"] == 0
+    mt = load_benchmark("mt_bench", str(SHARED))
+    assert len(mt) == 20 and {r["meta"]["category"] for r in mt} == {"writing", "roleplay"}
+
+
+@needs_shared
+def test_gold_bigcodebench_canonical_solutions_pass_where_their_libraries_are_installed():
+    """The first 20 tasks of the real file; the full-file rate and its failures are in benchmarks/gold_checks.py."""
+    import ast
+    import importlib.util
+
+    records = load_benchmark("bigcodebench", str(SHARED / "bigcodebench" / "BigCodeBench-full_first150.jsonl"),
+                             max_items=20)
+    runnable = [r for r in records if all(importlib.util.find_spec(lib.split(".")[0])
+                                          for lib in ast.literal_eval(r["meta"]["libs"]))]
+    model = RewardModel(RewardParams(code={"timeout_s": 60, "cpu_s": 60, "memory_mb": 4096}))
+    try:
+        result = gold_check("bigcodebench", runnable, model)
+    finally:
+        model.close()
+    assert len(runnable) >= 10 and result["rate"] >= 0.9, result
+
+
+def test_benchmark_table1_groups_by_domain_with_averages():
+    rows = [("base", "amc23", "math", 0.2), ("math", "amc23", "math", 0.4), ("base", "aime24", "math", 0.0),
+            ("math", "aime24", "math", 0.2), ("base", "mmlu_pro", "qa", 0.5), ("qa", "mmlu_pro", "qa", 0.7),
+            ("joint", "amc23", "math", 0.3)]
+    results = pd.DataFrame([{"model": m, "benchmark": b, "domain": d, "category": "all", "metric": "accuracy",
+                             "score": s, "score_se": 0.0, "n": 10} for m, b, d, s in rows]
+                           + [{"model": "base", "benchmark": "mmlu_pro", "domain": "qa", "category": "biology",
+                               "metric": "accuracy", "score": 0.9, "score_se": 0.0, "n": 2}])
+    table = benchmark_table1(results)
+    assert list(table.columns) == ["Base", "ST×K", "JT"]
+    assert list(table.index) == [("math", "aime24"), ("math", "amc23"), ("math", "Average"), ("qa", "mmlu_pro"),
+                                 ("qa", "Average"), ("All", "Average")]
+    assert table.loc[("math", "Average"), "Base"] == pytest.approx(0.1)
+    assert table.loc[("math", "Average"), "ST×K"] == pytest.approx(0.3)
+    assert table.loc[("All", "Average"), "Base"] == pytest.approx((0.0 + 0.2 + 0.5) / 3)  # categories not counted
+    assert np.isnan(table.loc[("math", "aime24"), "JT"]) and table.loc[("math", "amc23"), "JT"] == 0.3
+
+
+def test_benchmark_command_on_a_tiny_model(tmp_path):
+    from pipeline.models.tiny import build_tiny_model
+    from pipeline.models.tokenizer import build_tokenizer
+
+    corpus = [line for f in BENCH.rglob("*.jsonl") for line in f.read_text().splitlines()] * 5
+    tokenizer = build_tokenizer(corpus, vocab_size=400)
+    import torch
+
+    torch.manual_seed(0)
+    for name in ("base", "single/math/model", "single/qa/model"):
+        build_tiny_model(len(tokenizer), 32, 1, 2, 1, 64, 512, 0, tokenizer).save_pretrained(tmp_path / name)
+        tokenizer.save_pretrained(tmp_path / name)
+    params = yaml.safe_load((REPO / "params.yaml").read_text())
+    params["eval"].update({"samples": 2, "max_new_tokens": 4})
+    params["benchmarks"] = {"names": ["amc23", "mmlu_pro"], "data_dir": str(BENCH)}
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
+    cmd = [sys.executable, "-m", "pipeline", "benchmark", "--model", f"base={tmp_path / 'base'}", "--singles",
+           str(tmp_path / "single"), "--out", str(tmp_path / "out"), "--params", str(tmp_path / "params.yaml")]
+    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    results = pd.read_csv(tmp_path / "out" / "results.csv")
+    overall = results[results.category == "all"]
+    assert sorted(zip(overall.model, overall.benchmark)) == [("base", "amc23"), ("base", "mmlu_pro"),
+                                                             ("math", "amc23"), ("qa", "mmlu_pro")]
+    assert set(results[(results.model == "base") & (results.benchmark == "mmlu_pro")].category) == \
+        {"all", "chemistry", "math", "other"}
+    assert overall.n.tolist() == [2, 3, 2, 3] and overall.score.between(0, 1).all()
+
+    params["benchmarks"]["names"] = ["gsm8k"]
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
+    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO, timeout=300)
+    assert proc.returncode == 2 and proc.stderr.count("\n") == 1 and "unknown benchmark(s) ['gsm8k']" in proc.stderr
