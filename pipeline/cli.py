@@ -15,7 +15,8 @@ from typing import Callable, Sequence
 from . import __version__
 from .errors import EXIT_USER_ERROR, UserError
 
-COMMAND_MODULES = ("curate", "base_model", "train", "evaluate", "order", "sft_rft", "merge_ties", "validate", "report",
+COMMAND_MODULES = ("curate", "base_model", "train", "evaluate", "order", "sft_rft", "merge_ties", "validate", "benchmark",
+                   "report",
                    "score", "export_verl",
                    "params")
 """Modules of :mod:`pipeline.commands`, one per subcommand, in ``--help`` order."""

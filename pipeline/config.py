@@ -371,6 +371,19 @@ class ValidateParams(Section):
         "the trained curricula are evaluated on it (the paper's Table 3 uses test).")
 
 
+class BenchmarkParams(Section):
+    """evaluate_benchmarks: Table 1's benchmarks (pipeline/eval/benchmarks), generated with ``eval``'s settings."""
+
+    names: list[str] = Field(default_factory=list, description="Benchmarks to evaluate: aime24, amc23, gaokao2023en, "
+                             "math500, minerva_math, olympiadbench, bigcodebench, livecodebench, mmlu_pro, mt_bench "
+                             "(empty: none, the embedded default).")
+    data_dir: str | None = Field(None, description="A folder in ../shared/data's layout (aime24/test.jsonl, ...) used "
+                                 "for every benchmark without a sources entry; null: their hub ids.")
+    sources: dict[str, str] = Field(default_factory=dict, description="Per benchmark: a local file or folder, or a "
+                                    "hub id (mt_bench needs a local FastChat mt_bench folder).")
+    max_items: int | None = Field(None, ge=1, description="Cap on items per benchmark (null: all).")
+
+
 class Params(Section):
     """Top level of ``params.yaml``."""
 
@@ -388,6 +401,7 @@ class Params(Section):
     order: OrderParams = Field(default_factory=OrderParams)
     baselines: BaselineParams = Field(default_factory=BaselineParams)
     validate_: ValidateParams = Field(default_factory=ValidateParams, alias="validate")
+    benchmarks: BenchmarkParams = Field(default_factory=BenchmarkParams)
 
     @field_validator("tasks")
     @classmethod

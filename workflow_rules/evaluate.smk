@@ -53,3 +53,36 @@ rule evaluate_final:
         "--model merged=data/models/merged/model --model joint=data/models/joint/model "
         "--model curriculum=data/models/curriculum/model --split test --out data/eval/final "
         "--params params.yaml > {log} 2>&1"
+
+
+# evaluate_benchmarks: Table 1's benchmarks (benchmarks.names; none in the embedded default) for Base, SFT,
+# MM, JT, CL, and each domain's single-task model on its own domain's benchmarks (ST×K).
+
+
+rule evaluate_benchmarks:
+    input:
+        base="data/models/base",
+        sft="data/models/sft/model",
+        merged="data/models/merged/model",
+        joint="data/models/joint/model",
+        curriculum="data/models/curriculum/model",
+        singles=expand("data/models/single/{task}/model", task=TASKS),
+        code=code("pipeline/eval", "pipeline/rewards", "pipeline/rl/rollout.py", "pipeline/rl/grpo.py", "pipeline/models",
+                  "pipeline/data/prompts.py", "pipeline/data/sources.py", "pipeline/commands/benchmark.py",
+                  *COMMON_CODE),
+    output:
+        results="data/eval/benchmarks/results.csv",
+    params:
+        benchmarks=lambda wc: config.get("benchmarks", {}),
+        eval=lambda wc: config["eval"],
+        rewards=lambda wc: config["rewards"],
+        seed=config["seed"],
+    log:
+        "data/logs/evaluate_benchmarks.log",
+    conda:
+        "../environment.yml"
+    shell:
+        "python -m pipeline benchmark --model base=data/models/base --model sft=data/models/sft/model "
+        "--model merged=data/models/merged/model --model joint=data/models/joint/model "
+        "--model curriculum=data/models/curriculum/model --singles data/models/single --out data/eval/benchmarks "
+        "--params params.yaml > {log} 2>&1"

@@ -41,6 +41,7 @@ rule report:
     input:
         transfer="data/eval/transfer/accuracies.csv",
         final="data/eval/final/accuracies.csv",
+        benchmarks="data/eval/benchmarks/results.csv",
         curriculum="data/order/curriculum.json",
         curricula="data/order/curricula.csv",
         entropy="data/order/entropy_change.csv",
@@ -53,6 +54,7 @@ rule report:
     output:
         summary="data/report/summary.md",
         table1="data/report/table1.csv",
+        table1_benchmarks="data/report/table1_benchmarks.csv",
         figure1="data/report/figure1.png",
         bwt_val="data/report/bwt_val.png",
         bwt_test="data/report/bwt_test.png",
@@ -70,4 +72,5 @@ rule report:
         "../environment.yml"
     shell:
         "python -m pipeline report --transfer data/eval/transfer --final data/eval/final --order-dir data/order "
-        "--validate data/validate --models data/models --out data/report --params params.yaml > {log} 2>&1"
+        "--validate data/validate --benchmarks data/eval/benchmarks --models data/models --out data/report "
+        "--params params.yaml > {log} 2>&1"

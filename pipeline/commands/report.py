@@ -22,6 +22,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--final", default="data/eval/final", help="evaluate_final outputs")
     parser.add_argument("--order-dir", default="data/order", help="order outputs")
     parser.add_argument("--validate", default="data/validate", help="validate_predictions outputs")
+    parser.add_argument("--benchmarks", default="data/eval/benchmarks", help="evaluate_benchmarks outputs")
     parser.add_argument("--models", default="data/models", help="run folders (single/<task>, joint, curriculum)")
     parser.add_argument("--out", required=True, metavar="DIR", help="report folder")
     parser.add_argument("--params", default=str(DEFAULT_PARAMS), help="parameters file (default: params.yaml)")
@@ -45,7 +46,7 @@ def run(args: argparse.Namespace) -> int:
     from ..io import staged_outputs, write_json_atomic
     from ..report.figures import read_curves, save_bar_chart, save_training_curves
     from ..report.heatmap import save_heatmap
-    from ..report.tables import markdown, table1, table3, table4
+    from ..report.tables import benchmark_table1, markdown, table1, table3, table4
 
     params = load_params(args.params)
     tasks = list(params.tasks)
@@ -74,6 +75,10 @@ def run(args: argparse.Namespace) -> int:
     curricula_path = order_dir / "curricula.csv"
     t4 = table4(_read_csv(curricula_path), validation) if curricula_path.exists() else None
 
+    bench_path = Path(args.benchmarks) / "results.csv"
+    bench = _read_csv(bench_path) if bench_path.exists() else None
+    t1b = benchmark_table1(bench) if bench is not None and len(bench) else None
+
     models = Path(args.models)
     runs = {f"single-{t}": (f"single: {t}", models / "single" / t / "log.jsonl") for t in tasks}  # file stem: (title, log)
     runs |= {"joint": ("joint", models / "joint" / "log.jsonl"),
@@ -97,6 +102,13 @@ def run(args: argparse.Namespace) -> int:
         markdown(t1),
         "",
     ]
+    lines += ["## Table 1 on the benchmarks", ""]
+    if t1b is not None:
+        lines += ["Accuracy (math, MMLU-Pro), pass@1 (code), win rate against GPT-4 (MT-Bench writing and roleplay); "
+                  f"per category: `{bench_path}`.", "",
+                  markdown(t1b.set_index(t1b.index.map(lambda k: f"{k[0]} / {k[1]}"))), ""]
+    else:
+        lines += ["No benchmark evaluated (`benchmarks.names` is empty in these parameters).", ""]
     for split in ("val", "test"):
         lines += [f"## BWT ({split}), Eq. 6", "", markdown(bwt[split], fmt="{:+.3f}"), ""]
     if entropy is not None:
@@ -128,6 +140,10 @@ def run(args: argparse.Namespace) -> int:
     with staged_outputs(args.out) as stage:
         (stage / "summary.md").write_text("\n".join(lines), encoding="utf-8")
         t1.to_csv(stage / "table1.csv", float_format="%.6g")
+        if t1b is not None:
+            t1b.to_csv(stage / "table1_benchmarks.csv", float_format="%.6g")
+        else:
+            (stage / "table1_benchmarks.csv").write_text("domain,benchmark\n")
         write_json_atomic(stage / "metrics.json", metrics)
         save_bar_chart(t1.drop(index="Δrel"), stage / "figure1.png", "Test accuracy per task (Figure 1 style)")
         for split in ("val", "test"):

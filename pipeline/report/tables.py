@@ -3,7 +3,9 @@
 - Table 1: accuracy per task (test) of Base, ST×K (each task's own single-task model), SFT, MM,
   JT and CL, with the average and Δrel (Eq. 14) against Base;
 - Table 3: predicted (Algorithm 1) against measured accuracies of the validated curricula;
-- Table 4: every order ranked by predicted Δrel (K ≤ 8).
+- Table 4: every order ranked by predicted Δrel (K ≤ 8);
+- Table 1 on the benchmarks: one row per benchmark, grouped by domain with each domain's average,
+  then the overall average.
 """
 
 from __future__ import annotations
@@ -40,6 +42,36 @@ def table1(final: pd.DataFrame, transfer: pd.DataFrame, tasks: Sequence[str], sp
     extra = {"Average": table.mean(axis=0),
              "Δrel": pd.Series({c: delta_rel(np.maximum(table[c].to_numpy(), floor), base) for c in table.columns})}
     return pd.concat([table, pd.DataFrame(extra).T])
+
+
+DOMAINS = ("math", "coding", "qa", "writing")
+
+
+def benchmark_table1(results: pd.DataFrame) -> pd.DataFrame:
+    """Table 1 on the benchmarks (``benchmark`` results, category ``all``): rows ``(domain, benchmark)``, then
+    ``(domain, Average)`` per domain and ``(All, Average)``; columns: the models of :data:`MODELS` that have
+    results (ST×K: the model named after the benchmark's domain)."""
+    overall = results[results.category == "all"]
+    order = {d: i for i, d in enumerate(DOMAINS)}
+    keys = sorted({(r.domain, r.benchmark) for r in overall.itertuples()}, key=lambda k: (order.get(k[0], 99), k))
+    columns = {}
+    for label, name in MODELS.items():
+        values = []
+        for domain, bench in keys:
+            who = domain if name == "<task>" else name
+            hit = overall[(overall.model == who) & (overall.benchmark == bench)]
+            values.append(float(hit.score.iloc[0]) if len(hit) else float("nan"))
+        if not all(np.isnan(values)):
+            columns[label] = values
+    table = pd.DataFrame(columns, index=pd.MultiIndex.from_tuples(keys, names=["domain", "benchmark"]))
+    parts = []
+    for domain in dict.fromkeys(d for d, _ in keys):
+        block = table.xs(domain, level="domain", drop_level=False)
+        parts += [block, pd.DataFrame([block.mean(axis=0)], index=pd.MultiIndex.from_tuples([(domain, "Average")]))]
+    parts.append(pd.DataFrame([table.mean(axis=0)], index=pd.MultiIndex.from_tuples([("All", "Average")])))
+    out = pd.concat(parts)
+    out.index.names = ["domain", "benchmark"]
+    return out
 
 
 def table3(predictions: pd.DataFrame, validation: dict) -> pd.DataFrame:
