@@ -206,9 +206,9 @@ def _read_smoke() -> str:
     return (REPO / "configs" / "smoke.yaml").read_text()
 
 
-DOWNSTREAM_OF_ORDER = {"train_curriculum", "validate_predictions", "evaluate_final", "report"}
+DOWNSTREAM_OF_ORDER = {"train_curriculum", "validate_predictions", "evaluate_final", "evaluate_benchmarks", "report"}
 CONSUMERS_OF_A_TASK_RUN = {"evaluate_transfer", "order", "merge_ties", "train_curriculum", "train_joint",
-                           "validate_predictions", "evaluate_final", "report"}
+                           "validate_predictions", "evaluate_final", "evaluate_benchmarks", "report"}
 """A task's GRPO settings also drive its curriculum segment and its prompts in the joint run."""
 
 

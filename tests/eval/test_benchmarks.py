@@ -18,7 +18,7 @@ from pipeline.data.prompts import SYSTEM_PROMPT
 from pipeline.data.schema import record_problem
 from pipeline.errors import UserError
 from pipeline.eval.benchmarks import all_benchmarks, load_benchmark
-from pipeline.eval.benchmarks.gold import gold_check
+from pipeline.eval.benchmarks.gold import gold_check, score_responses
 from pipeline.report.tables import benchmark_table1
 from pipeline.rewards.total import RewardModel
 
@@ -205,3 +205,27 @@ def test_benchmark_command_on_a_tiny_model(tmp_path):
     (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
     proc = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO, timeout=300)
     assert proc.returncode == 2 and proc.stderr.count("\n") == 1 and "unknown benchmark(s) ['gsm8k']" in proc.stderr
+
+
+def test_mt_bench_is_a_win_rate_against_gpt4_through_the_llm_judge(tmp_path):
+    """MT-Bench records go through the reward registry's pairwise judge (a real local server speaking the OpenAI
+    protocol): the question is the first turn, the opponent GPT-4's answer, ties count 0.5."""
+    from pipeline.config import RewardParams
+
+    from ..openai_server import OpenAIServer
+    from ..rewards.test_judge import prefers_longer
+
+    records = load_benchmark("mt_bench", str(BENCH))
+    with OpenAIServer(prefers_longer) as server:
+        params = RewardParams(judge={"backend": "llm", "model": "judge-test", "base_url": server.base_url,
+                                     "api_key_env": "NO_KEY_HERE", "cache_dir": str(tmp_path / "cache")})
+        model = RewardModel(params)
+        try:
+            longer = gold_check("mt_bench", records, model,
+                                respond=lambda r: f"<answer>{r['reference']} and much more besides</answer>")
+            same = score_responses(records, [f"<answer>{r['reference']}</answer>" for r in records], model)
+        finally:
+            model.close()
+        questions = {json.dumps(req["messages"]) for req in server.requests}
+    assert longer["rate"] == 1.0 and same == [0.5, 0.5]  # GPT-4's own answer against itself: a tie
+    assert any("Write a haiku about the sea." in q and "Waves fold on grey stone" in q for q in questions)
