@@ -59,7 +59,7 @@ def plan_runs(plan: TrainPlan, base: str, work: Path) -> list[tuple[VerlRun, lis
         if not full:
             raise UserError(f"segment {name}: no full batch of {settings.batch_size} prompts to train on")
         rows = [plan.records[t][k] for b in full for t, k in b.items]
-        run_name = f"{plan.mode}-{i}-{name}" if plan.mode == "curriculum" else f"{plan.mode}-{name}"
+        run_name = {"curriculum": f"curriculum-{i}-{name}", "joint": "joint"}.get(plan.mode, f"{plan.mode}-{name}")
         folder = work / f"{i}-{name}"
         runs.append((VerlRun(name=run_name, model=model, train_file=folder / "train.parquet",
                              val_file=folder / "val.parquet", steps=len(full),

@@ -202,7 +202,10 @@ def test_joint_run_needs_one_beta(workspace):
     with pytest.raises(UserError, match="one KL coefficient"):
         run_beta(plan, "joint")
     raw["train"]["grpo"]["beta"] = {"math": 0.01, "qa": 0.01}
-    assert run_beta(plan_training(parse_params(raw), "joint", root / "curated"), "joint") == 0.01
+    joint = plan_training(parse_params(raw), "joint", root / "curated")
+    assert run_beta(joint, "joint") == 0.01
+    (run, rows), = plan_runs(joint, str(root / "base"), root / "work-joint")
+    assert run.name == "joint" and run.beta == 0.01 and {r["task"] for r in rows} == {"math", "qa"}
 
 
 def test_verls_file_logger_is_read_back_into_our_log(tmp_path, monkeypatch):
