@@ -182,6 +182,8 @@ class Sandbox:
         try:
             return self._run(self.command(script, uid), stdin)
         finally:
+            if self._locks:  # a dedicated slot uid: its killed processes must be gone before the slot is reused
+                _wait_until_gone(uid)
             self._slots.put(uid)
 
     def _run(self, cmd: list[str], stdin: bytes) -> RunResult:
@@ -228,6 +230,28 @@ class Sandbox:
         thread.join(timeout=2)
         _kill(proc)  # the session may still hold stray children (fallback mode)
         return RunResult(proc.returncode, b"".join(chunks), timed_out, truncated, time.monotonic() - start)
+
+
+def _wait_until_gone(uid: int, timeout_s: float = 10.0) -> bool:
+    """Wait until no process runs as ``uid``: SIGKILL of a sandbox's processes (the pid namespace's init
+    dying) is asynchronous, and on a loaded machine a fork bomb's children take a moment to exit. The slot's
+    RLIMIT_NPROC counts them, so the next run in the slot waits for them. Returns False on timeout."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        alive = False
+        for entry in os.scandir("/proc"):
+            if entry.name.isdigit():
+                try:
+                    if entry.stat().st_uid == uid:
+                        alive = True
+                        break
+                except FileNotFoundError:
+                    continue
+        if not alive:
+            return True
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.01)
 
 
 def _kill(proc: subprocess.Popen) -> None:
