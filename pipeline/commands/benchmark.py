@@ -10,6 +10,7 @@ from pathlib import Path
 from ..cli import command
 from ..config import DEFAULT_PARAMS, load_params
 from ..errors import UserError
+from .evaluate import parse_models
 
 COLUMNS = ["model", "benchmark", "domain", "category", "metric", "score", "score_se", "n"]
 
@@ -34,14 +35,7 @@ def run(args: argparse.Namespace) -> int:
     unknown = [n for n in [*p.names, *p.sources] if n not in known]
     if unknown:
         raise UserError(f"{args.params}: benchmarks: unknown benchmark(s) {unknown} (known: {', '.join(known)})")
-    models = {}
-    for spec in args.model:
-        name, sep, path = spec.partition("=")
-        if not sep or not name or not path:
-            raise UserError(f"--model {spec!r}: expected NAME=DIR")
-        if not Path(path).is_dir():
-            raise UserError(f"--model {name}: {path} is not a folder")
-        models[name] = path
+    models = parse_models(args.model)
     plan: dict[str, list[str]] = {}  # model path → benchmarks
     names: dict[str, str] = {}
     for bench in p.names:

@@ -38,13 +38,7 @@ def run(args: argparse.Namespace) -> int:
         args.model = [f"base={base}", *(f"{t}={Path(singles) / t / 'model'}" for t in params.tasks), *args.model]
     if not args.model:
         raise UserError("give --model NAME=DIR (repeatable) or --transfer BASE_DIR SINGLES_DIR")
-    for spec in args.model:
-        name, sep, path = spec.partition("=")
-        if not sep or not name or not path:
-            raise UserError(f"--model {spec!r}: expected NAME=DIR")
-        if not Path(path).is_dir():
-            raise UserError(f"--model {name}: {path} is not a folder")
-        models[name] = path
+    models.update(parse_models(args.model))
     splits = args.split or ["val", "test"]
     rewards = RewardModel(params.rewards)
     rows = []
@@ -93,3 +87,16 @@ def _evaluate_one(generator, name: str, task: str, split: str, curated: str, par
           f"entropy={result['entropy']:.3f} n={result['n']}"
           + (f" gain={result['gain']:+.3f}±{result['gain_se']:.3f}" if "gain" in result else ""))
     return {"trained_on": name, "evaluated_on": task, "split": split, **result}
+
+
+def parse_models(specs: list[str]) -> dict[str, str]:
+    """``--model NAME=DIR`` arguments → {name: folder}; a malformed spec or a missing folder is a one-line error."""
+    models = {}
+    for spec in specs:
+        name, sep, path = spec.partition("=")
+        if not sep or not name or not path:
+            raise UserError(f"--model {spec!r}: expected NAME=DIR")
+        if not Path(path).is_dir():
+            raise UserError(f"--model {name}: {path} is not a folder")
+        models[name] = path
+    return models
