@@ -107,8 +107,34 @@ def test_sample_categorical_follows_the_probabilities():
 
     torch.manual_seed(0)
     probs = torch.tensor([[0.5, 0.3, 0.2, 0.0], [0.0, 0.0, 1.0, 0.0]])
-    draws = sample_categorical(probs.repeat(20000, 1).view(20000, 2, 4).transpose(0, 1).reshape(-1, 4))
+    draws = sample_categorical(probs.log().repeat(20000, 1).view(20000, 2, 4).transpose(0, 1).reshape(-1, 4))
     first, second = draws[:20000], draws[20000:]
     freq = torch.bincount(first, minlength=4).float() / 20000
     assert torch.allclose(freq, probs[0], atol=0.015)  # 3σ of a binomial frequency at n = 20,000
     assert (second == 2).all() and not (first == 3).any()
+
+
+def test_finished_rows_leave_the_batch_without_changing_anything(model_and_tokenizer):
+    """Rows that emitted EOS are dropped from the decoding batch; what is recorded for every row still
+    equals the full recomputation, and greedy decoding still equals transformers' own ``generate``."""
+    import copy
+
+    model, tokenizer = model_and_tokenizer
+    model = copy.deepcopy(model)
+    eos = tokenizer.eos_token_id
+    with torch.no_grad():  # make EOS likely (tied embeddings: its output row) so rows end at different steps
+        model.lm_head.weight[eos] = model.lm_head.weight[eos] * 0 + model.lm_head.weight.mean(0) * 40
+    torch.manual_seed(3)
+    rollout = generate(model, tokenizer, PROMPTS, 8, 24, 1.0, 1.0, 0)
+    lengths = rollout.response_mask.sum(-1)
+    assert lengths.min() < rollout.response_mask.shape[1] // 2 and len(set(lengths.tolist())) > 3  # compaction ran
+    mask = rollout.response_mask.bool()
+    with torch.no_grad():
+        logp, ent = full_forward_logprobs(model, rollout)
+    torch.testing.assert_close(rollout.logprobs[mask], logp[mask], atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(rollout.entropy[mask], ent[mask], atol=1e-5, rtol=1e-5)
+    response = rollout.input_ids[:, rollout.prompt_len:]
+    assert (response[~mask] == tokenizer.pad_token_id).all()
+    assert (((response == eos) & mask).sum(-1) <= 1).all()  # at most one EOS, and nothing after it
+    ended = lengths < response.shape[1]
+    assert (response[ended, lengths[ended] - 1] == eos).all()
