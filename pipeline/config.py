@@ -316,6 +316,9 @@ class EvalParams(Section):
         "sampled", description="Which accuracy feeds BWT (both are reported).")
     max_items: int | None = Field(None, ge=1, description="Cap on prompts per task and split.")
     batch_size: int = Field(64, ge=1, description="Prompts per generation batch.")
+    workers: int | None = Field(None, ge=1, description="Evaluation processes on a CPU (transformers backend), one "
+                                "torch thread each; null: one per core the stage may use (OMP_NUM_THREADS when set). "
+                                "Results do not depend on it.")
     backend: Literal["transformers", "vllm"] = Field(
         "transformers", description="Generation engine of evaluation and RFT sampling: transformers (CPU or GPU) or "
         "vllm (GPU; the offline LLM, `pip install -e .[gpu]`).")

@@ -27,9 +27,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 @command("evaluate", help="Per-task accuracy (mean@k and greedy) and token entropy (Eq. 11) of models on val/test.")
 def run(args: argparse.Namespace) -> int:
-    from ..eval.generators import open_generator
+    from ..eval.parallel import Unit, evaluate_units
     from ..io import staged_outputs
-    from ..rewards.total import RewardModel
 
     params = load_params(args.params)
     models = {}
@@ -40,21 +39,16 @@ def run(args: argparse.Namespace) -> int:
         raise UserError("give --model NAME=DIR (repeatable) or --transfer BASE_DIR SINGLES_DIR")
     models.update(parse_models(args.model))
     splits = args.split or ["val", "test"]
-    rewards = RewardModel(params.rewards)
+    for task in params.tasks:
+        for split in splits:
+            if not (Path(args.curated) / task / f"{split}.parquet").exists():
+                raise UserError(f"{Path(args.curated) / task / f'{split}.parquet'}: file not found")
+    units = [Unit(name, str(path), task, split) for name, path in models.items() for task in params.tasks
+             for split in splits]
     rows = []
     base_per_prompt = {}  # (task, split) → θ0's per-prompt accuracy, for the paired gain of every other model
-    try:
-        for name, path in models.items():
-            generator = open_generator(path, params.eval, params.seed)
-            try:
-                for task in params.tasks:
-                    for split in splits:
-                        rows.append(_evaluate_one(generator, name, task, split, args.curated, params, rewards,
-                                                  base_per_prompt))
-            finally:
-                generator.close()
-    finally:
-        rewards.close()
+    for unit, result in evaluate_units(units, params, Path(args.curated)):
+        rows.append(_row(unit.name, unit.task, unit.split, result, base_per_prompt))
 
     def table(columns: list[str]) -> str:
         buf = io.StringIO()
@@ -71,12 +65,11 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _evaluate_one(generator, name: str, task: str, split: str, curated: str, params, rewards,
-                  base_per_prompt: dict) -> dict:
+def _row(name: str, task: str, split: str, result: dict, base_per_prompt: dict) -> dict:
     """One row of the tables: model ``name`` on ``task``'s ``split`` (with its paired gain over θ0 when θ0 came first)."""
-    from ..eval.evaluate import evaluate_split, paired_difference
+    from ..eval.evaluate import paired_difference
 
-    result = evaluate_split(generator, Path(curated), task, split, params.eval, rewards, params.seed)
+    result = dict(result)
     per_prompt = result.pop("per_prompt")
     if name == "base":
         base_per_prompt[task, split] = per_prompt
@@ -85,7 +78,7 @@ def _evaluate_one(generator, name: str, task: str, split: str, curated: str, par
     print(f"{name:>10} on {task:<8} {split:<4} acc={result['accuracy']:.3f}±{result['accuracy_se']:.3f} "
           f"(sampled {result['accuracy_sampled']:.3f}, greedy {result['accuracy_greedy']:.3f}) "
           f"entropy={result['entropy']:.3f} n={result['n']}"
-          + (f" gain={result['gain']:+.3f}±{result['gain_se']:.3f}" if "gain" in result else ""))
+          + (f" gain={result['gain']:+.3f}±{result['gain_se']:.3f}" if "gain" in result else ""), flush=True)
     return {"trained_on": name, "evaluated_on": task, "split": split, **result}
 
 

@@ -26,41 +26,31 @@ def run(args: argparse.Namespace) -> int:
 
     from ..baselines.select import best_checkpoint, candidates
     from ..baselines.ties import run_ties_merge, ties_config
-    from ..data.schema import read_split
-    from ..eval.evaluate import evaluate_records
-    from ..eval.generators import open_generator
+    from ..eval.parallel import Unit, evaluate_units
     from ..io import staged_outputs, write_json_atomic
-    from ..rewards.total import RewardModel
 
     params = load_params(args.params)
     m = params.baselines.merge
     runs = {task: candidates(Path(args.singles) / task) for task in params.tasks}
+    for task in params.tasks:
+        file = Path(args.curated) / task / f"{m.select_split}.parquet"
+        if not file.exists():
+            raise UserError(f"{file}: file not found")
+    units = [Unit(f"{task}@{step}", str(path), task, m.select_split) for task, cands in runs.items()
+             for step, path in cands]
+    scores: dict[str, list[dict]] = {task: [] for task in params.tasks}
+    for unit, result in evaluate_units(units, params, Path(args.curated), desc="checkpoint selection"):
+        task, step = unit.task, int(unit.name.rsplit("@", 1)[1])
+        scores[task].append({"step": step, "path": unit.path, "accuracy": result["accuracy"],
+                             "accuracy_se": result["accuracy_se"]})
+        print(f"select {task:<8} step {step:>5}: {m.select_split} acc={result['accuracy']:.3f}"
+              f"±{result['accuracy_se']:.3f}", flush=True)
     selection = {}
-    rewards = RewardModel(params.rewards)
-    try:
-        for task, cands in runs.items():
-            file = Path(args.curated) / task / f"{m.select_split}.parquet"
-            if not file.exists():
-                raise UserError(f"{file}: file not found")
-            records = read_split(file)
-            scores = []
-            for step, path in cands:
-                generator = open_generator(path, params.eval, params.seed)
-                try:
-                    torch.manual_seed(params.seed)
-                    result = evaluate_records(generator, records, params.eval, rewards)
-                finally:
-                    generator.close()
-                scores.append({"step": step, "path": str(path), "accuracy": result["accuracy"],
-                               "accuracy_se": result["accuracy_se"]})
-                print(f"select {task:<8} step {step:>5}: {m.select_split} acc={result['accuracy']:.3f}"
-                      f"±{result['accuracy_se']:.3f}")
-            best = best_checkpoint([(s["step"], s["accuracy"]) for s in scores])
-            chosen = next(s for s in scores if s["step"] == best)
-            selection[task] = {"selected_step": best, "path": chosen["path"], "accuracy": chosen["accuracy"],
-                               "split": m.select_split, "candidates": scores}
-    finally:
-        rewards.close()
+    for task in params.tasks:
+        best = best_checkpoint([(s["step"], s["accuracy"]) for s in scores[task]])
+        chosen = next(s for s in scores[task] if s["step"] == best)
+        selection[task] = {"selected_step": best, "path": chosen["path"], "accuracy": chosen["accuracy"],
+                           "split": m.select_split, "candidates": scores[task]}
     config = ties_config(args.base, {t: s["path"] for t, s in selection.items()}, m.density, m.lam)
     t0 = time.perf_counter()
     with staged_outputs(args.out) as stage:

@@ -28,6 +28,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--curriculum", default="data/models/curriculum",
                         help="train_curriculum's run folder: the recommended order's model (reused)")
     parser.add_argument("--base", default="data/models/base", help="θ0 folder (HF format)")
+    parser.add_argument("--singles", metavar="DIR", help="single-task runs a curriculum may start from (see "
+                                                         "`train --singles`)")
     parser.add_argument("--curated", default="data/curated", help="folder of curate outputs")
     parser.add_argument("--out", required=True, metavar="DIR", help="writes predictions.csv, validation.json, models/")
     parser.add_argument("--params", default=str(DEFAULT_PARAMS), help="parameters file (default: params.yaml)")
@@ -69,10 +71,8 @@ def run(args: argparse.Namespace) -> int:
     from ..analysis.tables import read_transfer_table
     from ..analysis.scores import delta_rel, score_s
     from ..analysis.tables import ORDER_SEPARATOR
-    from ..eval.evaluate import evaluate_split
-    from ..eval.generators import open_generator
+    from ..eval.parallel import Unit, evaluate_units
     from ..io import staged_outputs, write_json_atomic
-    from ..rewards.total import RewardModel
     from .train import train_run
 
     params = load_params(args.params)
@@ -95,51 +95,43 @@ def run(args: argparse.Namespace) -> int:
     orders = resolve_orders(list(params.validate_.orders), list(report["order"]), order_dir / "curricula.csv", tasks)
 
     rows, summary = [], {}
-    rewards = RewardModel(params.rewards)
-    try:
-        with staged_outputs(out) as stage:
-            for label, order in orders.items():
-                name = ORDER_SEPARATOR.join(order)
-                if label == "best":
-                    model_dir = Path(args.curriculum) / "model"
-                else:
-                    run_dir = out / "models" / "-".join(order)
-                    train_run(params, "curriculum", Path(args.base), Path(args.curated), run_dir, order=order,
-                              params_file=Path(args.params))
-                    model_dir = run_dir / "model"
-                predicted = algorithm1_terminal_accuracies(bwt, base, [tasks.index(t) for t in order])
-                generator = open_generator(model_dir, params.eval, params.seed)
-                actual, actual_se = [], []
-                try:
-                    for task in tasks:
-                        result = evaluate_split(generator, Path(args.curated), task, split, params.eval, rewards,
-                                                params.seed)
-                        actual.append(result["accuracy"])
-                        actual_se.append(result["accuracy_se"])
-                finally:
-                    generator.close()
-                actual_floored = np.maximum(np.array(actual), floor)
-                for i, task in enumerate(tasks):
-                    rows.append({"label": label, "order": name, "task": task, "split": split,
-                                 "predicted": predicted[i], "actual": actual[i], "actual_se": actual_se[i],
-                                 "base": base[i]})
-                summary[label] = {
-                    "order": order, "model": str(model_dir), "split": split,
-                    "predicted": {"delta_rel": delta_rel(predicted, base), "score": score_s(np.log(predicted), alpha)},
-                    "actual": {"delta_rel": delta_rel(actual_floored, base),
-                               "score": score_s(np.log(actual_floored), alpha)},
-                }
-                print(f"{label:>6} {name}: predicted Δrel={summary[label]['predicted']['delta_rel']:+.4f}  "
-                      f"actual Δrel={summary[label]['actual']['delta_rel']:+.4f} ({split})")
-            pd.DataFrame(rows).to_csv(stage / "predictions.csv", index=False, float_format="%.6g")
-            labels = list(summary)
-            agree = None
-            if len(labels) > 1:  # does the measured ranking of the orders follow the predicted one?
-                pred = [summary[k]["predicted"]["score"] for k in labels]
-                act = [summary[k]["actual"]["score"] for k in labels]
-                agree = bool(np.argmax(pred) == np.argmax(act))
-            write_json_atomic(stage / "validation.json", {"split": split, "orders": summary,
-                                                          "best_predicted_is_best_actual": agree})
-    finally:
-        rewards.close()
+    with staged_outputs(out) as stage:
+        model_dirs = {}
+        for label, order in orders.items():
+            if label == "best":
+                model_dirs[label] = Path(args.curriculum) / "model"
+            else:
+                run_dir = out / "models" / "-".join(order)
+                train_run(params, "curriculum", Path(args.base), Path(args.curated), run_dir, order=order,
+                          params_file=Path(args.params), singles=Path(args.singles) if args.singles else None)
+                model_dirs[label] = run_dir / "model"
+        units = [Unit(label, str(model_dirs[label]), task, split) for label in orders for task in tasks]
+        results = {(u.name, u.task): r for u, r in evaluate_units(units, params, Path(args.curated))}
+        for label, order in orders.items():
+            name = ORDER_SEPARATOR.join(order)
+            predicted = algorithm1_terminal_accuracies(bwt, base, [tasks.index(t) for t in order])
+            actual = [results[label, task]["accuracy"] for task in tasks]
+            actual_se = [results[label, task]["accuracy_se"] for task in tasks]
+            actual_floored = np.maximum(np.array(actual), floor)
+            for i, task in enumerate(tasks):
+                rows.append({"label": label, "order": name, "task": task, "split": split,
+                             "predicted": predicted[i], "actual": actual[i], "actual_se": actual_se[i],
+                             "base": base[i]})
+            summary[label] = {
+                "order": order, "model": str(model_dirs[label]), "split": split,
+                "predicted": {"delta_rel": delta_rel(predicted, base), "score": score_s(np.log(predicted), alpha)},
+                "actual": {"delta_rel": delta_rel(actual_floored, base),
+                           "score": score_s(np.log(actual_floored), alpha)},
+            }
+            print(f"{label:>6} {name}: predicted Δrel={summary[label]['predicted']['delta_rel']:+.4f}  "
+                  f"actual Δrel={summary[label]['actual']['delta_rel']:+.4f} ({split})")
+        pd.DataFrame(rows).to_csv(stage / "predictions.csv", index=False, float_format="%.6g")
+        labels = list(summary)
+        agree = None
+        if len(labels) > 1:  # does the measured ranking of the orders follow the predicted one?
+            pred = [summary[k]["predicted"]["score"] for k in labels]
+            act = [summary[k]["actual"]["score"] for k in labels]
+            agree = bool(np.argmax(pred) == np.argmax(act))
+        write_json_atomic(stage / "validation.json", {"split": split, "orders": summary,
+                                                      "best_predicted_is_best_actual": agree})
     return 0

@@ -1,0 +1,134 @@
+"""Many evaluations at once: ``(model, task, split)`` units, side by side in worker processes on a CPU.
+
+Every unit seeds torch itself (:func:`~pipeline.eval.evaluate.evaluate_split`), so its result does not
+depend on which process runs it, or when. With the ``transformers`` backend on a CPU, ``eval.workers``
+processes (default: one per core the stage may use; ``OMP_NUM_THREADS`` under Snakemake) evaluate
+units side by side, one torch thread each. The sampler's small matrix products use a second core
+poorly — on the embedded default, generation on two threads is only ~1.2× faster than on one — so two
+one-thread processes get through about 1.6× as many units. A unit is computed the same way whatever
+the number of workers: each one runs on a single torch thread, in the main process when there is one
+worker. With vLLM or a GPU, one worker evaluates in the main process on the device.
+"""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import os
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterator
+
+from ..config import Params
+from ..progress import progress
+
+
+@dataclass(frozen=True)
+class Unit:
+    """One evaluation: the model at ``path`` (called ``name`` in the tables) on ``task``'s ``split``."""
+
+    name: str
+    path: str
+    task: str
+    split: str
+
+
+def cpu_budget() -> int:
+    """Cores this stage may use: ``OMP_NUM_THREADS`` when set (Snakemake sets it to the job's threads),
+    else the CPUs this process may run on."""
+    value = os.environ.get("OMP_NUM_THREADS", "")
+    if value.isdigit() and int(value) > 0:
+        return int(value)
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+
+
+def worker_count(params: Params, units: int) -> int:
+    """Processes for ``units`` evaluations: ``eval.workers`` (null: :func:`cpu_budget`), capped by the number
+    of units; 1 with vLLM or when a GPU is present (the device is the bottleneck there)."""
+    import torch
+
+    if params.eval.backend != "transformers" or torch.cuda.is_available():
+        return 1
+    return max(1, min(params.eval.workers or cpu_budget(), units))
+
+
+class _Evaluator:
+    """Evaluates units in one process, keeping the last model loaded and one reward model."""
+
+    def __init__(self, params: Params, curated: Path) -> None:
+        from ..rewards.total import RewardModel
+
+        self.params, self.curated = params, Path(curated)
+        self.rewards = RewardModel(params.rewards)
+        self.path: str | None = None
+        self.generator = None
+
+    def __call__(self, unit: Unit) -> dict[str, Any]:
+        from ..eval.evaluate import evaluate_split
+        from ..eval.generators import open_generator
+
+        if unit.path != self.path:
+            self.release()
+            self.generator, self.path = open_generator(unit.path, self.params.eval, self.params.seed), unit.path
+        return evaluate_split(self.generator, self.curated, unit.task, unit.split, self.params.eval, self.rewards,
+                              self.params.seed)
+
+    def release(self) -> None:
+        if self.generator is not None:
+            self.generator.close()
+        self.generator, self.path = None, None
+
+    def close(self) -> None:
+        self.release()
+        self.rewards.close()
+
+
+_WORKER: _Evaluator | None = None
+
+
+def _init_worker(params: Params, curated: str) -> None:
+    import torch
+    from multiprocessing.util import Finalize
+
+    global _WORKER
+    torch.set_num_threads(1)
+    _WORKER = _Evaluator(params, Path(curated))
+    Finalize(_WORKER, _WORKER.close, exitpriority=10)  # the reward pools end with the worker
+
+
+def _run_unit(unit: Unit) -> dict[str, Any]:
+    assert _WORKER is not None
+    return _WORKER(unit)
+
+
+def evaluate_units(units: list[Unit], params: Params, curated: Path, desc: str = "evaluate") -> Iterator[
+        tuple[Unit, dict[str, Any]]]:
+    """``(unit, result)`` for every unit, in the order given (results of :func:`evaluate_split`, with
+    ``per_prompt``); in ``worker_count`` processes side by side."""
+    import torch
+
+    workers = worker_count(params, len(units))
+    bar = progress(total=len(units), desc=desc, unit="eval")
+    try:
+        if workers == 1:
+            threads = torch.get_num_threads()
+            if params.eval.backend == "transformers" and not torch.cuda.is_available():
+                torch.set_num_threads(1)  # the same arithmetic as a worker process's
+            evaluator = _Evaluator(params, curated)
+            try:
+                for unit in units:
+                    yield unit, evaluator(unit)
+                    bar.update(1)
+            finally:
+                evaluator.close()
+                torch.set_num_threads(threads)
+            return
+        context = mp.get_context("spawn")  # no fork of a process that holds torch threads and reward pools
+        with ProcessPoolExecutor(workers, mp_context=context, initializer=_init_worker,
+                                 initargs=(params, str(curated))) as pool:
+            futures = [pool.submit(_run_unit, unit) for unit in units]
+            for unit, future in zip(units, futures):
+                yield unit, future.result()
+                bar.update(1)
+    finally:
+        bar.close()
