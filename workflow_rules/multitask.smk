@@ -1,10 +1,13 @@
 # train_curriculum (σ from `order`) and train_joint: MT-GRPO over all tasks (Section 2.3). Every task
 # contributes the same prompts as in its single-task run; a curriculum segment uses its task's settings.
+# The curriculum's first segment is exactly the single-task run of σ(1) (same θ0, batches, settings and
+# seed): it starts from that run's final state (`--singles`) instead of training it again.
 
 
 rule train_curriculum:
     input:
         base="data/models/base",
+        singles=expand("data/models/single/{task}/model", task=TASKS),  # σ(1)'s run is its first segment
         order="data/order/curriculum.json",
         data=expand("data/curated/{task}/train.parquet", task=TASKS),
         code=code("pipeline/rl", "pipeline/scale", "pipeline/data/verl_export.py", "pipeline/rewards", "pipeline/models", "pipeline/commands/train.py", *COMMON_CODE),
@@ -26,7 +29,7 @@ rule train_curriculum:
         "../environment.yml"
     shell:
         "python -m pipeline train --mode curriculum --order data/order/curriculum.json --base data/models/base "
-        "--out data/models/curriculum --params params.yaml > {log} 2>&1"
+        "--singles data/models/single --out data/models/curriculum --params params.yaml > {log} 2>&1"
 
 
 rule train_joint:

@@ -9,6 +9,7 @@ rule validate_predictions:
         curricula="data/order/curricula.csv",
         best="data/models/curriculum/model",
         base="data/models/base",
+        singles=expand("data/models/single/{task}/model", task=TASKS),
         data=expand("data/curated/{task}/{split}.parquet", task=TASKS, split=["train", "val", "test"]),
         code=code("pipeline/analysis", "pipeline/eval", "pipeline/rl", "pipeline/scale", "pipeline/data/verl_export.py",
                   "pipeline/rewards", "pipeline/models",
@@ -34,7 +35,7 @@ rule validate_predictions:
     shell:
         "python -m pipeline validate-predictions --order-dir data/order "
         "--accuracies data/eval/transfer/accuracies.csv --curriculum data/models/curriculum "
-        "--base data/models/base --out data/validate --params params.yaml > {log} 2>&1"
+        "--base data/models/base --singles data/models/single --out data/validate --params params.yaml > {log} 2>&1"
 
 
 rule report:

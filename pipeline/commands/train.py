@@ -22,6 +22,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="run folder: model/, log.jsonl, metrics.json, checkpoints/step-<n>/ (train.grpo.keep_every) "
                              "and, for a curriculum, segments/<i>-<task>/; "
                              "work/ holds the resumable checkpoint while the run is in progress")
+    parser.add_argument("--singles", metavar="DIR",
+                        help="curriculum: folder of the single-task runs (<task>/); when the run of the first task "
+                             "is exactly the curriculum's first segment (same θ0, batches, settings, seed, rewards), "
+                             "the curriculum starts from its final state instead of training that segment again")
     parser.add_argument("--params", default=str(DEFAULT_PARAMS), help="parameters file (default: params.yaml)")
     parser.add_argument("--dry-run", action="store_true",
                         help="print the plan (local) or the exact verl commands and rendered Hydra configs (verl), "
@@ -51,7 +55,8 @@ def run(args: argparse.Namespace) -> int:
         raise UserError("--mode curriculum needs --order (curriculum.json or a comma-separated list)")
     order = _order(args.order, list(params.tasks)) if args.mode == "curriculum" else None
     summary = train_run(params, args.mode, Path(args.base), Path(args.curated), Path(args.out),
-                        task=args.task, order=order, dry_run=args.dry_run, params_file=Path(args.params))
+                        task=args.task, order=order, dry_run=args.dry_run, params_file=Path(args.params),
+                        singles=Path(args.singles) if args.singles else None)
     if args.dry_run:
         return 0
     print(f"trained ({args.mode}) {summary['steps']} steps in {summary['seconds']:.0f} s -> {Path(args.out) / 'model'}")
@@ -59,12 +64,15 @@ def run(args: argparse.Namespace) -> int:
 
 
 def train_run(params, mode: str, base: Path, curated: Path, out: Path, task: str | None = None,
-              order: list[str] | None = None, dry_run: bool = False, params_file: Path | None = None) -> dict:
+              order: list[str] | None = None, dry_run: bool = False, params_file: Path | None = None,
+              singles: Path | None = None) -> dict:
     """One GRPO run with ``train.backend``; writes ``out/{model,log.jsonl,metrics.json,checkpoints,segments}``
     and returns the summary (with ``dry_run``: prints what it would run and writes nothing). ``params_file``
-    is the file ``params`` came from (the verl backend passes it to the reward function)."""
+    is the file ``params`` came from (the verl backend passes it to the reward function); ``singles`` the
+    single-task runs a curriculum may start from (see ``--singles``)."""
     from ..rl.plan import plan_training
     from ..rl.backends import TRAIN_BACKENDS
 
     plan = plan_training(params, mode, curated, task=task, order=order)
-    return TRAIN_BACKENDS[params.train.backend](params, plan, base, out, dry_run=dry_run, params_file=params_file)
+    return TRAIN_BACKENDS[params.train.backend](params, plan, base, out, dry_run=dry_run, params_file=params_file,
+                                                singles=singles)

@@ -20,15 +20,16 @@ TRAIN_BACKENDS: Registry[Callable[..., dict]] = Registry("training backend")
 
 @TRAIN_BACKENDS.register("local")
 def train_local(params, plan: TrainPlan, base: Path, out: Path, dry_run: bool = False,
-                params_file: Path | None = None) -> dict:
+                params_file: Path | None = None, singles: Path | None = None) -> dict:
     """Our MT-GRPO loop (:class:`~pipeline.rl.trainer.GRPOTrainer`) on CPU or one GPU; resumable from
-    ``out/work`` (snapshots for checkpoint selection, ``keep_every``, are kept for single-task runs only)."""
+    ``out/work`` (snapshots for checkpoint selection, ``keep_every``, are kept for single-task runs only).
+    A curriculum starts from ``singles/<first task>`` when that single-task run is exactly its first segment."""
     import numpy as np
 
     from ..io import staged_outputs, write_json_atomic
     from ..models.tiny import load_model
     from ..rewards.total import RewardModel
-    from .trainer import GRPOTrainer
+    from .trainer import FINAL_STATE, GRPOTrainer
 
     if dry_run:
         print(describe(plan))
@@ -41,11 +42,13 @@ def train_local(params, plan: TrainPlan, base: Path, out: Path, dry_run: bool = 
     try:
         trainer = GRPOTrainer(model, tokenizer, plan.records, plan.schedule, plan.grpo, rewards, out / "work",
                               params.seed, ref, segment_params=plan.segment_params)
+        if plan.mode == "curriculum" and singles is not None and plan.schedule:
+            trainer.adopt_first_segment(Path(singles) / plan.schedule[0].segment)
         last = trainer.train()
     finally:
         rewards.close()
     logs = [json.loads(line) for line in (out / "work" / "log.jsonl").read_text().splitlines()]
-    summary = {"mode": plan.mode, "backend": "local", "steps": len(logs),
+    summary = {"mode": plan.mode, "backend": "local", "device": str(next(model.parameters()).device), "steps": len(logs),
                "schedule": [name for name, _ in plan.segments()], "prompts": plan.sizes,
                "tokens_per_s": float(np.mean([m["tokens_per_s"] for m in logs])) if logs else 0.0,
                "seconds": float(sum(m["step_s"] for m in logs)),
@@ -53,6 +56,8 @@ def train_local(params, plan: TrainPlan, base: Path, out: Path, dry_run: bool = 
     with staged_outputs(out) as stage:
         model.save_pretrained(stage / "model")
         tokenizer.save_pretrained(stage / "model")
+        if (out / "work" / FINAL_STATE).exists():
+            shutil.copy(out / "work" / FINAL_STATE, stage / "model" / FINAL_STATE)
         write_json_atomic(stage / "metrics.json", summary)
         shutil.copy(out / "work" / "log.jsonl", stage / "log.jsonl")
         steps = sorted(int(d.name.split("-")[1]) for d in (out / "work" / "checkpoints").glob("step-*"))

@@ -14,6 +14,12 @@ schedule position are saved; the same command resumes from there and, on CPU wit
 fixed seeds, reaches the same final weights as an uninterrupted run. A curriculum saves
 an HF model at each task boundary (``segments/<i>-<task>``) for per-stage evaluation.
 
+A single-task run leaves ``FINAL_STATE`` (the RNG states after its last step and the identity of
+what it trained: θ0, batches, settings, seed, rewards). A curriculum whose first segment is that
+very run — the same task's batches, drawn first from the same seed, under the same settings — starts
+from it (:meth:`GRPOTrainer.adopt_first_segment`) instead of training it again: the weights, RNG
+states and log are exactly those the segment would produce, as when resuming at a segment boundary.
+
 ``segment_params`` gives a curriculum segment its own settings (each task's single-task GRPO
 parameters); each segment then starts a fresh optimizer and LR schedule, as one verl run per
 segment does at scale. Joint and single-task runs are one segment with ``params``.
@@ -49,8 +55,8 @@ def run_fingerprint(model, schedule: Sequence[Batch], params: GRPOParams | dict[
     """Identity of a run: the parameters, seed, schedule and θ0 (a digest of the first values of every
     weight tensor: cheap even at 7B, and any rebuilt or different base model changes it)."""
     digest = hashlib.sha256()
-    settings = {k: v.model_dump(mode="json") for k, v in params.items()} if isinstance(params, dict) \
-        else params.model_dump(mode="json")
+    settings = {k: v.model_dump(mode="json") if hasattr(v, "model_dump") else v for k, v in params.items()} \
+        if isinstance(params, dict) else params.model_dump(mode="json")
     digest.update(json.dumps([settings, seed,
                               [[b.segment, b.epoch, list(map(list, b.items))] for b in schedule]]).encode())
     with torch.no_grad():
@@ -60,19 +66,34 @@ def run_fingerprint(model, schedule: Sequence[Batch], params: GRPOParams | dict[
     return digest.hexdigest()
 
 
+FINAL_STATE = "grpo_state.pt"  # beside the final model of a run: RNG states and the identity of its only segment
+
+
+def segment_key(model, batches: Sequence[Batch], params: GRPOParams, seed: int, rewards: dict[str, Any]) -> str:
+    """Identity of a run's first segment trained from ``model``: equal keys → equal weights and RNG states
+    at its end. Snapshot and checkpoint intervals do not change the arithmetic and are left out."""
+    neutral = params.model_copy(update={"keep_every": 0, "checkpoint_every": 0})
+    return run_fingerprint(model, batches, {"segment": neutral, "rewards": rewards}, seed)
+
+
 @dataclass
 class TrainState:
     step: int = 0
 
 
 def _rng_state() -> dict[str, Any]:
-    return {"python": random.getstate(), "numpy": np.random.get_state(), "torch": torch.get_rng_state()}
+    state = {"python": random.getstate(), "numpy": np.random.get_state(), "torch": torch.get_rng_state()}
+    if torch.cuda.is_available():  # sampling on the GPU draws from its own generator
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    return state
 
 
 def _set_rng_state(state: dict[str, Any]) -> None:
     random.setstate(state["python"])
     np.random.set_state(state["numpy"])
     torch.set_rng_state(state["torch"])
+    if "cuda" in state and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])
 
 
 class GRPOTrainer:
@@ -89,6 +110,10 @@ class GRPOTrainer:
         self.log_path = self.out / "log.jsonl"
         self.fingerprint = run_fingerprint(model, self.schedule, {"": params, **self.segment_params}, seed) \
             if self.segment_params else run_fingerprint(model, self.schedule, params, seed)
+        first = list(self._first_segment())
+        rewards_id = rewards.params.model_dump(mode="json") if hasattr(rewards, "params") else {}
+        self.first_key = segment_key(model, first, self.params_of(first[0].segment) if first else params, seed,
+                                     rewards_id)
         self._new_optimizer(0)
 
     def params_of(self, segment: str) -> GRPOParams:
@@ -132,13 +157,53 @@ class GRPOTrainer:
         from transformers import AutoModelForCausalLM
 
         loaded = AutoModelForCausalLM.from_pretrained(self.ckpt / "model", dtype=torch.float32)
-        self.model.load_state_dict(loaded.state_dict())
+        self.model.load_state_dict(loaded.state_dict())  # copies onto the model's device
         self._new_optimizer(max(0, state["step"] - 1))  # the segment of the last completed batch
         self.optimizer.load_state_dict(state["optimizer"])
         self.scheduler.load_state_dict(state["scheduler"])
         _set_rng_state(state["rng"])
         self.state.step = state["step"]
         return True
+
+    def adopt_first_segment(self, run: Path) -> bool:
+        """Start a fresh curriculum from the finished single-task run in ``run`` when that run is exactly this
+        curriculum's first segment (same key, see :func:`segment_key`): its final weights, RNG states and log
+        become this run's state at the segment boundary, saved as the resumable checkpoint. Returns whether it
+        did; a run in progress (a checkpoint exists) is left to resume."""
+        state_file = Path(run) / "model" / FINAL_STATE
+        if self.state.step or (self.ckpt / "state.pt").exists() or not state_file.exists() or not self.schedule:
+            return False
+        saved = torch.load(state_file, weights_only=False)
+        if saved.get("key") != self.first_key:
+            print(f"{run}: a different run than this curriculum's first segment (θ0, batches, settings, seed or "
+                  "rewards differ); training the segment", file=sys.stderr)
+            return False
+        from transformers import AutoModelForCausalLM
+
+        name = self.schedule[0].segment
+        steps = len(list(self._first_segment()))
+        loaded = AutoModelForCausalLM.from_pretrained(Path(run) / "model", dtype=torch.float32)
+        self.model.load_state_dict(loaded.state_dict())
+        self.out.mkdir(parents=True, exist_ok=True)
+        shutil.rmtree(self.out / "segments", ignore_errors=True)
+        shutil.rmtree(self.out / "checkpoints", ignore_errors=True)
+        lines = (Path(run) / "log.jsonl").read_text().splitlines()[:steps]
+        self.log_path.write_text("".join(line + "\n" for line in lines))
+        seg_dir = self.out / "segments" / f"1-{name}"
+        self.model.save_pretrained(seg_dir)
+        self.tokenizer.save_pretrained(seg_dir)
+        _set_rng_state(saved["rng"])
+        self.state.step = steps
+        self.save_checkpoint()
+        print(f"first segment ({name}, {steps} steps) taken from the single-task run {run}", file=sys.stderr)
+        return True
+
+    def _first_segment(self):
+        """The batches of the schedule's first segment."""
+        for batch in self.schedule:
+            if batch.segment != self.schedule[0].segment:
+                return
+            yield batch
 
     # ----------------------------------------------------------------- one step
     def _beta(self, tasks: list[str], p: GRPOParams) -> torch.Tensor:
@@ -158,10 +223,12 @@ class GRPOTrainer:
         keep = torch.tensor([not s.excluded for s in scored])
         scores = torch.tensor([s.score for s in scored], dtype=torch.float32)
         group = torch.arange(len(recs)).repeat_interleave(p.group_size)
-        advantages = grpo_advantages(scores[keep], group[keep]) if keep.any() else scores[:0]
+        device = rollout.input_ids.device
+        advantages = (grpo_advantages(scores[keep], group[keep]) if keep.any() else scores[:0]).to(device)
         rows = torch.nonzero(keep).squeeze(-1)
         tasks = [expanded[i]["task"] for i in rows.tolist()]
-        beta = self._beta(tasks, p)
+        beta = self._beta(tasks, p).to(device)
+        rows = rows.to(device)
         # On-policy (one update over the whole batch): π_θold = π_θ, so the old log-probs are the
         # detached current ones and the extra forward pass is skipped (as verl's actor does).
         on_policy = p.ppo_epochs == 1 and p.mini_batch_size >= len(rows)
@@ -260,6 +327,9 @@ class GRPOTrainer:
             if self.p.checkpoint_every and self.state.step % self.p.checkpoint_every == 0:
                 self.save_checkpoint()
         bar.close()
+        if self.schedule and all(b.segment == self.schedule[0].segment for b in self.schedule):
+            torch.save({"key": self.first_key, "rng": _rng_state(), "step": self.state.step},
+                       self.out / FINAL_STATE)  # a curriculum that starts with this very run can start from it
         return last
 
     def _segment_index(self, index: int) -> int:

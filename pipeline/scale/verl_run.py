@@ -115,8 +115,9 @@ def _run(cmd: list[str], env: dict[str, str], what: str) -> None:
 
 @TRAIN_BACKENDS.register("verl")
 def train_verl(params, plan: TrainPlan, base: Path, out: Path, dry_run: bool = False,
-               params_file: Path | None = None) -> dict:
-    """Run ``plan`` as verl runs; with ``dry_run``, print each command and its rendered config instead."""
+               params_file: Path | None = None, singles: Path | None = None) -> dict:
+    """Run ``plan`` as verl runs; with ``dry_run``, print each command and its rendered config instead.
+    ``singles`` is not used: verl runs are not bit-reproducible, so a curriculum trains its first segment."""
     from omegaconf import OmegaConf
 
     from ..data.schema import read_split

@@ -138,3 +138,56 @@ def test_resume_of_a_curriculum_with_segment_settings(setup, tmp_path, stop_afte
     for (name, a), (_, b) in zip(full.state_dict().items(), resumed.state_dict().items()):
         torch.testing.assert_close(a, b, msg=name)
 
+
+
+def _single_run_folder(setup, root: Path, params: GRPOParams = GRPO) -> Path:
+    """A finished single-task run of qa laid out as the local backend writes it (model/ with the final
+    state, log.jsonl): the same θ0 and seed as :func:`run`, qa's batches drawn first."""
+    import shutil
+
+    from pipeline.rl.trainer import FINAL_STATE
+
+    records, tokenizer = setup
+    torch.manual_seed(0)
+    model = make_model(tokenizer)
+    schedule = curriculum_schedule({t: 4 for t in records}, ["qa"], 2, 1, np.random.default_rng(0))
+    GRPOTrainer(model, tokenizer, records, schedule, params.model_copy(update={"keep_every": 1}),
+                RewardModel(RewardParams()), root / "work", seed=0).train()
+    model.save_pretrained(root / "model")
+    shutil.copy(root / "work" / FINAL_STATE, root / "model" / FINAL_STATE)
+    shutil.copy(root / "work" / "log.jsonl", root / "log.jsonl")
+    return root
+
+
+def test_a_curriculum_starts_exactly_from_the_single_task_run_of_its_first_task(setup, tmp_path, capsys):
+    records, tokenizer = setup
+    full, _ = run(setup, tmp_path / "full")  # qa → math, every step trained here
+    single = _single_run_folder(setup, tmp_path / "single")
+    torch.manual_seed(0)
+    model = make_model(tokenizer)
+    schedule = curriculum_schedule({t: 4 for t in records}, ["qa", "math"], 2, 1, np.random.default_rng(0))
+    trainer = GRPOTrainer(model, tokenizer, records, schedule, GRPO, RewardModel(RewardParams()),
+                          tmp_path / "adopted", seed=0)
+    assert trainer.adopt_first_segment(single)
+    assert "taken from the single-task run" in capsys.readouterr().err
+    trainer.train()
+    for (name, a), b in zip(full.state_dict().items(), model.state_dict().values()):
+        assert torch.equal(a, b), name
+    logs = [json.loads(line) for line in (tmp_path / "adopted" / "log.jsonl").read_text().splitlines()]
+    ref = [json.loads(line) for line in (tmp_path / "full" / "log.jsonl").read_text().splitlines()]
+    assert [m["segment"] for m in logs] == ["qa", "qa", "math", "math"]
+    assert [m["tasks"] for m in logs] == [m["tasks"] for m in ref]
+    assert sorted(p.name for p in (tmp_path / "adopted" / "segments").iterdir()) == ["1-qa", "2-math"]
+
+
+def test_a_single_task_run_that_differs_is_not_adopted(setup, tmp_path, capsys):
+    records, tokenizer = setup
+    single = _single_run_folder(setup, tmp_path / "single", GRPO.model_copy(update={"lr": 5e-4}))
+    torch.manual_seed(0)
+    model = make_model(tokenizer)
+    schedule = curriculum_schedule({t: 4 for t in records}, ["qa", "math"], 2, 1, np.random.default_rng(0))
+    trainer = GRPOTrainer(model, tokenizer, records, schedule, GRPO, RewardModel(RewardParams()),
+                          tmp_path / "fresh", seed=0)
+    assert not trainer.adopt_first_segment(single)
+    assert "training the segment" in capsys.readouterr().err
+    assert trainer.state.step == 0 and not (tmp_path / "fresh" / "checkpoint").exists()
