@@ -25,7 +25,7 @@ def run(args: argparse.Namespace) -> int:
     import torch
 
     from ..data.schema import read_split
-    from ..models.tiny import build_tiny_model, load_model
+    from ..models.tiny import build_tiny_model, compute_device, load_model
     from ..models.tokenizer import build_tokenizer
     from ..models.warmstart import sft
 
@@ -50,10 +50,11 @@ def run(args: argparse.Namespace) -> int:
             raise UserError(f"{args.curated}: no warm-start examples (pretrain splits with completions) for any task")
         tokenizer = build_tokenizer(corpus, vocab_size=m.vocab_size)
         model = build_tiny_model(len(tokenizer), m.hidden, m.layers, m.heads, m.kv_heads, m.intermediate,
-                                 m.max_positions, params.seed, tokenizer)
+                                 m.max_positions, params.seed, tokenizer).to(compute_device())
         losses = sft(model, tokenizer, records, m.warmstart_steps, m.warmstart_batch_size, m.warmstart_lr,
                      m.max_len, params.seed)
         info = {"parameters": sum(p.numel() for p in model.parameters()), "vocab": len(tokenizer),
+                "device": str(compute_device()),
                 "warmstart_steps": m.warmstart_steps, "final_loss": float(sum(losses[-50:]) / max(1, len(losses[-50:])))
                 if losses else None, "examples": {t: len(r) for t, r in records.items()}}
     model.generation_config.pad_token_id = tokenizer.pad_token_id

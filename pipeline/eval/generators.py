@@ -65,7 +65,7 @@ class TransformersGenerator:
     def sample(self, prompts: list[Messages], n: int, max_new_tokens: int, temperature: float, top_p: float,
                top_k: int, greedy: bool = False, with_entropy: bool = False) -> Generation:
         r = generate(self.model, self.tokenizer, prompts, n, max_new_tokens, temperature, top_p, top_k, greedy=greedy)
-        return Generation(r.texts, sequence_mean(r.entropy, r.response_mask).numpy() if with_entropy else None)
+        return Generation(r.texts, sequence_mean(r.entropy, r.response_mask).cpu().numpy() if with_entropy else None)
 
     def close(self) -> None:
         pass

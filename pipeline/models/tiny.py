@@ -27,8 +27,14 @@ def build_tiny_model(vocab_size: int, hidden: int, layers: int, heads: int, kv_h
     return Qwen2ForCausalLM(config)
 
 
-def load_model(name_or_path: str | Path, dtype: torch.dtype = torch.float32):
-    """(model, tokenizer) from a local folder in HF format or a hub id, with pad/eos set for generation."""
+def compute_device() -> torch.device:
+    """Where the local backend trains and generates: the GPU when there is one (the first), else the CPU."""
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def load_model(name_or_path: str | Path, dtype: torch.dtype = torch.float32, device: torch.device | str | None = None):
+    """(model, tokenizer) from a local folder in HF format or a hub id, with pad/eos set for generation, on
+    ``device`` (default :func:`compute_device`)."""
     try:
         tokenizer = AutoTokenizer.from_pretrained(str(name_or_path))
         model = AutoModelForCausalLM.from_pretrained(str(name_or_path), dtype=dtype)
@@ -38,4 +44,4 @@ def load_model(name_or_path: str | Path, dtype: torch.dtype = torch.float32):
         tokenizer.pad_token = tokenizer.eos_token
     model.generation_config.pad_token_id = tokenizer.pad_token_id
     model.generation_config.eos_token_id = tokenizer.eos_token_id
-    return model, tokenizer
+    return model.to(device or compute_device()), tokenizer
