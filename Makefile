@@ -3,32 +3,44 @@
 PYTHON ?= python3.11
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
-STAMP  := $(VENV)/.installed
+BIN    := $(CURDIR)/$(VENV)/bin
+RUN_STAMP := $(VENV)/.installed-run
+DEV_STAMP := $(VENV)/.installed-dev
 
 .PHONY: run test test-slurm bench clean-venv
 
-$(STAMP): pyproject.toml
+# What the DAG needs: the pipeline and the two workflow tools (no verl, TRL or test tools).
+$(RUN_STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	# CPU build of torch first, so nothing later pulls a multi-GB CUDA build.
 	$(PY) -m pip install -q torch==2.13.0
+	$(PY) -m pip install -q -e '.[workflow]'
+	@touch $(RUN_STAMP)
+
+$(DEV_STAMP): $(RUN_STAMP)
 	$(PY) -m pip install -q -e '.[dev]'
-	@touch $(STAMP)
+	@touch $(DEV_STAMP)
 
-run: $(STAMP)
-	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" dvc repro
+# The whole DAG on params.yaml: Snakemake runs independent stages side by side on every core
+# (one torch thread per training job; evaluation and the warm start take all cores), then
+# `dvc commit` records the very same stages' results in dvc.lock, so that `dvc status` is clean
+# and `dvc repro` has nothing to do. `dvc repro` alone runs the same DAG one stage at a time.
+run: $(RUN_STAMP)
+	PATH="$(BIN):$$PATH" snakemake --cores all
+	PATH="$(BIN):$$PATH" dvc commit --force --quiet
 
-test: $(STAMP)
+test: $(DEV_STAMP)
 	$(PY) -m pytest -q
 
 # The cluster path for real (root, Debian): a single-node Slurm cluster, the smoke DAG through
 # `snakemake --cores all --profile slurm`, a failing job; the cluster is stopped again afterwards.
-test-slurm: $(STAMP)
+test-slurm: $(DEV_STAMP)
 	scripts/slurm-local-cluster start
-	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" OMNI_SLURM_TESTS=1 $(PY) -m pytest -q -s tests/slurm; \
+	PATH="$(BIN):$$PATH" OMNI_SLURM_TESTS=1 $(PY) -m pytest -q -s tests/slurm; \
 	rc=$$?; scripts/slurm-local-cluster stop; exit $$rc
 
-bench: $(STAMP)
+bench: $(DEV_STAMP)
 	$(PY) benchmarks/bench_ordering.py
 	$(PY) benchmarks/bench_rewards.py
 	$(PY) benchmarks/bench_grpo.py

@@ -15,6 +15,7 @@ rule evaluate_transfer:
         eval=lambda wc: config["eval"],
         rewards=lambda wc: config["rewards"],
         seed=config["seed"],
+    threads: workflow.cores  # eval.workers: one single-thread process per core
     log:
         "data/logs/evaluate_transfer.log",
     conda:
@@ -44,6 +45,7 @@ rule evaluate_final:
         eval=lambda wc: config["eval"],
         rewards=lambda wc: config["rewards"],
         seed=config["seed"],
+    threads: workflow.cores  # eval.workers: one single-thread process per core
     log:
         "data/logs/evaluate_final.log",
     conda:

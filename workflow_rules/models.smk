@@ -10,6 +10,7 @@ rule base_model:
     params:
         models=lambda wc: config["models"],
         seed=config["seed"],
+    threads: workflow.cores  # nothing else runs beside it; warm start on every core
     log:
         "data/logs/base_model.log",
     conda:
