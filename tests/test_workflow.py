@@ -142,7 +142,13 @@ def _copy_repo(dst: Path, smoke: bool = True) -> Path:
 
 def test_both_tools_run_the_dag_and_agree(tmp_path):
     snake = _copy_repo(tmp_path / "snake")
-    _run(["snakemake", "--cores", "1"], snake)
+    # `make run`'s recipe: Snakemake on both cores (stages side by side), then `dvc commit` records its
+    # results, after which DVC finds nothing to do.
+    _run(["snakemake", "--cores", "2"], snake)
+    _run(["dvc", "init", "--no-scm", "-f", "-q"], snake)
+    _run(["dvc", "commit", "--force", "--quiet"], snake)
+    assert "up to date" in _run(["dvc", "status"], snake).stdout
+    assert "Running stage" not in _run(["dvc", "repro"], snake).stdout
     dvc = _copy_repo(tmp_path / "dvc")
     _run(["dvc", "init", "--no-scm", "-f", "-q"], dvc)
     _run(["dvc", "repro"], dvc)
@@ -155,7 +161,7 @@ def test_both_tools_run_the_dag_and_agree(tmp_path):
     for name in ("eval/transfer/accuracies.csv", "order/bwt.csv"):
         assert (snake / "data" / name).read_bytes() == (dvc / "data" / name).read_bytes(), name
     # Entropies are float32 sums over the vocabulary: Snakemake pins each job to its declared threads
-    # (OMP_NUM_THREADS=1 here), DVC leaves torch two, and the last bits of a reduction depend on that.
+    # (OMP_NUM_THREADS=1 for training jobs), DVC leaves torch two, and the last bits of a reduction depend on that.
     ent_snake, ent_dvc = (pd.read_csv(root / "data/eval/transfer/entropies.csv") for root in (snake, dvc))
     pd.testing.assert_frame_equal(ent_snake, ent_dvc, check_exact=False, rtol=1e-5)
     for task in ("math", "coding", "qa", "writing"):

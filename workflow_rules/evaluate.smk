@@ -16,6 +16,7 @@ rule evaluate_transfer:
         rewards=lambda wc: config["rewards"],
         seed=config["seed"],
     threads: workflow.cores  # eval.workers: one single-thread process per core
+    priority: 50  # the critical path (singles → transfer → order → curriculum → validation) first
     log:
         "data/logs/evaluate_transfer.log",
     conda:

@@ -36,6 +36,7 @@ rule train_single:
         override=lambda wc: config["train"]["overrides"].get(wc.task, {}),
         rewards=lambda wc: config["rewards"],
         seed=config["seed"],
+    priority: 50  # the critical path (singles → transfer → order → curriculum → validation) first
     log:
         "data/logs/train_single/{task}.log",
     conda:

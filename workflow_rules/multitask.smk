@@ -23,6 +23,7 @@ rule train_curriculum:
         overrides=lambda wc: config["train"]["overrides"],
         rewards=lambda wc: config["rewards"],
         seed=config["seed"],
+    priority: 50  # the critical path (singles → transfer → order → curriculum → validation) first
     log:
         "data/logs/train_curriculum.log",
     conda:

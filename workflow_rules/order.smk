@@ -17,6 +17,7 @@ rule order:
     params:
         order=lambda wc: config["order"],
         seed=config["seed"],
+    priority: 50  # the critical path (singles → transfer → order → curriculum → validation) first
     log:
         "data/logs/order.log",
     conda:

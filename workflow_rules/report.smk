@@ -28,6 +28,7 @@ rule validate_predictions:
         validate=lambda wc: config.get("validate", {}),
         floor=config["order"]["floor"],
         seed=config["seed"],
+    priority: 50  # the critical path (singles → transfer → order → curriculum → validation) first
     log:
         "data/logs/validate_predictions.log",
     conda:
