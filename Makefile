@@ -15,20 +15,17 @@ $(RUN_STAMP): pyproject.toml
 	$(PY) -m pip install -q --upgrade pip
 	# CPU build of torch first, so nothing later pulls a multi-GB CUDA build.
 	$(PY) -m pip install -q --no-compile torch==2.13.0
-	$(PY) -m pip install -q -e '.[workflow]'
+	$(PY) -m pip install -q --no-compile -e '.[workflow]'
 	@touch $(RUN_STAMP)
 
 $(DEV_STAMP): $(RUN_STAMP)
 	$(PY) -m pip install -q -e '.[dev]'
 	@touch $(DEV_STAMP)
 
-# The whole DAG on params.yaml: Snakemake runs independent stages side by side on every core
-# (one torch thread per training job; evaluation and the warm start take all cores), then
-# `dvc commit` records the very same stages' results in dvc.lock, so that `dvc status` is clean
-# and `dvc repro` has nothing to do. `dvc repro` alone runs the same DAG one stage at a time.
+# The whole DAG on params.yaml, one stage at a time on every core (`snakemake --cores all` runs the
+# same stages; on 2 cores its side-by-side single-thread jobs were slower, see README "Performance").
 run: $(RUN_STAMP)
-	PATH="$(BIN):$$PATH" snakemake --cores all
-	PATH="$(BIN):$$PATH" dvc commit --force --quiet
+	PATH="$(BIN):$$PATH" dvc repro
 
 test: $(DEV_STAMP)
 	$(PY) -m pytest -q

@@ -36,3 +36,18 @@ def test_shared_prefix_loss_and_gradients_equal_the_full_forward():
     torch.testing.assert_close(shared, full, atol=1e-6, rtol=1e-6)
     for p, g in zip(model.parameters(), reference):
         torch.testing.assert_close(p.grad, g, atol=1e-6, rtol=1e-5)
+
+
+def test_completion_loss_equals_the_loss_of_transformers():
+    from pipeline.models.warmstart import completion_loss
+
+    torch.manual_seed(0)
+    tokenizer = build_tokenizer(["a b c d e f g"] * 5, 300)
+    model = build_tiny_model(len(tokenizer), 32, 1, 2, 1, 64, 256, 0, tokenizer)
+    ids = torch.randint(10, 200, (3, 9))
+    labels = torch.full_like(ids, -100)
+    labels[0, 5:] = ids[0, 5:]
+    labels[1, 7:] = ids[1, 7:]
+    labels[2, 3:6] = ids[2, 3:6]
+    ours = completion_loss(model, labels, input_ids=ids)
+    torch.testing.assert_close(ours, model(input_ids=ids, labels=labels).loss, atol=1e-6, rtol=1e-6)
