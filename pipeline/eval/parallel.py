@@ -3,11 +3,12 @@
 Every unit seeds torch itself (:func:`~pipeline.eval.evaluate.evaluate_split`), so its result does not
 depend on which process runs it, or when. With the ``transformers`` backend on a CPU, ``eval.workers``
 processes (default: one per core the stage may use; ``OMP_NUM_THREADS`` under Snakemake) evaluate
-units side by side, one torch thread each. The sampler's small matrix products use a second core
-poorly — on the embedded default, generation on two threads is only ~1.2× faster than on one — so two
-one-thread processes get through about 1.6× as many units. A unit is computed the same way whatever
-the number of workers: each one runs on a single torch thread, in the main process when there is one
-worker. With vLLM or a GPU, one worker evaluates in the main process on the device.
+units side by side, one torch thread each: a tiny model's small matrix products and the reward scoring
+(sandboxed programs, math-verify) use a second core poorly, and on the embedded default two one-thread
+workers got through 8 evaluations in 58.6 s against 67.0 s for one process on two threads. A unit is
+computed the same way whatever the number of workers: each runs on a single torch thread, in the main
+process when there is one worker (80.3 s for the same 8), so both workflow tools and any core count give
+the same results. With vLLM or a GPU, one worker evaluates in the main process on the device.
 """
 
 from __future__ import annotations

@@ -48,7 +48,8 @@ def train_local(params, plan: TrainPlan, base: Path, out: Path, dry_run: bool = 
     finally:
         rewards.close()
     logs = [json.loads(line) for line in (out / "work" / "log.jsonl").read_text().splitlines()]
-    summary = {"mode": plan.mode, "backend": "local", "device": str(next(model.parameters()).device), "steps": len(logs),
+    summary = {"mode": plan.mode, "backend": "local", "device": str(next(model.parameters()).device),
+               "steps": len(logs),
                "schedule": [name for name, _ in plan.segments()], "prompts": plan.sizes,
                "tokens_per_s": float(np.mean([m["tokens_per_s"] for m in logs])) if logs else 0.0,
                "seconds": float(sum(m["step_s"] for m in logs)),

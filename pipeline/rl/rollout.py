@@ -132,7 +132,8 @@ def generate(model, tokenizer, prompts: list[list[dict[str, str]]], n: int, max_
             sampling = policy
             token = policy.argmax(-1)
         else:
-            sampling = policy if plain else torch.log_softmax(warp_logits(logits.float(), temperature, top_p, top_k), -1)
+            sampling = policy if plain else \
+                torch.log_softmax(warp_logits(logits.float(), temperature, top_p, top_k), -1)
             token = sample_categorical(sampling)
         live = rows[~done]
         response[live, t] = token[~done]
