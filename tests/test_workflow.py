@@ -25,8 +25,8 @@ pytestmark = pytest.mark.skipif(shutil.which("snakemake", path=ENV["PATH"]) is N
                                 reason="snakemake and dvc come with the [dev] extra")
 
 
-def _run(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
-    proc = subprocess.run(args, cwd=cwd, env=ENV, capture_output=True, text=True, timeout=300)
+def _run(args: list[str], cwd: Path, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+    proc = subprocess.run(args, cwd=cwd, env=ENV, capture_output=True, text=True, timeout=timeout)
     assert proc.returncode == 0, f"{' '.join(args)} failed:\n{proc.stdout}\n{proc.stderr}"
     return proc
 
@@ -142,16 +142,15 @@ def _copy_repo(dst: Path, smoke: bool = True) -> Path:
 
 def test_both_tools_run_the_dag_and_agree(tmp_path):
     snake = _copy_repo(tmp_path / "snake")
-    # `make run`'s recipe: Snakemake on both cores (stages side by side), then `dvc commit` records its
-    # results, after which DVC finds nothing to do.
-    _run(["snakemake", "--cores", "2"], snake)
+    # After a Snakemake run, `dvc commit` records its results and DVC finds nothing to do.
+    _run(["snakemake", "--cores", "1"], snake, timeout=600)
     _run(["dvc", "init", "--no-scm", "-f", "-q"], snake)
     _run(["dvc", "commit", "--force", "--quiet"], snake)
     assert "up to date" in _run(["dvc", "status"], snake).stdout
     assert "Running stage" not in _run(["dvc", "repro"], snake).stdout
     dvc = _copy_repo(tmp_path / "dvc")
     _run(["dvc", "init", "--no-scm", "-f", "-q"], dvc)
-    _run(["dvc", "repro"], dvc)
+    _run(["dvc", "repro"], dvc, timeout=600)
     for name in ("curated/qa/stats.json", "curated/math/stats.json"):
         assert (snake / "data" / name).read_bytes() == (dvc / "data" / name).read_bytes(), name
     for root in (snake, dvc):
@@ -161,7 +160,7 @@ def test_both_tools_run_the_dag_and_agree(tmp_path):
     for name in ("eval/transfer/accuracies.csv", "order/bwt.csv"):
         assert (snake / "data" / name).read_bytes() == (dvc / "data" / name).read_bytes(), name
     # Entropies are float32 sums over the vocabulary: Snakemake pins each job to its declared threads
-    # (OMP_NUM_THREADS=1 for training jobs), DVC leaves torch two, and the last bits of a reduction depend on that.
+    # (OMP_NUM_THREADS=1 here), DVC leaves torch two, and the last bits of a reduction depend on that.
     ent_snake, ent_dvc = (pd.read_csv(root / "data/eval/transfer/entropies.csv") for root in (snake, dvc))
     pd.testing.assert_frame_equal(ent_snake, ent_dvc, check_exact=False, rtol=1e-5)
     for task in ("math", "coding", "qa", "writing"):
