@@ -41,6 +41,7 @@ bench: $(DEV_STAMP)
 	$(PY) benchmarks/bench_ordering.py
 	$(PY) benchmarks/bench_rewards.py
 	$(PY) benchmarks/bench_grpo.py
+	$(PY) benchmarks/bench_warmstart.py
 	$(PY) benchmarks/bench_dag.py --workspace
 
 clean-venv:
