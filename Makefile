@@ -14,8 +14,8 @@ $(RUN_STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	# CPU build of torch first, so nothing later pulls a multi-GB CUDA build.
-	$(PY) -m pip install -q --no-compile torch==2.13.0
-	$(PY) -m pip install -q --no-compile -e '.[workflow]'
+	$(PY) -m pip install -q torch==2.13.0
+	$(PY) -m pip install -q -e '.[workflow]'
 	@touch $(RUN_STAMP)
 
 $(DEV_STAMP): $(RUN_STAMP)
