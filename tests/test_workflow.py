@@ -183,16 +183,16 @@ def test_both_tools_run_the_dag_and_agree(tmp_path):
     assert "Running stage" not in _run(["dvc", "repro"], dvc).stdout
     params = dvc / "params.yaml"
     params.write_text(params.read_text().replace("method: exact", "method: greedy"))
-    rerun = re.findall(r"Running stage '([^']+)'", _run(["dvc", "repro"], dvc).stdout)
+    rerun = re.findall(r"Running stage '([^']+)'", _run(["dvc", "repro"], dvc, timeout=600).stdout)
     assert rerun[0] == "order" and set(rerun) == {"order", *DOWNSTREAM_OF_ORDER}
     # One task's data parameter reruns that task's curation and everything downstream of θ0 (which is
     # trained on every task's data), but no other task's curation.
     params.write_text(_bump_math(params.read_text()))
-    rerun = re.findall(r"Running stage '([^']+)'", _run(["dvc", "repro"], dvc).stdout)
+    rerun = re.findall(r"Running stage '([^']+)'", _run(["dvc", "repro"], dvc, timeout=600).stdout)
     assert rerun[:2] == ["curate@math", "base_model"] and not [s for s in rerun if s.startswith("curate@")][1:]
     # One task's GRPO parameter reruns only that task's training and its consumers.
     params.write_text(params.read_text().replace("overrides:\n    math: {}", "overrides:\n    math:\n      lr: 0.0002"))
-    rerun = re.findall(r"Running stage '([^']+)'", _run(["dvc", "repro"], dvc).stdout)
+    rerun = re.findall(r"Running stage '([^']+)'", _run(["dvc", "repro"], dvc, timeout=600).stdout)
     assert rerun[0] == "train_single@math" and set(rerun) == {"train_single@math", *CONSUMERS_OF_A_TASK_RUN}
     # Snakemake: the same parameter change reruns the same job (params trigger), nothing else.
     snake_params = snake / "params.yaml"
