@@ -36,11 +36,11 @@ def run(args: argparse.Namespace) -> int:
         file = Path(args.curated) / task / f"{m.select_split}.parquet"
         if not file.exists():
             raise UserError(f"{file}: file not found")
-    units = [Unit(f"{task}@{step}", str(path), task, m.select_split) for task, cands in runs.items()
-             for step, path in cands]
+    step_of = {Unit(f"{task}@{step}", str(path), task, m.select_split): step for task, cands in runs.items()
+               for step, path in cands}
     scores: dict[str, list[dict]] = {task: [] for task in params.tasks}
-    for unit, result in evaluate_units(units, params, Path(args.curated), desc="checkpoint selection"):
-        task, step = unit.task, int(unit.name.rsplit("@", 1)[1])
+    for unit, result in evaluate_units(list(step_of), params, Path(args.curated), desc="checkpoint selection"):
+        task, step = unit.task, step_of[unit]
         scores[task].append({"step": step, "path": unit.path, "accuracy": result["accuracy"],
                              "accuracy_se": result["accuracy_se"]})
         print(f"select {task:<8} step {step:>5}: {m.select_split} acc={result['accuracy']:.3f}"

@@ -110,7 +110,7 @@ class GRPOTrainer:
         self.log_path = self.out / "log.jsonl"
         self.fingerprint = run_fingerprint(model, self.schedule, {"": params, **self.segment_params}, seed) \
             if self.segment_params else run_fingerprint(model, self.schedule, params, seed)
-        first = list(self._first_segment())
+        first = self.first_segment = list(self._first_segment())
         rewards_id = rewards.params.model_dump(mode="json") if hasattr(rewards, "params") else {}
         self.first_key = segment_key(model, first, self.params_of(first[0].segment) if first else params, seed,
                                      rewards_id)
@@ -181,7 +181,7 @@ class GRPOTrainer:
         from transformers import AutoModelForCausalLM
 
         name = self.schedule[0].segment
-        steps = len(list(self._first_segment()))
+        steps = len(self.first_segment)
         loaded = AutoModelForCausalLM.from_pretrained(Path(run) / "model", dtype=torch.float32)
         self.model.load_state_dict(loaded.state_dict())
         self.out.mkdir(parents=True, exist_ok=True)
