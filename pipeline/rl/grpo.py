@@ -76,6 +76,19 @@ def sequence_mean(values: Tensor, mask: Tensor) -> Tensor:
     return (values * m).sum(-1) / m.sum(-1).clamp(min=1.0)
 
 
+def rows_with_gradient(advantages: Tensor, beta: Tensor) -> Tensor:
+    """Indices of the rows whose Eq. 4 term can have a gradient: all rows when some β_k > 0 (the KL term of
+    Eq. 5 involves every row), otherwise the rows with Â ≠ 0.
+
+    With β = 0 a row with Â = 0 (every row of a σ_q = 0 group, Eq. 3) contributes min[ρ·0, clip(ρ)·0] ≡ 0 to
+    the objective for any θ, so zero value and zero gradient: leaving it out of the forward and backward pass
+    and scaling the mean by (kept rows / all rows) gives the same loss and gradient.
+    """
+    if bool((beta > 0).any()):
+        return torch.arange(len(advantages), device=advantages.device)
+    return torch.nonzero(advantages != 0).squeeze(-1)
+
+
 @dataclass(frozen=True)
 class LossOutput:
     loss: Tensor

@@ -3,7 +3,8 @@
 For each batch of the schedule: sample G completions per prompt from π_θold (KV cache,
 temperature / top-p / top-k from params), score them with the reward registry, drop
 samples marked ``excluded``, compute group advantages (Eq. 3; groups with σ_q = 0 get
-zero advantages and are counted), then ``ppo_epochs`` passes of mini-batch updates of
+zero advantages and are counted; with β = 0 their rows skip the update's passes, which they
+contribute nothing to), then ``ppo_epochs`` passes of mini-batch updates of
 Eq. 4 with gradient clipping and a constant or cosine learning rate. Log-probs use the
 sampling temperature (the distribution the rollout was drawn from, as in verl); with one
 update per batch the old log-probs are the detached current ones (no extra pass). The reference
@@ -46,7 +47,7 @@ from ..config import GRPOParams
 from ..data.prompts import user_text
 from ..models.warmstart import cosine_lr
 from ..rewards.total import RewardModel, Sample
-from .grpo import group_mean_std, grpo_advantages, mt_grpo_loss, sequence_mean
+from .grpo import group_mean_std, grpo_advantages, mt_grpo_loss, rows_with_gradient, sequence_mean
 from .rollout import generate, token_logprobs
 from .schedules import Batch
 
@@ -244,16 +245,26 @@ class GRPOTrainer:
             order = torch.randperm(len(rows))
             for start in range(0, len(rows), p.mini_batch_size):
                 mb = order[start:start + p.mini_batch_size]
-                logp, _ = token_logprobs(self.model, rollout, rows[mb], p.temperature)
-                out = mt_grpo_loss(logp, logp.detach() if on_policy else old_logp[mb], advantages[mb], mask[mb],
-                                   p.eps_low, p.eps_high, beta=beta[mb],
-                                   ref_logp=None if ref_logp is None else ref_logp[mb])
-                out.loss.backward()
+                # Rows without a gradient (Â = 0, β = 0) are left out of the passes; the mean over the
+                # mini-batch and the clip fraction over its tokens are kept (see rows_with_gradient).
+                live = mb[rows_with_gradient(advantages[mb], beta[mb]).cpu()]
+                if len(live):
+                    logp, _ = token_logprobs(self.model, rollout, rows[live], p.temperature)
+                    out = mt_grpo_loss(logp, logp.detach() if on_policy else old_logp[live], advantages[live],
+                                       mask[live], p.eps_low, p.eps_high, beta=beta[live],
+                                       ref_logp=None if ref_logp is None else ref_logp[live])
+                    (out.loss * (len(live) / len(mb))).backward()
+                    tokens = mask[live].sum() / mask[mb].sum().clamp(min=1)
+                    clip.append(out.clip_fraction.item() * float(tokens))
+                    kls.append(out.kl.item())
+                else:  # no row has a gradient: the update is AdamW's step on a zero gradient
+                    for param in self.model.parameters():
+                        param.grad = torch.zeros_like(param)
+                    clip.append(0.0)
+                    kls.append(0.0)
                 torch.nn.utils.clip_grad_norm_(self.model.parameters(), p.grad_clip)
                 self.optimizer.step()
                 self.optimizer.zero_grad(set_to_none=True)
-                clip.append(out.clip_fraction.item())
-                kls.append(out.kl.item())
             self.scheduler.step()
         self.model.eval()
         seconds = time.perf_counter() - t0

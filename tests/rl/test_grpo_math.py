@@ -11,6 +11,7 @@ from pipeline.rl.grpo import (
     kl_estimator,
     mt_grpo_loss,
     policy_ratio,
+    rows_with_gradient,
     sequence_mean,
 )
 
@@ -70,6 +71,26 @@ def test_per_task_beta_weights_the_kl():
     assert out.loss.item() == pytest.approx(0.5 * kl)  # only the second sample's task has β = 1
     with pytest.raises(ValueError, match="ref_logp"):
         mt_grpo_loss(logp, logp, adv, mask, 0.2, 0.2, beta=torch.tensor([0.0, 1.0]))
+
+
+def test_rows_without_advantage_can_leave_the_update():
+    # β = 0: the rows with Â = 0 are dropped, and the mean over the kept rows scaled by 3/5 has the full
+    # loss's value and gradient; with some β_k > 0 every row stays (the KL term needs them).
+    torch.manual_seed(0)
+    logits = torch.randn(5, 4, requires_grad=True)
+    old = torch.log_softmax(torch.randn(5, 4), -1)
+    adv = torch.tensor([0.7, 0.0, -1.2, 0.0, 0.5])
+    mask = torch.tensor([[1, 1, 1, 1], [1, 1, 0, 0], [1, 0, 0, 0], [1, 1, 1, 0], [1, 1, 1, 1]])
+    keep = rows_with_gradient(adv, torch.zeros(5))
+    assert keep.tolist() == [0, 2, 4]
+    full = mt_grpo_loss(logits, old, adv, mask, 0.2, 0.28).loss
+    (grad_full,) = torch.autograd.grad(full, logits)
+    part = mt_grpo_loss(logits[keep], old[keep], adv[keep], mask[keep], 0.2, 0.28).loss * (len(keep) / 5)
+    (grad_part,) = torch.autograd.grad(part, logits)
+    torch.testing.assert_close(part, full)
+    torch.testing.assert_close(grad_part, grad_full)
+    assert rows_with_gradient(adv, torch.tensor([0.0, 0.1, 0.0, 0.0, 0.0])).tolist() == [0, 1, 2, 3, 4]
+    assert len(rows_with_gradient(torch.zeros(3), torch.zeros(3))) == 0
 
 
 def test_loop_versus_vectorised_advantages():

@@ -191,3 +191,49 @@ def test_a_single_task_run_that_differs_is_not_adopted(setup, tmp_path, capsys):
     assert not trainer.adopt_first_segment(single)
     assert "training the segment" in capsys.readouterr().err
     assert trainer.state.step == 0 and not (tmp_path / "fresh" / "checkpoint").exists()
+
+
+
+class LengthReward(RewardModel):
+    """The registry's scores plus the response length's parity: groups of an untrained model then have both
+    equal (σ_q = 0) and unequal rewards, so some rows of a mini-batch have Â = 0 and others do not."""
+
+    def score(self, samples):
+        from dataclasses import replace
+
+        return [replace(s, score=s.score + len(sample.response) % 2)
+                for s, sample in zip(super().score(samples), samples)]
+
+
+def test_rows_without_advantage_skip_the_update_without_changing_it(setup, tmp_path, monkeypatch):
+    """Rows with Â = 0 (β = 0) are left out of the update's passes: the same weights, losses' clip fractions and
+    rewards as the update over every row (``rows_with_gradient`` replaced by "all rows")."""
+    import pipeline.rl.trainer as trainer_module
+
+    records, tokenizer = setup
+    params = GRPO.model_copy(update={"group_size": 4, "mini_batch_size": 4})
+    live_counts = []
+    real = trainer_module.rows_with_gradient
+
+    def counting(advantages, beta):
+        live = real(advantages, beta)
+        live_counts.append((len(live), len(advantages)))
+        return live
+
+    def train(out, select):
+        monkeypatch.setattr(trainer_module, "rows_with_gradient", select)
+        torch.manual_seed(0)
+        model = make_model(tokenizer)
+        schedule = curriculum_schedule({t: 4 for t in records}, ["qa", "math"], 2, 1, np.random.default_rng(0))
+        GRPOTrainer(model, tokenizer, records, schedule, params, LengthReward(RewardParams()), out, seed=0).train()
+        logs = [json.loads(line) for line in (out / "log.jsonl").read_text().splitlines()]
+        return model, logs
+
+    skipped, logs_skipped = train(tmp_path / "skip", counting)
+    full, logs_full = train(tmp_path / "full", lambda adv, beta: torch.arange(len(adv)))
+    assert any(0 < live < total for live, total in live_counts), live_counts  # the case under test occurred
+    for (name, a), (_, b) in zip(full.state_dict().items(), skipped.state_dict().items()):
+        torch.testing.assert_close(a, b, msg=name, rtol=1e-5, atol=1e-6)
+    for a, b in zip(logs_full, logs_skipped):
+        assert a["clip_fraction"] == pytest.approx(b["clip_fraction"], abs=1e-6)
+        assert a["tasks"] == b["tasks"]
