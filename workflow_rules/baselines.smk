@@ -29,6 +29,7 @@ rule merge_ties:
     input:
         base="data/models/base",
         singles=expand("data/models/single/{task}/{out}", task=TASKS, out=["model", "checkpoints", "metrics.json"]),
+        transfer="data/eval/transfer/units.jsonl",
         data=expand("data/curated/{task}/{split}.parquet", task=TASKS, split=["val", "test"]),
         code=code("pipeline/baselines", "pipeline/eval", "pipeline/rewards", "pipeline/rl/rollout.py",
                   "pipeline/rl/grpo.py", "pipeline/models", "pipeline/commands/merge_ties.py", *COMMON_CODE),
@@ -45,5 +46,6 @@ rule merge_ties:
     conda:
         "../environment.yml"
     shell:
-        "python -m pipeline merge-ties --base data/models/base --singles data/models/single --out data/models/merged "
+        "python -m pipeline merge-ties --base data/models/base --singles data/models/single --reuse data/eval/transfer "
+        "--out data/models/merged "
         "--params params.yaml > {log} 2>&1"

@@ -11,6 +11,7 @@ rule evaluate_transfer:
     output:
         accuracies="data/eval/transfer/accuracies.csv",
         entropies="data/eval/transfer/entropies.csv",
+        units="data/eval/transfer/units.jsonl",
     params:
         eval=lambda wc: config["eval"],
         rewards=lambda wc: config["rewards"],
@@ -26,12 +27,15 @@ rule evaluate_transfer:
         "--params params.yaml > {log} 2>&1"
 
 
-# evaluate_final: Base, SFT, MM, JT and CL on test (ST×K comes from evaluate_transfer's test rows).
+# evaluate_final: Base, ST×K, SFT, MM, JT and CL on test (Base and the single-task models: evaluate_transfer's
+# results, reused; see pipeline/eval/reuse.py).
 
 
 rule evaluate_final:
     input:
         base="data/models/base",
+        singles=expand("data/models/single/{task}/model", task=TASKS),
+        transfer="data/eval/transfer/units.jsonl",
         sft="data/models/sft/model",
         merged="data/models/merged/model",
         joint="data/models/joint/model",
@@ -42,6 +46,7 @@ rule evaluate_final:
     output:
         accuracies="data/eval/final/accuracies.csv",
         entropies="data/eval/final/entropies.csv",
+        units="data/eval/final/units.jsonl",
     params:
         eval=lambda wc: config["eval"],
         rewards=lambda wc: config["rewards"],
@@ -52,9 +57,9 @@ rule evaluate_final:
     conda:
         "../environment.yml"
     shell:
-        "python -m pipeline evaluate --model base=data/models/base --model sft=data/models/sft/model "
+        "python -m pipeline evaluate --transfer data/models/base data/models/single --model sft=data/models/sft/model "
         "--model merged=data/models/merged/model --model joint=data/models/joint/model "
-        "--model curriculum=data/models/curriculum/model --split test --out data/eval/final "
+        "--model curriculum=data/models/curriculum/model --split test --reuse data/eval/transfer --out data/eval/final "
         "--params params.yaml > {log} 2>&1"
 
 

@@ -21,13 +21,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "the BWT table")
     parser.add_argument("--split", action="append", default=None, choices=["val", "test"], help="splits (default both)")
     parser.add_argument("--curated", default="data/curated", help="folder of curate outputs")
-    parser.add_argument("--out", required=True, metavar="DIR", help="writes accuracies.csv and entropies.csv")
+    parser.add_argument("--reuse", action="append", default=[], metavar="DIR",
+                        help="an earlier `evaluate` output folder: units evaluated there (same model files, data, "
+                             "eval settings, rewards and seed) are taken from its units.jsonl; repeat")
+    parser.add_argument("--out", required=True, metavar="DIR",
+                        help="writes accuracies.csv, entropies.csv and units.jsonl (every result, per prompt)")
     parser.add_argument("--params", default=str(DEFAULT_PARAMS), help="parameters file (default: params.yaml)")
 
 
 @command("evaluate", help="Per-task accuracy (mean@k and greedy) and token entropy (Eq. 11) of models on val/test.")
 def run(args: argparse.Namespace) -> int:
     from ..eval.parallel import Unit, evaluate_units
+    from ..eval.reuse import RESULTS, encode_result
     from ..io import staged_outputs
 
     params = load_params(args.params)
@@ -45,9 +50,11 @@ def run(args: argparse.Namespace) -> int:
                 raise UserError(f"{Path(args.curated) / task / f'{split}.parquet'}: file not found")
     units = [Unit(name, str(path), task, split) for name, path in models.items() for task in params.tasks
              for split in splits]
-    rows = []
+    rows, stored = [], []
     base_per_prompt = {}  # (task, split) → θ0's per-prompt accuracy, for the paired gain of every other model
-    for unit, result in evaluate_units(units, params, Path(args.curated)):
+    for unit, result in evaluate_units(units, params, Path(args.curated), reuse=[Path(d) for d in args.reuse]):
+        stored.append(encode_result(result["key"], unit.name, unit.task, unit.split,
+                                    {k: v for k, v in result.items() if k not in ("key", "reused")}))
         rows.append(_row(unit.name, unit.task, unit.split, result, base_per_prompt))
 
     def table(columns: list[str]) -> str:
@@ -62,6 +69,7 @@ def run(args: argparse.Namespace) -> int:
                                                      "accuracy_se", "accuracy_sampled", "accuracy_greedy",
                                                      "gain", "gain_se", "n"]))
         (stage / "entropies.csv").write_text(table(["trained_on", "evaluated_on", "split", "entropy"]))
+        (stage / RESULTS).write_text("".join(stored))
     return 0
 
 
@@ -71,6 +79,7 @@ def _row(name: str, task: str, split: str, result: dict, base_per_prompt: dict) 
 
     result = dict(result)
     per_prompt = result.pop("per_prompt")
+    reused = " (reused)" if result.pop("reused", False) else ""
     if name == "base":
         base_per_prompt[task, split] = per_prompt
     elif (task, split) in base_per_prompt:
@@ -78,7 +87,7 @@ def _row(name: str, task: str, split: str, result: dict, base_per_prompt: dict) 
     print(f"{name:>10} on {task:<8} {split:<4} acc={result['accuracy']:.3f}±{result['accuracy_se']:.3f} "
           f"(sampled {result['accuracy_sampled']:.3f}, greedy {result['accuracy_greedy']:.3f}) "
           f"entropy={result['entropy']:.3f} n={result['n']}"
-          + (f" gain={result['gain']:+.3f}±{result['gain_se']:.3f}" if "gain" in result else ""), flush=True)
+          + (f" gain={result['gain']:+.3f}±{result['gain_se']:.3f}" if "gain" in result else "") + reused, flush=True)
     return {"trained_on": name, "evaluated_on": task, "split": split, **result}
 
 

@@ -15,6 +15,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--base", default="data/models/base", help="θ0 folder (HF format)")
     parser.add_argument("--singles", default="data/models/single", help="folder of the single-task runs (<task>/)")
     parser.add_argument("--curated", default="data/curated", help="folder of curate outputs")
+    parser.add_argument("--reuse", action="append", default=[], metavar="DIR",
+                        help="an `evaluate` output folder whose evaluations of the same models are taken instead of "
+                             "recomputed (see pipeline/eval/reuse.py); repeat")
     parser.add_argument("--out", required=True, metavar="DIR",
                         help="writes model/ (HF, with mergekit.yaml) and selection.json")
     parser.add_argument("--params", default=str(DEFAULT_PARAMS), help="parameters file (default: params.yaml)")
@@ -39,7 +42,8 @@ def run(args: argparse.Namespace) -> int:
     step_of = {Unit(f"{task}@{step}", str(path), task, m.select_split): step for task, cands in runs.items()
                for step, path in cands}
     scores: dict[str, list[dict]] = {task: [] for task in params.tasks}
-    for unit, result in evaluate_units(list(step_of), params, Path(args.curated), desc="checkpoint selection"):
+    for unit, result in evaluate_units(list(step_of), params, Path(args.curated), desc="checkpoint selection",
+                                         reuse=[Path(d) for d in args.reuse]):
         task, step = unit.task, step_of[unit]
         scores[task].append({"step": step, "path": unit.path, "accuracy": result["accuracy"],
                              "accuracy_se": result["accuracy_se"]})

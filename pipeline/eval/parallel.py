@@ -18,7 +18,7 @@ import os
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Iterator, Sequence
 
 from ..config import Params
 from ..progress import progress
@@ -102,12 +102,37 @@ def _run_unit(unit: Unit) -> dict[str, Any]:
     return _WORKER(unit)
 
 
-def evaluate_units(units: list[Unit], params: Params, curated: Path, desc: str = "evaluate") -> Iterator[
-        tuple[Unit, dict[str, Any]]]:
+def evaluate_units(units: list[Unit], params: Params, curated: Path, desc: str = "evaluate",
+                   reuse: Sequence[Path] = ()) -> Iterator[tuple[Unit, dict[str, Any]]]:
     """``(unit, result)`` for every unit, in the order given (results of :func:`evaluate_split`, with
-    ``per_prompt``); in ``worker_count`` processes side by side."""
+    ``per_prompt``, plus ``key`` (:func:`~pipeline.eval.reuse.unit_key`) and ``reused``); in ``worker_count``
+    processes side by side. Units whose result is stored in a ``reuse`` folder are not evaluated again."""
+    from .reuse import load_results, unit_key
+
+    keys = [unit_key(Path(u.path), u.task, u.split, params, Path(curated)) for u in units]
+    stored = load_results(reuse) if reuse else {}
+    todo = [u for u, key in zip(units, keys) if key not in stored]
+    if reuse:
+        print(f"{desc}: {len(units) - len(todo)} of {len(units)} evaluations reused from "
+              f"{', '.join(map(str, reuse))}", flush=True)
+    computed = _evaluate(todo, params, curated, desc)
+    try:
+        for unit, key in zip(units, keys):
+            if key in stored:
+                yield unit, {**stored[key], "key": key, "reused": True}
+            else:
+                done, result = next(computed)
+                assert done == unit
+                yield unit, {**result, "key": key, "reused": False}
+    finally:
+        computed.close()
+
+
+def _evaluate(units: list[Unit], params: Params, curated: Path, desc: str) -> Iterator[tuple[Unit, dict[str, Any]]]:
     import torch
 
+    if not units:
+        return
     workers = worker_count(params, len(units))
     bar = progress(total=len(units), desc=desc, unit="eval")
     try:

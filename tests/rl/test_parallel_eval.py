@@ -75,3 +75,41 @@ def test_a_missing_model_folder_fails_in_the_worker_and_reaches_the_caller(works
     with pytest.raises(Exception, match="cannot be loaded"):
         list(evaluate_units([*_units(root)[:2], Unit("gone", str(root / "gone"), "math", "val")], two,
                             root / "curated"))
+
+
+def test_stored_evaluations_are_reused_only_for_the_same_model_data_and_settings(workspace, tmp_path, capsys):
+    from pipeline.errors import UserError
+    from pipeline.eval.reuse import RESULTS, encode_result
+
+    root, params = workspace
+    one = params.model_copy(update={"eval": params.eval.model_copy(update={"workers": 1})})
+    units = _units(root)[:4]  # m0 on math and qa, val and test
+    first = list(evaluate_units(units, one, root / "curated"))
+    store = tmp_path / "store"
+    store.mkdir()
+    (store / RESULTS).write_text("".join(encode_result(r["key"], u.name, u.task, u.split,
+                                                       {k: v for k, v in r.items() if k not in ("key", "reused")})
+                                         for u, r in first))
+    # The same model under another name and folder, plus m1 (never evaluated): m0's four come from the store.
+    copy = tmp_path / "copy-of-m0"
+    copy.mkdir()
+    for f in (root / "m0").iterdir():
+        (copy / f.name).write_bytes(f.read_bytes())
+    again = [Unit("renamed", str(copy), u.task, u.split) for u in units] + _units(root)[4:6]
+    second = list(evaluate_units(again, one, root / "curated", reuse=[store]))
+    assert [r["reused"] for _, r in second] == [True] * 4 + [False] * 2
+    assert "4 of 6 evaluations reused" in capsys.readouterr().out
+    for (_, a), (_, b) in zip(first, second):
+        assert a["accuracy"] == b["accuracy"] and a["entropy"] == b["entropy"] and a["key"] == b["key"]
+        np.testing.assert_array_equal(a["per_prompt"], b["per_prompt"])
+    # Other eval settings, or a changed model file, change the key: evaluated again.
+    hotter = one.model_copy(update={"eval": one.eval.model_copy(update={"temperature": 0.5})})
+    assert not any(r["reused"] for _, r in evaluate_units(units[:1], hotter, root / "curated", reuse=[store]))
+    (copy / "config.json").write_text((copy / "config.json").read_text() + "\n")
+    assert not any(r["reused"] for _, r in evaluate_units(again[:1], one, root / "curated", reuse=[store]))
+    # A store that is missing or malformed is a one-line error naming the file (and line).
+    with pytest.raises(UserError, match="units.jsonl: not found"):
+        list(evaluate_units(units[:1], one, root / "curated", reuse=[tmp_path]))
+    (store / RESULTS).write_text('{"key": "x"}\n')
+    with pytest.raises(UserError, match=r"units.jsonl: line 1: not an evaluation result"):
+        list(evaluate_units(units[:1], one, root / "curated", reuse=[store]))
