@@ -18,7 +18,7 @@ from __future__ import annotations
 import hashlib
 import json
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any, Sequence
 
 import numpy as np
 
@@ -86,10 +86,3 @@ def load_results(folders: Sequence[Path]) -> dict[str, dict[str, Any]]:
                 raise UserError(f"{file}: line {number}: not an evaluation result ({exc})") from exc
     return stored
 
-
-def split_reused(keys: Iterable[str], stored: dict[str, dict[str, Any]]) -> tuple[list[int], list[int]]:
-    """Positions of the units found in ``stored`` and of those to evaluate."""
-    found, todo = [], []
-    for i, key in enumerate(keys):
-        (found if key in stored else todo).append(i)
-    return found, todo
