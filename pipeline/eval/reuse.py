@@ -2,8 +2,9 @@
 
 Several stages evaluate the same model on the same split: ``evaluate_final`` reports θ0 and the
 single-task models on test (``evaluate_transfer`` has them), ``merge_ties`` scores each single-task
-run's final model on val (``evaluate_transfer`` again), ``validate_predictions`` the recommended
-curriculum on test (``evaluate_final``). An evaluation is a function of the model's files, the
+run's final model on val (``evaluate_transfer`` again). (``validate_predictions`` also evaluates the
+recommended curriculum on test, as ``evaluate_final`` does, but is not given that folder: at paper scale
+it would then wait for the joint run.) An evaluation is a function of the model's files, the
 split's file, the ``eval`` settings, the rewards and the seed (every unit seeds itself, see
 :mod:`.parallel`), so :func:`unit_key` digests exactly those, and a stage that was given the
 earlier stage's folder (``--reuse DIR``, declared as a dependency in both workflow files) takes the
