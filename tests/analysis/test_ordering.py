@@ -128,7 +128,9 @@ def test_weights_change_the_optimum():
 def test_upper_bound_dominates_and_heuristic_is_feasible(w):
     exact = exact_lop(w)
     heur = heuristic_lop(w, restarts=3, seed=0)
-    assert exact.value <= triangle_lp_upper_bound(w) + 1e-7 <= pairwise_upper_bound(w) + 2e-7
+    # The LP solver (HiGHS) stops within absolute tolerances of ~1e-7: on entries of 1e-7 its bound may
+    # leave out one of them (seen: exact 2.1e-6, LP 2.0e-6), so compare with a 1e-6 margin.
+    assert exact.value <= triangle_lp_upper_bound(w) + 1e-6 <= pairwise_upper_bound(w) + 2e-6
     assert heur.value <= exact.value + 1e-9
     assert heur.gap is not None and heur.gap >= -1e-9
 
