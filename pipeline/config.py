@@ -131,7 +131,7 @@ class CodeRewardParams(Section):
 
     require_isolation: bool = Field(False, description="Fail instead of falling back when bubblewrap is missing "
                                     "(true in the paper-scale config).")
-    timeout_s: float = Field(10.0, gt=0, description="Wall-clock limit per program, enforced by the parent.")
+    timeout_s: float = Field(10.0, gt=0, description="Wall-clock limit per program.")
     cpu_s: int = Field(10, ge=1, description="RLIMIT_CPU seconds.")
     memory_mb: int = Field(1024, ge=64, description="RLIMIT_AS per process.")
     max_processes: int = Field(16, ge=1, description="RLIMIT_NPROC for the sandbox's dedicated uid.")
@@ -139,6 +139,9 @@ class CodeRewardParams(Section):
     max_open_files: int = Field(64, ge=8, description="RLIMIT_NOFILE.")
     tmp_size_mb: int = Field(64, ge=1, description="Size of the private /tmp.")
     max_output_kb: int = Field(1024, ge=1, description="Captured stdout cap; more kills the program.")
+    programs_per_sandbox: int = Field(64, ge=1, description="Programs run one after another in one sandbox, "
+                                      "which kills what each left running and clears /tmp between them "
+                                      "(1: a fresh sandbox per program; the unisolated fallback always uses 1).")
     workers: int = Field(2, ge=1, description="Programs run in parallel.")
 
 

@@ -1,28 +1,53 @@
 """Test harness that runs *inside* the sandbox (stdlib only; never imported by the pipeline).
 
-Protocol: the parent writes one ``marshal``-ed dict on stdin,
-``{"nonce", "kind": "functional"|"unittest"|"io"|"call", "solution", "tests", "sys_path"}``, and closes
-it; for ``functional`` tests, ``tests["check_code"]`` is the check already parsed, rewritten
-and compiled by the parent (:func:`pipeline.rewards.code.compile_check`). The harness runs
-every test and, only after the last one, prints ``<nonce> <repr of the result dict>`` on
-its own line. A program that exits early (``sys.exit``,
+It is a small server: one sandbox runs a batch of programs, one at a time, so that the cost of
+starting bubblewrap and the interpreter (~50 ms) is paid once per batch instead of once per program.
+
+Protocol (ping-pong; the parent sends the next request only after it has read the last result, so
+no other program's request, nonce included, exists in the sandbox while a program runs):
+
+- parent → harness, on stdin: ``<u32 length><marshal-ed request>`` per program, where a request is
+  ``{"nonce", "kind": "functional"|"unittest"|"io"|"call", "solution", "tests", "sys_path"}``;
+  for ``functional`` tests, ``tests["check_code"]`` is the check already parsed, rewritten
+  and compiled by the parent (:func:`pipeline.rewards.code.compile_check`). EOF ends the server.
+- harness → parent, on stdout: ``<u32 length><i32 returncode><u8 timed_out><u8 truncated>`` and the
+  program's output (at most ``max_output_bytes``), per program. The parent decodes only this header;
+  it never unmarshals anything written in the sandbox.
+
+Each program runs in a child forked from the server, with stdin on ``/dev/null``, stdout on a pipe
+read by the server (capped at ``max_output_bytes``, killed past ``timeout_s``) and no other open
+descriptor. The child runs every test and, only after the last one, prints
+``<nonce> <repr of the result dict>`` on its own line. A program that exits early (``sys.exit``,
 ``os._exit``, a crash, a signal) never prints that line, and cannot forge it without
 the nonce, so the parent scores it 0.
+
+Between programs (``--reset``, given when the sandbox has its own PID namespace and ``/tmp``), the
+server kills every other process of the sandbox (``kill(-1, SIGKILL)``; bubblewrap's init is
+pid 1 and is spared), waits until they are gone, and deletes whatever appeared under ``/tmp``
+(the only writable place), so that nothing a program left behind meets the next one. The server
+makes itself non-dumpable first: a program, although it runs under the same uid, can then neither
+read nor write the server's memory or descriptors (``/proc/<pid>/mem``, ``/proc/<pid>/fd``) nor
+``ptrace`` it. If the reset fails the server stops after reporting, and the parent goes on in a
+fresh sandbox. Without ``--reset`` (the unisolated fallback) the parent sends one program per server.
 
 Always-equal objects: results are converted to plain built-in values before any
 comparison (:func:`plain`): an object of any other type fails the test. In the
 ``functional`` format, every ``==`` / ``!=`` in the check code is rewritten to
 ``__omni_eq__(a, b)``, which compares the two sides' plain values.
 
-Start-up cost matters (one interpreter per program): the harness imports only built-in
-modules (``sys``, ``math``, ``marshal``, ``io``) — no ``json``, ``re`` or ``ast``, whose
-imports alone cost more than the interpreter start.
+The harness imports only cheap modules (``sys``, ``os``, ``math``, ``marshal``, ``io``, ``select``,
+``struct``) — no ``json``, ``re`` or ``ast``.
 """
 
 import io
 import marshal
 import math
+import os
+import select
+import signal
+import struct
 import sys
+import time
 
 class NotPlain(Exception):
     pass
@@ -151,9 +176,8 @@ def run_call(solution, tests, eq=same):
     return passed
 
 
-def main():
-    request = marshal.loads(sys.stdin.buffer.read())
-    sys.stdin.close()
+def run_request(request):
+    """Runs one program's tests (in the forked child) and prints the proof line after the last one."""
     nonce = request.pop("nonce")
     sys.path.extend(request.pop("sys_path", []))  # run with -S: site-packages are added here, cheaply
     real_stdout, render = sys.stdout, repr  # captured before untrusted code can rebind them
@@ -174,5 +198,178 @@ def main():
     real_stdout.flush()
 
 
+# ---------------------------------------------------------------------------------------------
+# The server: one forked child per program, reset between programs.
+
+HEADER = struct.Struct("<IiBB")  # output length, return code, timed out, truncated
+
+
+def _read_exactly(fd, n):
+    data = b""
+    while len(data) < n:
+        block = os.read(fd, n - len(data))
+        if not block:
+            return None
+        data += block
+    return data
+
+
+def _read_request(fd=0):
+    head = _read_exactly(fd, 4)
+    if head is None:
+        return None
+    return _read_exactly(fd, struct.unpack("<I", head)[0])
+
+
+def _write_all(fd, data):
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view):]
+
+
+def _undumpable():
+    """prctl(PR_SET_DUMPABLE, 0): /proc/<pid>/{mem,fd,environ} and ptrace of this process need
+    CAP_SYS_PTRACE, which nothing in the sandbox has."""
+    import ctypes
+
+    if ctypes.CDLL(None, use_errno=True).prctl(4, 0, 0, 0, 0) != 0:  # PR_SET_DUMPABLE = 4
+        raise OSError(ctypes.get_errno(), "prctl(PR_SET_DUMPABLE, 0) failed")
+
+
+def _tmp_entries(root="/tmp"):
+    """Every path under ``root``, not descending into mount points (the read-only binds)."""
+    found = set()
+    for top, dirs, files in os.walk(root):
+        for name in files:
+            found.add(os.path.join(top, name))
+        keep = []
+        for name in dirs:
+            path = os.path.join(top, name)
+            found.add(path)
+            if not os.path.ismount(path) and not os.path.islink(path):
+                keep.append(path)
+        dirs[:] = [os.path.basename(p) for p in keep]
+    return found
+
+
+def _remove(path):
+    if os.path.isdir(path) and not os.path.islink(path):
+        os.chmod(path, 0o700)
+        for name in os.listdir(path):
+            _remove(os.path.join(path, name))
+        os.rmdir(path)
+    else:
+        os.unlink(path)
+
+
+def _others():
+    me = str(os.getpid())
+    return [p for p in os.listdir("/proc") if p.isdigit() and p not in ("1", me)]
+
+
+def reset(initial, patience_s=5.0):
+    """Kill every other process of the sandbox and restore /tmp to ``initial``; False if that failed."""
+    deadline = time.monotonic() + patience_s
+    while True:
+        try:
+            os.kill(-1, signal.SIGKILL)  # every process we may signal but ourselves and pid 1
+        except ProcessLookupError:
+            pass
+        if not _others():
+            break
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.001)
+    try:
+        for path in sorted(_tmp_entries() - initial, key=len):
+            if os.path.lexists(path):
+                _remove(path)
+    except OSError:
+        return False
+    return _tmp_entries() == initial
+
+
+def _child(request_bytes, write_fd):
+    """In the forked child: stdin /dev/null, stdout the pipe, stderr /dev/null, nothing else open."""
+    try:
+        null = os.open("/dev/null", os.O_RDWR)
+        os.dup2(null, 0)
+        os.dup2(write_fd, 1)
+        os.dup2(null, 2)
+        os.closerange(3, max(3, os.sysconf("SC_OPEN_MAX")))
+        sys.stdin = io.TextIOWrapper(io.FileIO(0, "r", closefd=False))
+        sys.stdout = io.TextIOWrapper(io.FileIO(1, "w", closefd=False), write_through=True)
+        run_request(marshal.loads(request_bytes))
+        sys.stdout.flush()
+    finally:
+        os._exit(0)
+
+
+def run_one(request_bytes, timeout_s, max_output, isolated):
+    """Fork a child for one program and collect its output; returns (returncode, output, timed_out, truncated)."""
+    read_fd, write_fd = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        os.close(read_fd)
+        _child(request_bytes, write_fd)
+    os.close(write_fd)
+
+    def kill():
+        try:
+            os.kill(-1 if isolated else pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+    chunks, size, timed_out, truncated, status = [], 0, False, False, None
+    poller = select.poll()
+    poller.register(read_fd, select.POLLIN | select.POLLHUP)
+    deadline = time.monotonic() + timeout_s
+    while True:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            timed_out = True
+            kill()
+            break
+        if poller.poll(min(remaining, 0.05) * 1000):
+            block = os.read(read_fd, 65536)
+            if not block:  # EOF: the program and everything it started have closed the pipe
+                break
+            if size + len(block) > max_output:
+                chunks.append(block[:max_output - size])
+                truncated = True
+                kill()
+                break
+            chunks.append(block)
+            size += len(block)
+        elif status is None:  # quiet pipe: has the program exited, leaving a process that holds it?
+            done, code = os.waitpid(pid, os.WNOHANG)
+            if done:
+                status = code
+                if not isolated:
+                    break  # the fallback cannot kill what the program left; the parent kills the session
+                kill()  # its daemons: the pipe then reaches EOF
+    os.close(read_fd)
+    if status is None:
+        status = os.waitpid(pid, 0)[1]
+    return os.waitstatus_to_exitcode(status), b"".join(chunks), timed_out, truncated
+
+
+def serve(argv):
+    timeout_s, max_output, isolated = float(argv[0]), int(argv[1]), "--reset" in argv
+    if isolated:
+        _undumpable()
+        initial = _tmp_entries()
+    while True:
+        request = _read_request()
+        if request is None:
+            return
+        code, output, timed_out, truncated = run_one(request, timeout_s, max_output, isolated)
+        del request
+        clean = reset(initial) if isolated else False
+        _write_all(1, HEADER.pack(len(output), code, timed_out, truncated) + output)
+        if not clean:  # one program per server without a reset
+            return
+
+
 if __name__ == "__main__":
-    main()
+    serve(sys.argv[1:])

@@ -40,7 +40,7 @@ from pathlib import Path
 from types import CodeType
 
 from .extract import extract_answer, last_code_block
-from .sandbox import SITE_PACKAGES, Sandbox
+from .sandbox import SITE_PACKAGES, RunResult, Sandbox
 
 HARNESS = Path(__file__).with_name("_harness.py")
 
@@ -84,6 +84,13 @@ def compile_check(check: str) -> CodeType:
     return compile(tree, "<tests>", "exec")
 
 
+@dataclass(frozen=True)
+class _Request:
+    request: bytes  # marshal-ed harness request
+    nonce: str
+    expected: int   # tests that must pass
+
+
 @dataclass
 class CodeScorer:
     sandbox: Sandbox
@@ -95,11 +102,22 @@ class CodeScorer:
 
     def score_many(self, items: list[tuple[str, str]]) -> list[CodeOutcome]:
         """Scores (response, reference) pairs. Identical (program, tests) pairs — frequent among the G
-        samples of a group — are run once: a verdict is a function of the program and its tests."""
+        samples of a group — are run once: a verdict is a function of the program and its tests. The
+        distinct programs are split into one run of consecutive programs per worker (each run in as few
+        sandboxes as ``programs_per_sandbox`` allows)."""
         codes = [self._program(response) for response, _ in items]
         unique = list(dict.fromkeys((code, ref) for code, (_, ref) in zip(codes, items) if code is not None))
+        prepared = [self._prepare(code, ref) for code, ref in unique]
+        to_run = [p for p in prepared if not isinstance(p, CodeOutcome)]
+        size = max(1, -(-len(to_run) // self.workers))
+        chunks = [to_run[i:i + size] for i in range(0, len(to_run), size)]
         with ThreadPoolExecutor(self.workers) as pool:
-            verdicts = dict(zip(unique, pool.map(lambda key: self._run(*key), unique)))
+            runs = [run for chunk_runs in pool.map(lambda c: self.sandbox.run_many(HARNESS, [r.request for r in c]),
+                                                   chunks) for run in chunk_runs]
+        verdicts: dict[tuple[str, str], CodeOutcome] = {}
+        pending = iter(zip(to_run, runs))
+        for key, p in zip(unique, prepared):
+            verdicts[key] = p if isinstance(p, CodeOutcome) else self._verdict(*next(pending))
         return [self._count(CodeOutcome(0.0, "no_code") if code is None else verdicts[(code, ref)])
                 for code, (_, ref) in zip(codes, items)]
 
@@ -108,23 +126,31 @@ class CodeScorer:
         answer = extract_answer(response)
         return last_code_block(answer if answer is not None else response)
 
-    def _run(self, code: str, reference: str) -> CodeOutcome:
+    @staticmethod
+    def _prepare(code: str, reference: str) -> "_Request | CodeOutcome":
+        """The harness request of one program (with a fresh nonce), or the outcome of a bad reference."""
         try:
             tests = json.loads(reference)
             kind = kind_of_tests(tests)
             if tests.get("prelude"):
                 code = f"{tests['prelude']}\n{code}"
+            expected = 1 if kind in ("functional", "unittest") else len(tests["inputs"])
             if kind == "functional":
                 tests = {"check_code": compile_check(tests["functional"])}
             elif kind == "unittest":
                 tests = {"test_code": compile(tests["unittest"], "<tests>", "exec")}
-        except (json.JSONDecodeError, SyntaxError, ValueError, TypeError):
+        except (json.JSONDecodeError, SyntaxError, ValueError, TypeError, KeyError):
             return CodeOutcome(0.0, "bad_reference")
         nonce = secrets.token_hex(16)
         request = {"nonce": nonce, "kind": kind, "solution": code, "tests": tests, "sys_path": SITE_PACKAGES}
-        run = self.sandbox.run(HARNESS, marshal.dumps(request))
+        return _Request(marshal.dumps(request), nonce, expected)
+
+    @staticmethod
+    def _verdict(prepared: "_Request", run: RunResult) -> CodeOutcome:
+        """1 only with the nonce's proof line reporting no error and every test passed."""
         if run.timed_out:
             return CodeOutcome(0.0, "timeout")
+        nonce = prepared.nonce
         proof = [line for line in run.stdout.decode("utf-8", "replace").splitlines() if line.startswith(nonce + " ")]
         if not proof:
             return CodeOutcome(0.0, "no_proof")
@@ -132,8 +158,7 @@ class CodeScorer:
             result = ast.literal_eval(proof[-1][len(nonce) + 1:])
         except (ValueError, SyntaxError):
             return CodeOutcome(0.0, "no_proof")
-        expected = 1 if kind in ("functional", "unittest") else len(tests["inputs"])
-        if result["error"] is None and result["passed"] == expected:
+        if result["error"] is None and result["passed"] == prepared.expected:
             return CodeOutcome(1.0, "passed")
         return CodeOutcome(0.0, "failed")
 

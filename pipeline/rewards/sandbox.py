@@ -16,8 +16,16 @@ Guarantees of :class:`Sandbox` when ``bwrap`` is available (see README "Rewards 
   no capabilities and ``no_new_privs``; as a normal user, an unprivileged user namespace;
 - **rlimits** (``prlimit``): CPU seconds, address space, processes (per slot uid), file
   size and open files;
-- **wall-clock limit** enforced by the parent, which kills the sandbox and caps the
-  captured output at ``max_output_bytes``.
+- **wall-clock limit** and **output cap** (``max_output_bytes``) per program, enforced by the
+  in-sandbox harness, with the parent's watchdog behind it (it kills the whole sandbox);
+- **nothing carries over between programs**: a sandbox runs up to ``programs_per_sandbox``
+  programs one after another (starting bubblewrap and the interpreter costs ~50 ms, running a
+  small program well under 1 ms), each in its own forked child; between two programs the harness
+  kills every other process in the sandbox, waits for them to be gone and restores ``/tmp``, and
+  the next program's request is sent only then. The harness is non-dumpable, so a program cannot
+  reach its memory or descriptors. See :mod:`._harness` for the protocol. A program during which
+  the harness died or stopped answering is run again as the first program of a fresh sandbox,
+  so that it alone bears the result (0) of what it did.
 
 Without bwrap the fallback runs the program with the rlimits, a cleared environment
 and, where the kernel allows, ``unshare --net --pid --fork``; it warns loudly once, and
@@ -31,6 +39,7 @@ import os
 import queue
 import shutil
 import signal
+import struct
 import subprocess
 import sys
 import tempfile
@@ -54,6 +63,7 @@ class SandboxLimits:
     max_open_files: int = 64
     tmp_size_mb: int = 64
     max_output_bytes: int = 1 << 20
+    programs_per_sandbox: int = 64
 
 
 @dataclass(frozen=True)
@@ -99,8 +109,12 @@ def _parents(path: Path) -> list[str]:
     return [str(p) for p in reversed(path.parents) if str(p) != "/"]
 
 
+HEADER = struct.Struct("<IiBB")  # the harness's result header: output length, return code, timed out, truncated
+WATCHDOG_GRACE_S = 5.0  # the harness enforces ``timeout_s``; the parent kills the sandbox this much later
+
+
 class Sandbox:
-    """Runs ``python -I -S -B <script>`` on given stdin inside bubblewrap (or the loud fallback).
+    """Runs ``python -I -S -B <script> …`` inside bubblewrap (or the loud fallback), feeding it requests.
 
     ``-S`` skips ``site`` (and its ``.pth`` processing) for a fast start; the harness adds
     :data:`SITE_PACKAGES` to ``sys.path`` itself so that solutions can still import them.
@@ -139,9 +153,15 @@ class Sandbox:
                 f"--nproc={lim.max_processes}", f"--fsize={lim.max_file_mb << 20}",
                 f"--nofile={lim.max_open_files}", "--"]
 
+    @property
+    def programs_per_sandbox(self) -> int:
+        """Only a sandbox with its own PID namespace and /tmp can be reset between programs."""
+        return self.limits.programs_per_sandbox if self.isolated else 1
+
     def command(self, script: Path, uid: int) -> list[str]:
-        """The full command line for one run (exposed for tests and ``--dry-run``)."""
-        python = [str(self.python), "-I", "-S", "-B", str(script)]
+        """The full command line of one sandbox (exposed for tests and ``--dry-run``)."""
+        python = [str(self.python), "-I", "-S", "-B", str(script), str(self.limits.timeout_s),
+                  str(self.limits.max_output_bytes), *(["--reset"] if self.isolated else [])]
         if not self.isolated:
             return [*self._prlimit_args(), *python] if self.prlimit else python
         # The private /tmp comes first: a checkout or venv that lives under /tmp is then bound
@@ -178,58 +198,92 @@ class Sandbox:
         self._locks = []
 
     def run(self, script: Path, stdin: bytes) -> RunResult:
-        uid = self._slots.get()
-        try:
-            return self._run(self.command(script, uid), stdin)
-        finally:
-            if self._locks:  # a dedicated slot uid: its killed processes must be gone before the slot is reused
-                _wait_until_gone(uid)
-            self._slots.put(uid)
+        return self.run_many(script, [stdin])[0]
 
-    def _run(self, cmd: list[str], stdin: bytes) -> RunResult:
+    def run_many(self, script: Path, requests: list[bytes]) -> list[RunResult]:
+        """One result per request, in order, from as few sandboxes as ``programs_per_sandbox`` allows."""
+        results: list[RunResult] = []
+        while len(results) < len(requests):
+            uid = self._slots.get()
+            try:
+                batch = requests[len(results):len(results) + self.programs_per_sandbox]
+                results += self._session(self.command(script, uid), batch)
+            finally:
+                if self._locks:  # a dedicated slot uid: its killed processes must be gone before the slot is reused
+                    _wait_until_gone(uid)
+                self._slots.put(uid)
+        return results
+
+    def _session(self, cmd: list[str], requests: list[bytes]) -> list[RunResult]:
+        """Run ``requests`` in one sandbox; returns the results of a prefix of them (at least one).
+
+        A request during which the harness dies or stops answering ends the session; it is then
+        reported as failed only if it was the session's first (otherwise it runs again, first in
+        a fresh sandbox: what an earlier program did cannot make it fail).
+        """
         env = {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "HOME": "/tmp"} if not self.isolated else None
         if not self.isolated and shutil.which("unshare") and self.is_root:
             cmd = ["unshare", "--net", "--pid", "--fork", "--kill-child", *cmd]
-        start = time.monotonic()
         proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
                                 env=env, start_new_session=True, cwd="/tmp")
-        chunks: list[bytes] = []
-        size = 0
-        truncated = False
-
-        def reader() -> None:
-            nonlocal size, truncated
-            assert proc.stdout is not None
-            while True:
-                block = proc.stdout.read1(65536)
-                if not block:
-                    return
-                if size + len(block) > self.limits.max_output_bytes:
-                    chunks.append(block[: self.limits.max_output_bytes - size])
-                    truncated = True
-                    _kill(proc)
-                    return
-                chunks.append(block)
-                size += len(block)
-
-        thread = threading.Thread(target=reader, daemon=True)
-        thread.start()
+        frames: queue.Queue[tuple[int, int, bool, bool, bytes] | None] = queue.Queue()
+        threading.Thread(target=self._read_frames, args=(proc, frames), daemon=True).start()
+        results: list[RunResult] = []
         try:
-            assert proc.stdin is not None
-            proc.stdin.write(stdin)
-            proc.stdin.close()
-        except BrokenPipeError:
-            pass
-        timed_out = False
-        try:
-            proc.wait(timeout=self.limits.timeout_s)
-        except subprocess.TimeoutExpired:
-            timed_out = True
-            _kill(proc)
+            for request in requests:
+                start = time.monotonic()
+                try:
+                    assert proc.stdin is not None
+                    proc.stdin.write(struct.pack("<I", len(request)) + request)
+                    proc.stdin.flush()
+                except (BrokenPipeError, OSError):
+                    frame = None
+                    hung = False
+                else:
+                    try:
+                        frame = frames.get(timeout=self.limits.timeout_s + WATCHDOG_GRACE_S)
+                        hung = False
+                    except queue.Empty:
+                        frame, hung = None, True
+                if frame is None:  # the harness died or hung during this request
+                    if not results:
+                        _kill(proc)
+                        proc.wait()
+                        results.append(RunResult(proc.returncode, b"", hung, False, time.monotonic() - start))
+                    break
+                _, code, timed_out, truncated, output = frame
+                results.append(RunResult(code, output, bool(timed_out), bool(truncated), time.monotonic() - start))
+        finally:
+            try:
+                if proc.stdin is not None:
+                    proc.stdin.close()
+            except OSError:
+                pass
+            try:
+                proc.wait(timeout=2)
+            except subprocess.TimeoutExpired:
+                pass
+            _kill(proc)  # the session may still hold stray children (fallback mode)
             proc.wait()
-        thread.join(timeout=2)
-        _kill(proc)  # the session may still hold stray children (fallback mode)
-        return RunResult(proc.returncode, b"".join(chunks), timed_out, truncated, time.monotonic() - start)
+        return results
+
+    def _read_frames(self, proc: subprocess.Popen, frames: "queue.Queue") -> None:
+        """Parse the harness's result frames into ``frames``; ``None`` at EOF or on a malformed frame."""
+        assert proc.stdout is not None
+        while True:
+            head = proc.stdout.read(HEADER.size)
+            if len(head) < HEADER.size:
+                frames.put(None)
+                return
+            length, code, timed_out, truncated = HEADER.unpack(head)
+            if length > self.limits.max_output_bytes:
+                frames.put(None)
+                return
+            output = proc.stdout.read(length)
+            if len(output) < length:
+                frames.put(None)
+                return
+            frames.put((length, code, timed_out, truncated, output))
 
 
 def _wait_until_gone(uid: int, timeout_s: float = 10.0) -> bool:

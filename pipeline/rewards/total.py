@@ -99,7 +99,8 @@ class RewardModel:
             limits = SandboxLimits(timeout_s=c.timeout_s, cpu_s=c.cpu_s, memory_mb=c.memory_mb,
                                    max_processes=c.max_processes, max_file_mb=c.max_file_mb,
                                    max_open_files=c.max_open_files, tmp_size_mb=c.tmp_size_mb,
-                                   max_output_bytes=c.max_output_kb << 10)
+                                   max_output_bytes=c.max_output_kb << 10,
+                                   programs_per_sandbox=c.programs_per_sandbox)
             self._code = CodeScorer(Sandbox(limits, require_isolation=c.require_isolation, slots=c.workers),
                                     workers=c.workers)
         return self._code

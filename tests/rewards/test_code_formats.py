@@ -66,8 +66,8 @@ def test_parallel_scoring_keeps_order(scorer):
 def test_identical_programs_run_once_but_count_per_sample():
     sandbox = Sandbox(SandboxLimits(timeout_s=5), slots=2, uid_base=61600)
     runs = []
-    real_run = sandbox.run
-    sandbox.run = lambda script, stdin: runs.append(stdin) or real_run(script, stdin)
+    real_run_many = sandbox.run_many
+    sandbox.run_many = lambda script, requests: runs.extend(requests) or real_run_many(script, requests)
     scorer = CodeScorer(sandbox, workers=2)
     good, bad = block("def add(a, b):\n    return a + b"), block("def add(a, b):\n    return 0")
     # Same program in different wrappers (think text) is the same program.

@@ -153,12 +153,90 @@ def test_daemons_do_not_outlive_the_run(scorer):
     assert not sandbox_processes()  # ... and its daemon died with the sandbox
 
 
+@pytest.fixture(scope="module")
+def one_sandbox():
+    """Every program of a call in one sandbox (one worker), one after another."""
+    sandbox = Sandbox(SandboxLimits(timeout_s=3, cpu_s=3, memory_mb=512, max_processes=16, tmp_size_mb=16,
+                                    max_output_bytes=1 << 16), require_isolation=True, slots=1, uid_base=UID_BASE)
+    assert sandbox.programs_per_sandbox == 64
+    return CodeScorer(sandbox, workers=1)
+
+
+def sessions(scorer: CodeScorer) -> list[int]:
+    """Counts the sandboxes started while scoring (wraps ``_session``)."""
+    started: list[int] = []
+    real = scorer.sandbox._session
+    scorer.sandbox._session = lambda cmd, requests: started.append(len(requests)) or real(cmd, requests)
+    return started
+
+
+# Attacks on the *next* program of the same sandbox: the second program passes only if the first
+# one's attack reached it.
+CARRY_OVER = {
+    "leftover_daemon": (
+        "import os, time\nif os.fork() == 0:\n    os.setsid()\n    if os.fork() == 0:\n        time.sleep(60)\n"
+        "    os._exit(0)\ndef f(x):\n    return 2 * x",
+        conditional("any(p not in ('1', str(os.getpid()), str(os.getppid())) for p in os.listdir('/proc') "
+                    "if p.isdigit())")),
+    "leftover_files": (
+        "import os\nos.makedirs('/tmp/d/e', exist_ok=True)\nopen('/tmp/d/e/answer', 'w').write('4')\n"
+        "open('/tmp/leftover', 'w').write('4')\nos.chmod('/tmp/d', 0)\ndef f(x):\n    return 2 * x",
+        conditional("os.path.exists('/tmp/leftover') or os.path.exists('/tmp/d')")),
+    "harness_memory": (
+        "def f(x):\n    return 2 * x",
+        conditional("open(f'/proc/{os.getppid()}/mem', 'rb') is not None")),
+    "harness_protocol_fd": (
+        "def f(x):\n    return 2 * x",
+        conditional("open(f'/proc/{os.getppid()}/fd/1', 'wb') is not None")),
+    "next_request_on_stdin": (
+        "def f(x):\n    return 2 * x",
+        conditional("len(os.read(0, 100)) > 0 or len(sys.stdin.read()) > 0")),
+}
+
+
+@pytest.mark.parametrize("name", sorted(CARRY_OVER))
+def test_nothing_carries_over_to_the_next_program_of_a_sandbox(one_sandbox, name):
+    first, second = CARRY_OVER[name]
+    started = sessions(one_sandbox)
+    outcomes = one_sandbox.score_many([(answer(first), CHECK), (answer(second), CHECK)])
+    assert started == [2], "both programs ran in one sandbox"
+    assert [o.score for o in outcomes] == [1.0, 0.0], (name, outcomes)
+    assert not sandbox_processes()
+
+
+def test_a_batch_survives_programs_that_kill_hang_or_flood_the_harness(one_sandbox):
+    good = answer("def f(x):\n    return 2 * x  # {}")
+    kill_harness = answer("import os, signal\nos.kill(os.getppid(), signal.SIGKILL)\ndef f(x):\n    return 2 * x")
+    stop_harness = answer("import os, signal\nos.kill(os.getppid(), signal.SIGSTOP)\ndef f(x):\n    return 2 * x")
+    programs = [good.format(0), kill_harness, good.format(1), HOSTILE["huge_output"],
+                good.format(2), HOSTILE["sigterm_ignoring_loop"], good.format(3), stop_harness, good.format(4)]
+    programs = [p if p.startswith("<think>") else answer(p) for p in programs]
+    started = sessions(one_sandbox)
+    outcomes = one_sandbox.score_many([(p, CHECK) for p in programs])
+    assert [o.score for o in outcomes] == [1, 0, 1, 0, 1, 0, 1, 0, 1], outcomes
+    assert [o.reason for o in outcomes][5] == "timeout"
+    # The killed and the stopped harness each end their sandbox; each of those two programs then runs
+    # again as the first of a fresh sandbox (where it fails again), and the rest go on in another one.
+    assert started == [9, 8, 7, 2, 1], started
+    assert not sandbox_processes()
+
+
+def test_batches_are_capped_at_programs_per_sandbox():
+    sandbox = Sandbox(SandboxLimits(timeout_s=3, programs_per_sandbox=3), require_isolation=True, slots=1,
+                      uid_base=UID_BASE)
+    scorer = CodeScorer(sandbox, workers=1)
+    started = sessions(scorer)
+    programs = [(answer(f"def f(x):\n    return 2 * x  # {i}"), CHECK) for i in range(7)]
+    assert [o.score for o in scorer.score_many(programs)] == [1.0] * 7
+    assert started == [3, 3, 1]
+
+
 def test_sandbox_command_has_every_guarantee():
     sandbox = Sandbox(require_isolation=True, uid_base=UID_BASE)
     cmd = sandbox.command(sandbox.python, UID_BASE)
     text = " ".join(cmd)
     for flag in ("--unshare-net", "--unshare-pid", "--die-with-parent", "--clearenv", "--tmpfs /tmp", "--size",
-                 "--new-session", "--nproc=", "--as=", "--cpu=", "--fsize=", "--nofile="):
+                 "--new-session", "--nproc=", "--as=", "--cpu=", "--fsize=", "--nofile=", "--reset"):
         assert flag in text, flag
     if os.geteuid() == 0:
         assert f"--reuid={UID_BASE}" in text and "--no-new-privs" in text and "--bounding-set=-all" in text
