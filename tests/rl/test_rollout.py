@@ -138,3 +138,36 @@ def test_finished_rows_leave_the_batch_without_changing_anything(model_and_token
     assert (((response == eos) & mask).sum(-1) <= 1).all()  # at most one EOS, and nothing after it
     ended = lengths < response.shape[1]
     assert (response[ended, lengths[ended] - 1] == eos).all()
+
+
+def test_preallocated_cache_equals_the_dynamic_cache(model_and_tokenizer):
+    """Decoding with the in-place cache (reserve smaller than the decode, so it also regrows; rows
+    reordered and dropped mid-way) gives bit-identical logits to transformers' DynamicCache."""
+    from transformers import DynamicCache
+
+    from pipeline.rl.rollout import encode_prompts, prefill
+
+    model, tokenizer = model_and_tokenizer
+    enc = encode_prompts(tokenizer, PROMPTS)
+    rows = torch.tensor([0, 0, 1, 2, 2, 2])
+    torch.manual_seed(1)
+    tokens = torch.randint(5, len(tokenizer), (len(rows), 7))
+    outputs = []
+    with torch.no_grad():
+        for reserve in (None, 3):
+            logits, cache = prefill(model, enc["input_ids"], enc["attention_mask"], rows, reserve=reserve)
+            assert isinstance(cache, DynamicCache) == (reserve is None)
+            mask, keep, steps = enc["attention_mask"][rows], torch.arange(len(rows)), [logits]
+            for t in range(tokens.shape[1]):
+                if t == 4:  # two rows finish: the batch shrinks
+                    keep = torch.tensor([0, 2, 3, 5])
+                    cache.reorder_cache(torch.tensor([0, 2, 3, 5]))
+                    mask = mask[keep]
+                mask = torch.cat([mask, torch.ones_like(mask[:, :1])], dim=1)
+                pos = positions(mask)[:, -1:]
+                steps.append(model(input_ids=tokens[keep, t:t + 1], attention_mask=mask, position_ids=pos,
+                                   past_key_values=cache, use_cache=True).logits[:, -1])
+            assert cache.get_seq_length() == enc["input_ids"].shape[1] + tokens.shape[1]
+            outputs.append(steps)
+    for dynamic, preallocated in zip(*outputs):
+        assert torch.equal(dynamic, preallocated)
