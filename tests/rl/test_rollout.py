@@ -171,3 +171,36 @@ def test_preallocated_cache_equals_the_dynamic_cache(model_and_tokenizer):
             outputs.append(steps)
     for dynamic, preallocated in zip(*outputs):
         assert torch.equal(dynamic, preallocated)
+
+
+def test_sdpa_gqa_attention_is_bit_identical_to_sdpa(model_and_tokenizer, tmp_path):
+    """``sdpa_gqa`` (torch groups the KV heads) against transformers' ``sdpa`` (copies them): the same
+    sampled rollouts, log-probabilities, entropies and gradients, with left-padded prompts, a KV cache,
+    and rows dropped mid-decode; ``load_model`` picks it on a CPU and does not save it."""
+    import copy
+
+    from pipeline.models.attention import NAME
+    from pipeline.models.tiny import load_model
+
+    model, tokenizer = model_and_tokenizer
+    assert model.config.num_key_value_heads < model.config.num_attention_heads  # grouped-query attention
+    results = []
+    for impl in ("sdpa", NAME):
+        m = copy.deepcopy(model)
+        m.set_attn_implementation(impl)
+        torch.manual_seed(5)
+        rollout = generate(m, tokenizer, PROMPTS, 4, 12, 1.0, 1.0, 0)
+        logp, ent = token_logprobs(m, rollout, with_entropy=True)
+        (logp.sum() + ent.sum()).backward()
+        results.append((rollout.input_ids, rollout.logprobs, rollout.entropy, logp.detach(), ent.detach(),
+                        [p.grad for p in m.parameters()]))
+    for a, b in zip(*results):
+        if isinstance(a, list):
+            assert all(torch.equal(x, y) for x, y in zip(a, b))
+        else:
+            assert torch.equal(a, b)
+    model.save_pretrained(tmp_path)
+    tokenizer.save_pretrained(tmp_path)
+    loaded, _ = load_model(tmp_path, device="cpu")
+    assert loaded.config._attn_implementation == NAME
+    assert "sdpa_gqa" not in (tmp_path / "config.json").read_text()
