@@ -37,7 +37,8 @@ def compute_device() -> torch.device:
 
 def load_model(name_or_path: str | Path, dtype: torch.dtype = torch.float32, device: torch.device | str | None = None):
     """(model, tokenizer) from a local folder in HF format or a hub id, with pad/eos set for generation, on
-    ``device`` (default :func:`compute_device`); on a CPU with ``sdpa_gqa`` attention (bit-identical, faster)."""
+    ``device`` (default :func:`compute_device`); on a CPU with ``sdpa_gqa`` attention (the same forward pass,
+    without copying KV heads; :mod:`pipeline.models.attention`)."""
     try:
         tokenizer = AutoTokenizer.from_pretrained(str(name_or_path))
         model = AutoModelForCausalLM.from_pretrained(str(name_or_path), dtype=dtype)

@@ -142,8 +142,14 @@ class PreallocatedLayer(DynamicLayer):
             self.keys = self.key_buffer[..., :self.length, :]
             self.values = self.value_buffer[..., :self.length, :]
 
+    def _unsupported(self, *args, **kwargs) -> None:
+        raise NotImplementedError("PreallocatedLayer supports update, reorder_cache and get_seq_length only")
 
-def prefill(model, prompt_ids: Tensor, prompt_mask: Tensor, rows: Tensor, reserve: int | None = None) -> tuple[Tensor, Cache]:
+    crop = batch_repeat_interleave = batch_select_indices = _unsupported
+
+
+def prefill(model, prompt_ids: Tensor, prompt_mask: Tensor, rows: Tensor,
+            reserve: int | None = None) -> tuple[Tensor, Cache]:
     """Run each prompt once; returns the last-position logits and the KV cache, both indexed to ``rows``.
     With ``reserve`` (decoding without gradients), the cache is preallocated for that many more positions."""
     cache = DynamicCache(config=model.config)

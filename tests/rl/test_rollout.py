@@ -204,3 +204,13 @@ def test_sdpa_gqa_attention_equals_sdpa(model_and_tokenizer, tmp_path):
     loaded, _ = load_model(tmp_path, device="cpu")
     assert loaded.config._attn_implementation == NAME
     assert "sdpa_gqa" not in (tmp_path / "config.json").read_text()
+
+
+def test_preallocated_layer_refuses_what_it_does_not_implement():
+    from pipeline.rl.rollout import PreallocatedLayer
+
+    layer = PreallocatedLayer(4)
+    for call in (lambda: layer.crop(2), lambda: layer.batch_repeat_interleave(2),
+                 lambda: layer.batch_select_indices(torch.tensor([0]))):
+        with pytest.raises(NotImplementedError):
+            call()
