@@ -128,24 +128,35 @@ class PreallocatedLayer(DynamicLayer):
         self.key_buffer[..., self.length:self.length + new, :] = key_states
         self.value_buffer[..., self.length:self.length + new, :] = value_states
         self.length += new
-        self.keys = self.key_buffer[..., :self.length, :]
-        self.values = self.value_buffer[..., :self.length, :]
+        self._views()
         return self.keys, self.values
 
     def get_seq_length(self) -> int:
         return self.length
 
+    def crop(self, max_length: int) -> None:
+        """Keep the first ``max_length`` positions (negative: drop that many from the end)."""
+        self.length = max(0, min(self.length, max_length if max_length >= 0 else self.length + max_length))
+        self._select(lambda t: t)
+
+    def batch_repeat_interleave(self, repeats: int) -> None:
+        self._select(lambda t: t.repeat_interleave(repeats, dim=0))
+
+    def batch_select_indices(self, indices: Tensor) -> None:
+        self._select(lambda t: t[indices, ...])
+
     def reorder_cache(self, beam_idx: Tensor) -> None:
-        if self.length > 0:
-            self.key_buffer = self.key_buffer.index_select(0, beam_idx.to(self.key_buffer.device))
-            self.value_buffer = self.value_buffer.index_select(0, beam_idx.to(self.value_buffer.device))
-            self.keys = self.key_buffer[..., :self.length, :]
-            self.values = self.value_buffer[..., :self.length, :]
+        self._select(lambda t: t.index_select(0, beam_idx.to(t.device)))
 
-    def _unsupported(self, *args, **kwargs) -> None:
-        raise NotImplementedError("PreallocatedLayer supports update, reorder_cache and get_seq_length only")
+    def _select(self, rows) -> None:
+        """Apply a row selection to both buffers (nothing to select before the first update)."""
+        if self.key_buffer is not None:
+            self.key_buffer, self.value_buffer = rows(self.key_buffer), rows(self.value_buffer)
+            self._views()
 
-    crop = batch_repeat_interleave = batch_select_indices = _unsupported
+    def _views(self) -> None:
+        self.keys = self.key_buffer[..., :self.length, :]
+        self.values = self.value_buffer[..., :self.length, :]
 
 
 def prefill(model, prompt_ids: Tensor, prompt_mask: Tensor, rows: Tensor,

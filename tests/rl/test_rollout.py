@@ -206,11 +206,26 @@ def test_sdpa_gqa_attention_equals_sdpa(model_and_tokenizer, tmp_path):
     assert "sdpa_gqa" not in (tmp_path / "config.json").read_text()
 
 
-def test_preallocated_layer_refuses_what_it_does_not_implement():
+def test_preallocated_layer_matches_dynamic_layer_on_every_cache_operation():
+    """crop, batch_repeat_interleave, batch_select_indices and reorder_cache act on the buffers, so the
+    keys and values they leave equal DynamicLayer's after the same operations (and later updates)."""
+    from transformers.cache_utils import DynamicLayer
+
     from pipeline.rl.rollout import PreallocatedLayer
 
-    layer = PreallocatedLayer(4)
-    for call in (lambda: layer.crop(2), lambda: layer.batch_repeat_interleave(2),
-                 lambda: layer.batch_select_indices(torch.tensor([0]))):
-        with pytest.raises(NotImplementedError):
-            call()
+    torch.manual_seed(0)
+    states = [(torch.randn(3, 2, n, 4), torch.randn(3, 2, n, 4)) for n in (5, 1, 1)]
+    dynamic, prealloc = DynamicLayer(), PreallocatedLayer(1)
+    PreallocatedLayer(2).crop(3)  # nothing cached yet: a no-op
+    operations = [lambda l: l.crop(-1), lambda l: l.batch_repeat_interleave(2),
+                  lambda l: l.batch_select_indices(torch.tensor([5, 0, 2])),
+                  lambda l: l.reorder_cache(torch.tensor([2, 2, 1]))]
+    for layer in (dynamic, prealloc):
+        for k, v in states[:2]:
+            layer.update(k, v)
+        for operation in operations:
+            operation(layer)
+        k, v = states[2]
+        layer.update(k.repeat(2, 1, 1, 1)[:3], v.repeat(2, 1, 1, 1)[:3])
+    assert prealloc.get_seq_length() == dynamic.get_seq_length() == 6
+    assert torch.equal(prealloc.keys, dynamic.keys) and torch.equal(prealloc.values, dynamic.values)
