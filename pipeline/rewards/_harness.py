@@ -242,13 +242,9 @@ def _tmp_entries(root="/tmp"):
     for top, dirs, files in os.walk(root):
         for name in files:
             found.add(os.path.join(top, name))
-        keep = []
-        for name in dirs:
-            path = os.path.join(top, name)
-            found.add(path)
-            if not os.path.ismount(path) and not os.path.islink(path):
-                keep.append(path)
-        dirs[:] = [os.path.basename(p) for p in keep]
+        found.update(os.path.join(top, name) for name in dirs)
+        dirs[:] = [name for name in dirs
+                   if not os.path.ismount(os.path.join(top, name)) and not os.path.islink(os.path.join(top, name))]
     return found
 
 
