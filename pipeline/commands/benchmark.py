@@ -83,7 +83,7 @@ def evaluate_benchmarks(params, plan: dict[str, list[str]], names: dict[str, str
                 for bench in benches:
                     torch.manual_seed(params.seed)
                     recs = records[bench]
-                    per_prompt = evaluate_records(generator, recs, eval_params, rewards)["per_prompt"]
+                    per_prompt = evaluate_records(generator, recs, eval_params, rewards, params.seed)["per_prompt"]
                     b = BENCHMARKS[bench]
                     categories = [r["meta"]["category"] for r in recs]
                     for category in ["all", *sorted(set(categories))]:

@@ -34,9 +34,18 @@ def _accuracy(rewards: RewardModel, records: list[dict[str, Any]], texts: list[s
 
 @torch.no_grad()
 def evaluate_records(generator: Generator, records: list[dict[str, Any]], params: EvalParams,
-                     rewards: RewardModel) -> dict[str, float]:
+                     rewards: RewardModel, seed: int = 0) -> dict[str, float]:
     """Greedy and sampled (mean@k) accuracy and Eq. 11 entropy on ``records`` (``per_prompt``: the
-    accuracy of each prompt, for paired comparisons of two models on the same prompts)."""
+    accuracy of each prompt, for paired comparisons of two models on the same prompts).
+
+    The samples use common random numbers: the batch that starts at prompt ``i`` is sampled with noise
+    seeded ``seed + i``, and each
+    sample's noise depends only on its prompt, sample index and step (:meth:`Generator.sample`), so every
+    model evaluated on these records with this seed draws with the same noise. Each model's mean@k keeps
+    its distribution (its own policy, sampled), but two models' samples agree wherever their policies
+    do, so the noise of a *difference* — a gain over θ0, a BWT entry — shrinks with their distance
+    instead of staying that of two independent evaluations.
+    """
     if params.max_items is not None:
         records = records[: params.max_items]
     greedy, sampled, entropies = [], [], []
@@ -47,7 +56,7 @@ def evaluate_records(generator: Generator, records: list[dict[str, Any]], params
         greedy.append(_accuracy(rewards, chunk, g.texts, 1))
         if params.temperature > 0:
             s = generator.sample(prompts, params.samples, params.max_new_tokens, params.temperature, params.top_p,
-                                 params.top_k, with_entropy=True)
+                                 params.top_k, with_entropy=True, seed=seed + start)
             sampled.append(_accuracy(rewards, chunk, s.texts, params.samples))
             entropies.append(s.entropy)  # π_θ at temperature 1
     per_prompt = np.concatenate(sampled if params.accuracy == "sampled" and sampled else greedy)
@@ -61,7 +70,7 @@ def evaluate_records(generator: Generator, records: list[dict[str, Any]], params
 
 def evaluate_split(generator: Generator, curated: Path, task: str, split: str, params: EvalParams,
                    rewards: RewardModel, seed: int) -> dict[str, Any]:
-    """:func:`evaluate_records` on ``curated/<task>/<split>.parquet``, seeded with ``seed`` (the same samples
+    """:func:`evaluate_records` on ``curated/<task>/<split>.parquet`` with ``seed`` (the same sampling noise
     for every model evaluated on it)."""
     from ..data.schema import read_split
     from ..errors import UserError
@@ -70,7 +79,7 @@ def evaluate_split(generator: Generator, curated: Path, task: str, split: str, p
     if not file.exists():
         raise UserError(f"{file}: file not found")
     torch.manual_seed(seed)
-    return evaluate_records(generator, read_split(file), params, rewards)
+    return evaluate_records(generator, read_split(file), params, rewards, seed)
 
 
 def paired_difference(after: np.ndarray, before: np.ndarray) -> tuple[float, float]:

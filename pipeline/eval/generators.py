@@ -39,7 +39,13 @@ class Generation:
 
 class Generator(Protocol):
     def sample(self, prompts: list[Messages], n: int, max_new_tokens: int, temperature: float, top_p: float,
-               top_k: int, greedy: bool = False, with_entropy: bool = False) -> Generation: ...
+               top_k: int, greedy: bool = False, with_entropy: bool = False,
+               seed: int | None = None) -> Generation:
+        """``n`` completions per prompt. ``seed``: None draws from the engine's global RNG; an int makes the
+        sampling noise a function of the seed and of each sample's place (prompt, sample, step) only, the
+        same for any model — common random numbers, which make two models' samples on the same prompts
+        agree wherever their distributions do (see :func:`pipeline.eval.evaluate.evaluate_records`)."""
+        ...
 
     def close(self) -> None: ...
 
@@ -63,8 +69,13 @@ class TransformersGenerator:
         return cls(model, tokenizer)
 
     def sample(self, prompts: list[Messages], n: int, max_new_tokens: int, temperature: float, top_p: float,
-               top_k: int, greedy: bool = False, with_entropy: bool = False) -> Generation:
-        r = generate(self.model, self.tokenizer, prompts, n, max_new_tokens, temperature, top_p, top_k, greedy=greedy)
+               top_k: int, greedy: bool = False, with_entropy: bool = False,
+               seed: int | None = None) -> Generation:
+        noise = None
+        if seed is not None:  # one generator for the call: step t's uniforms of row r (see rollout.generate)
+            noise = torch.Generator(device=next(self.model.parameters()).device).manual_seed(seed)
+        r = generate(self.model, self.tokenizer, prompts, n, max_new_tokens, temperature, top_p, top_k, greedy=greedy,
+                     noise=noise)
         return Generation(r.texts, sequence_mean(r.entropy, r.response_mask).cpu().numpy() if with_entropy else None)
 
     def close(self) -> None:
@@ -126,11 +137,15 @@ class VLLMGenerator:
         return cls(llm, str(path), seed)
 
     def sample(self, prompts: list[Messages], n: int, max_new_tokens: int, temperature: float, top_p: float,
-               top_k: int, greedy: bool = False, with_entropy: bool = False) -> Generation:
+               top_k: int, greedy: bool = False, with_entropy: bool = False,
+               seed: int | None = None) -> Generation:
         from vllm import SamplingParams
 
         kwargs = vllm_sampling_kwargs(n, max_new_tokens, temperature, top_p, top_k, greedy)
-        outputs = self.llm.chat(prompts, SamplingParams(**kwargs), use_tqdm=False)
+        # With a seed, prompt i's request gets its own generator seeded seed + i (vLLM's per-request seed).
+        sampling = SamplingParams(**kwargs) if seed is None or greedy else \
+            [SamplingParams(**kwargs, seed=seed + i) for i in range(len(prompts))]
+        outputs = self.llm.chat(prompts, sampling, use_tqdm=False)
         repeat = n if greedy else 1
         texts, tokens, index = [], [], []
         for i, out in enumerate(outputs):

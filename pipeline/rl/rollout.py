@@ -77,14 +77,16 @@ def warp_logits(logits: Tensor, temperature: float, top_p: float, top_k: int) ->
     return logits
 
 
-def sample_categorical(logp: Tensor) -> Tensor:
+def sample_categorical(logp: Tensor, uniform: Tensor | None = None) -> Tensor:
     """One draw per row from the log-probabilities ``logp`` ``(N, V)`` (−inf: excluded) by the Gumbel-max
     trick: argmax_v log p_v − log E_v with E_v = −log U_v ~ Exp(1) i.i.d., i.e. the exponential race
     argmax_v p_v / E_v. P(argmax = v) = p_v / Σ p, the same law as ``torch.multinomial``; excluded
     tokens never win. Uniform draws and two logs are 4× cheaper than ``exponential_`` on CPU for a
-    1k vocabulary. Draws come from torch's global RNG.
+    1k vocabulary. The uniforms ``U`` are ``uniform`` (consumed) when given, else drawn from torch's
+    global RNG.
     """
-    race = torch.rand_like(logp).log_().neg_().log_()  # log E, E ~ Exp(1)
+    u = torch.rand_like(logp) if uniform is None else uniform
+    race = u.log_().neg_().log_()  # log E, E ~ Exp(1)
     return (logp - race).argmax(-1)
 
 
@@ -174,8 +176,17 @@ def prefill(model, prompt_ids: Tensor, prompt_mask: Tensor, rows: Tensor,
 
 @torch.no_grad()
 def generate(model, tokenizer, prompts: list[list[dict[str, str]]], n: int, max_new_tokens: int,
-             temperature: float, top_p: float, top_k: int, greedy: bool = False) -> Rollout:
-    """``n`` completions per prompt (rows grouped by prompt: prompt i → rows i·n … i·n + n − 1)."""
+             temperature: float, top_p: float, top_k: int, greedy: bool = False,
+             noise: torch.Generator | None = None) -> Rollout:
+    """``n`` completions per prompt (rows grouped by prompt: prompt i → rows i·n … i·n + n − 1).
+
+    Draws come from torch's global RNG, or with ``noise`` from common random numbers: at step t every
+    output row takes its uniforms from the t-th ``(rows, vocabulary)`` block of ``noise``, drawn whole
+    whether or not the row is still decoding. A row's noise then depends only on the generator's seed,
+    the row and the step — not on the model or on which rows have finished — so two models sampled with
+    equally seeded generators on the same prompts share their noise (see :func:`pipeline.eval.evaluate.
+    evaluate_records`). Each model still samples from its own distribution.
+    """
     device = next(model.parameters()).device
     enc = encode_prompts(tokenizer, prompts)
     prompt_ids, prompt_mask = enc["input_ids"].to(device), enc["attention_mask"].to(device)
@@ -201,7 +212,9 @@ def generate(model, tokenizer, prompts: list[list[dict[str, str]]], n: int, max_
         else:
             sampling = policy if plain else \
                 torch.log_softmax(warp_logits(logits.float(), temperature, top_p, top_k), -1)
-            token = sample_categorical(sampling)
+            uniform = None if noise is None else \
+                torch.rand((total, sampling.shape[-1]), generator=noise, device=device)[rows]
+            token = sample_categorical(sampling, uniform)
         live = rows[~done]
         response[live, t] = token[~done]
         logps[live, t] = sampling.gather(-1, token[:, None]).squeeze(-1)[~done]
