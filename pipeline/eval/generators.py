@@ -83,13 +83,15 @@ class TransformersGenerator:
 
 
 def vllm_sampling_kwargs(n: int, max_new_tokens: int, temperature: float, top_p: float, top_k: int,
-                         greedy: bool) -> dict[str, Any]:
+                         greedy: bool, seed: int | None = None) -> dict[str, Any]:
     """``vllm.SamplingParams`` arguments of our settings. Greedy asks for one completion (the n greedy completions
-    are identical; the caller repeats it); our top-k 0 (off) is vLLM's −1."""
+    are identical; the caller repeats it); our top-k 0 (off) is vLLM's −1. ``seed``: the request's own
+    generator (vLLM's per-request seed), for common random numbers."""
     if greedy:
         return {"n": 1, "max_tokens": max_new_tokens, "temperature": 0.0, "top_p": 1.0, "top_k": -1}
-    return {"n": n, "max_tokens": max_new_tokens, "temperature": temperature, "top_p": top_p,
-            "top_k": top_k if top_k > 0 else -1}
+    kwargs = {"n": n, "max_tokens": max_new_tokens, "temperature": temperature, "top_p": top_p,
+              "top_k": top_k if top_k > 0 else -1}
+    return kwargs if seed is None else {**kwargs, "seed": seed}
 
 
 @torch.no_grad()
@@ -141,10 +143,10 @@ class VLLMGenerator:
                seed: int | None = None) -> Generation:
         from vllm import SamplingParams
 
-        kwargs = vllm_sampling_kwargs(n, max_new_tokens, temperature, top_p, top_k, greedy)
-        # With a seed, prompt i's request gets its own generator seeded seed + i (vLLM's per-request seed).
-        sampling = SamplingParams(**kwargs) if seed is None or greedy else \
-            [SamplingParams(**kwargs, seed=seed + i) for i in range(len(prompts))]
+        # With a seed, prompt i's request gets its own generator, seeded seed + i.
+        sampling = [SamplingParams(**vllm_sampling_kwargs(n, max_new_tokens, temperature, top_p, top_k, greedy,
+                                                          None if seed is None else seed + i))
+                    for i in range(len(prompts))]
         outputs = self.llm.chat(prompts, sampling, use_tqdm=False)
         repeat = n if greedy else 1
         texts, tokens, index = [], [], []

@@ -52,3 +52,42 @@ def test_evaluate_records_reports_consistent_figures():
     assert out["per_prompt"].shape == (10,) and math.isclose(out["per_prompt"].mean(), out["accuracy"])
     # An untrained model spreads its probability: the mean token entropy is near log |V|.
     assert 0.5 * math.log(len(tokenizer)) < out["entropy"] <= math.log(len(tokenizer)) + 1e-4
+
+
+def test_evaluation_draws_the_same_noise_for_every_model():
+    """evaluate_records samples with common random numbers: a model evaluated twice with one seed gives the
+    same per-prompt accuracies, and a slightly different model's gain over it has far less noise than
+    with independent noise (another seed)."""
+    import copy
+
+    from pipeline.models.warmstart import sft
+
+    params = parse_params({"tasks": ["math"], "data": {"tasks": {"math": {
+        "source": "synthetic_math", "n": 60, "pretrain_n": 400, "difficulty": 1}}}})
+    splits = curate_task(params, "math")[0]
+    texts = [m["content"] for r in splits["pretrain"] for m in r["prompt"]] + \
+        [r["meta"]["completion"] for r in splits["pretrain"]]
+    tokenizer = build_tokenizer(texts, vocab_size=300)
+    torch.manual_seed(0)
+    model = build_tiny_model(len(tokenizer), 64, 2, 2, 1, 128, 256, 0, tokenizer)
+    sft(model, tokenizer, {"math": splits["pretrain"]}, 150, 16, 5e-3, 128, 0)  # ~10% right: accuracies vary
+    other = copy.deepcopy(model)
+    torch.manual_seed(1)
+    with torch.no_grad():  # a real, small difference
+        for p in other.parameters():
+            p.add_(torch.randn_like(p) * 0.01)
+    eval_params = EvalParams(samples=4, max_new_tokens=16, max_items=40, batch_size=16)
+    rewards = RewardModel(RewardParams())
+    try:
+        def per_prompt(m, seed):
+            return evaluate_records(TransformersGenerator(m, tokenizer), splits["train"], eval_params, rewards,
+                                    seed)["per_prompt"]
+
+        base = per_prompt(model, 0)
+        assert base.std() > 0
+        assert np.array_equal(base, per_prompt(copy.deepcopy(model), 0))
+        _, coupled = paired_difference(per_prompt(other, 0), base)
+        _, independent = paired_difference(per_prompt(other, 1), base)
+    finally:
+        rewards.close()
+    assert coupled < 0.5 * independent, (coupled, independent)

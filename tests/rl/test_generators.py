@@ -38,6 +38,9 @@ def test_vllm_sampling_kwargs_map_our_settings():
     assert vllm_sampling_kwargs(8, 64, 1.0, 1.0, 50, greedy=False)["top_k"] == 50
     assert vllm_sampling_kwargs(8, 64, 0.7, 0.9, 50, greedy=True) == {
         "n": 1, "max_tokens": 64, "temperature": 0.0, "top_p": 1.0, "top_k": -1}
+    # common random numbers: a sampled request carries its own seed; greedy needs none
+    assert vllm_sampling_kwargs(8, 64, 0.7, 0.9, 0, greedy=False, seed=12)["seed"] == 12
+    assert "seed" not in vllm_sampling_kwargs(8, 64, 0.7, 0.9, 0, greedy=True, seed=12)
 
 
 def test_teacher_forced_entropy_equals_the_samplers_own(tiny):

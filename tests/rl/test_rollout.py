@@ -229,3 +229,73 @@ def test_preallocated_layer_matches_dynamic_layer_on_every_cache_operation():
         layer.update(k.repeat(2, 1, 1, 1)[:3], v.repeat(2, 1, 1, 1)[:3])
     assert prealloc.get_seq_length() == dynamic.get_seq_length() == 6
     assert torch.equal(prealloc.keys, dynamic.keys) and torch.equal(prealloc.values, dynamic.values)
+
+
+def test_sample_categorical_hand_computed_race():
+    """Gumbel-max with given uniforms: the winner is argmax_v p_v / E_v with E_v = −log U_v."""
+    from pipeline.rl.rollout import sample_categorical
+
+    logp = torch.tensor([[0.5, 0.3, 0.2], [0.5, 0.3, 0.2]]).log()
+    # row 0: E = (0.105, 2.303, 0.693), p/E = (4.75, 0.13, 0.29) → 0
+    # row 1: E = (4.605, 0.0101, 0.693), p/E = (0.11, 29.8, 0.29) → 1
+    uniform = torch.tensor([[0.9, 0.1, 0.5], [0.01, 0.99, 0.5]])
+    assert sample_categorical(logp, uniform).tolist() == [0, 1]
+
+
+def _eos_likely(model, tokenizer):
+    """A copy where EOS has a logit of about 3 (≈ 6% a step against 300 tokens), so that rows end at many
+    different steps and leave the decoding batch: its output row is the mean final hidden state, scaled."""
+    import copy
+
+    from pipeline.rl.rollout import encode_prompts
+
+    model = copy.deepcopy(model)
+    with torch.no_grad():
+        enc = encode_prompts(tokenizer, PROMPTS)
+        hidden = model(**enc, output_hidden_states=True).hidden_states[-1]
+        mean = hidden[enc["attention_mask"].bool()].mean(0)
+        model.lm_head.weight[tokenizer.eos_token_id] = mean * 3.0 / mean.dot(mean)
+    return model
+
+
+def test_common_random_numbers_give_each_row_its_own_noise(model_and_tokenizer):
+    """With ``noise``, row r's token at step t is the Gumbel-max winner of π(·|prefix) under row r of the t-th
+    (rows, vocabulary) block of uniforms — whichever rows finished before and left the batch."""
+    from pipeline.rl.rollout import sample_categorical
+
+    model, tokenizer = model_and_tokenizer
+    model = _eos_likely(model, tokenizer)
+    rollout = generate(model, tokenizer, PROMPTS, 8, 24, 1.0, 1.0, 0, noise=torch.Generator().manual_seed(7))
+    lengths = rollout.response_mask.sum(-1)
+    assert len(set(lengths.tolist())) > 3  # rows ended at different steps: the batch was compacted
+    blocks = torch.Generator().manual_seed(7)
+    with torch.no_grad():
+        mask = rollout.attention_mask
+        logits = model(input_ids=rollout.input_ids, attention_mask=mask, position_ids=positions(mask)).logits
+    logp = torch.log_softmax(logits[:, rollout.prompt_len - 1: -1].float(), -1)
+    response = rollout.input_ids[:, rollout.prompt_len:]
+    for t in range(response.shape[1]):
+        uniform = torch.rand((len(response), logp.shape[-1]), generator=blocks)
+        live = rollout.response_mask[:, t].bool()
+        expected = sample_categorical(logp[:, t], uniform)
+        assert torch.equal(response[live, t], expected[live]), t
+
+
+def test_common_random_numbers_couple_two_close_models(model_and_tokenizer):
+    """Two slightly different models sampled with equally seeded noise mostly write the same completions;
+    with independent noise they hardly ever do. The same model with the same seed repeats itself exactly."""
+    model, tokenizer = model_and_tokenizer
+    model = _eos_likely(model, tokenizer)
+    other = _eos_likely(model, tokenizer)
+    torch.manual_seed(5)
+    with torch.no_grad():
+        for p in other.parameters():
+            p.add_(torch.randn_like(p) * 1e-3)
+
+    def texts(m, seed):
+        return generate(m, tokenizer, PROMPTS, 16, 12, 1.0, 1.0, 0, noise=torch.Generator().manual_seed(seed)).texts
+
+    assert texts(model, 3) == texts(model, 3)
+    same = sum(a == b for a, b in zip(texts(model, 3), texts(other, 3))) / 48
+    independent = sum(a == b for a, b in zip(texts(model, 3), texts(other, 4))) / 48
+    assert same >= 0.8 and independent <= 0.5, (same, independent)
