@@ -39,9 +39,9 @@ def evaluate_records(generator: Generator, records: list[dict[str, Any]], params
     accuracy of each prompt, for paired comparisons of two models on the same prompts).
 
     The samples use common random numbers: the batch that starts at prompt ``i`` is sampled with noise
-    seeded ``seed + i``, and each
-    sample's noise depends only on its prompt, sample index and step (:meth:`Generator.sample`), so every
-    model evaluated on these records with this seed draws with the same noise. Each model's mean@k keeps
+    seeded ``seed + i``, and each sample's noise depends only on its prompt, sample index and step
+    (:meth:`Generator.sample`), so every model evaluated on these records with this seed draws with the
+    same noise. Each model's mean@k keeps
     its distribution (its own policy, sampled), but two models' samples agree wherever their policies
     do, so the noise of a *difference* — a gain over θ0, a BWT entry — shrinks with their distance
     instead of staying that of two independent evaluations.
