@@ -267,7 +267,8 @@ def test_common_random_numbers_give_each_row_its_own_noise(model_and_tokenizer):
     model = _eos_likely(model, tokenizer)
     rollout = generate(model, tokenizer, PROMPTS, 8, 24, 1.0, 1.0, 0, noise=torch.Generator().manual_seed(7))
     lengths = rollout.response_mask.sum(-1)
-    assert len(set(lengths.tolist())) > 3  # rows ended at different steps: the batch was compacted
+    # a quarter of the rows ended before the last step: the batch was compacted while others still decoded
+    assert int((lengths < lengths.max()).sum()) * 4 >= len(lengths) and len(set(lengths.tolist())) > 3
     blocks = torch.Generator().manual_seed(7)
     with torch.no_grad():
         mask = rollout.attention_mask
