@@ -69,16 +69,15 @@ def bench_trl(model, tokenizer, records, args, rewards: RewardModel) -> tuple[fl
     from transformers import TrainerCallback
     from trl import GRPOConfig, GRPOTrainer
 
-    by_prompt = {user_text(r["prompt"]): r for r in records}
+    from pipeline.rl.rollout import decode_response
 
-    drop = {tokenizer.eos_token_id, tokenizer.pad_token_id, tokenizer.bos_token_id} - {None}
+    by_prompt = {user_text(r["prompt"]): r for r in records}
 
     def reward(prompts, completions, completion_ids, **_):
         recs = [by_prompt[user_text(p)] for p in prompts]
         # TRL's `completions` are decoded without special tokens, which drops the think/answer tags (special
         # tokens of our tokenizer) and would score every sample 0; decode the ids as our sampler does.
-        texts = [tokenizer.decode([t for t in ids if t not in drop], skip_special_tokens=False)
-                 for ids in completion_ids]
+        texts = [decode_response(tokenizer, ids) for ids in completion_ids]
         return [s.score for s in rewards.score([Sample("math", user_text(r["prompt"]), t, r["reference"], r["meta"])
                                                 for r, t in zip(recs, texts)])]
 

@@ -242,9 +242,9 @@ def _tmp_entries(root="/tmp"):
     for top, dirs, files in os.walk(root):
         for name in files:
             found.add(os.path.join(top, name))
-        found.update(os.path.join(top, name) for name in dirs)
-        dirs[:] = [name for name in dirs
-                   if not os.path.ismount(os.path.join(top, name)) and not os.path.islink(os.path.join(top, name))]
+        paths = {name: os.path.join(top, name) for name in dirs}
+        found.update(paths.values())
+        dirs[:] = [name for name, path in paths.items() if not os.path.ismount(path) and not os.path.islink(path)]
     return found
 
 

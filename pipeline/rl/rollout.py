@@ -49,11 +49,16 @@ def encode_prompts(tokenizer, prompts: list[list[dict[str, str]]]) -> dict[str, 
     return tokenizer(texts, return_tensors="pt", padding=True, add_special_tokens=False)
 
 
-def decode_responses(tokenizer, response: Tensor, response_mask: Tensor) -> list[str]:
-    """Response texts, keeping the think/answer tags (which may be special tokens) but not EOS/padding."""
+def decode_response(tokenizer, ids: list[int]) -> str:
+    """A response's text, keeping the think/answer tags (which may be special tokens) but not EOS/padding/BOS."""
     drop = {tokenizer.eos_token_id, tokenizer.pad_token_id, tokenizer.bos_token_id} - {None}
-    return [tokenizer.decode([t for t, keep in zip(row.tolist(), mask.tolist()) if keep and t not in drop],
-                             skip_special_tokens=False) for row, mask in zip(response, response_mask)]
+    return tokenizer.decode([t for t in ids if t not in drop], skip_special_tokens=False)
+
+
+def decode_responses(tokenizer, response: Tensor, response_mask: Tensor) -> list[str]:
+    """:func:`decode_response` of every row of ``response`` up to its mask."""
+    return [decode_response(tokenizer, [t for t, keep in zip(row.tolist(), mask.tolist()) if keep])
+            for row, mask in zip(response, response_mask)]
 
 
 def positions(attention_mask: Tensor) -> Tensor:
