@@ -88,6 +88,10 @@ class TaskDataParams(Section):
     facts: int = Field(120, ge=1, description="synthetic_qa: number of facts in the fixed world.")
     pretrain_fact_fraction: float = Field(0.5, ge=0.0, le=1.0, description="synthetic_qa: share of the facts "
                                           "taught in the warm start (sets θ0's QA accuracy).")
+    pretrain_answer_accuracy: float = Field(1.0, ge=0.0, le=1.0, description="synthetic_qa: share of a taught "
+                                            "fact's warm-start completions that give its true value; the rest give "
+                                            "one confusable value fixed per fact (below 1, θ0 hesitates between "
+                                            "two values and GRPO groups on taught facts have σ > 0).")
     demo_quality: float = Field(1.0, ge=0.0, le=1.0, description="synthetic_writing: share of warm-start "
                                 "completions that meet the whole rubric; the rest miss one criterion, as the "
                                 "reference does (below 1, θ0 ties the reference often and GRPO has room to win).")

@@ -67,6 +67,31 @@ def test_qa_options_and_taught_share():
     assert {r["meta"]["fact"] for r in pool} > {r["meta"]["fact"] for r in pretrain}
 
 
+def test_qa_pretrain_answer_accuracy_misremembers_one_confusable_value_per_fact():
+    pool, pretrain = gen("synthetic_qa", n=300, pretrain_n=2000, facts=50, pretrain_fact_fraction=0.4,
+                         pretrain_answer_accuracy=0.6)
+    answers = {}
+    for r in pretrain:
+        answer = re.search(r"<answer>(.*)</answer>", r["meta"]["completion"]).group(1)
+        assert answer in r["meta"]["options"]
+        answers.setdefault(r["meta"]["fact"], []).append(answer == r["reference"])
+        if answer != r["reference"]:
+            answers.setdefault(("wrong", r["meta"]["fact"]), set()).add(answer)
+    right = [ok for fact, oks in answers.items() if not isinstance(fact, tuple) for ok in oks]
+    assert 0.55 < np.mean(right) < 0.65
+    # one confusable value per fact, the same in every completion that misremembers it
+    assert all(len(values) == 1 for key, values in answers.items() if isinstance(key, tuple))
+    # ... and offered among the options wherever the fact is asked, pool included
+    confusable = {key[1]: next(iter(v)) for key, v in answers.items() if isinstance(key, tuple)}
+    asked = [r for r in pool if r["meta"]["fact"] in confusable]
+    assert asked and all(confusable[r["meta"]["fact"]] in r["meta"]["options"] for r in asked)
+    assert all(len(set(r["meta"]["options"])) == 16 and r["reference"] in r["meta"]["options"] for r in pool)
+    # the pool's references are the true values, whatever the warm start says
+    exact, _ = gen("synthetic_qa", n=300, pretrain_n=0, facts=50, pretrain_fact_fraction=0.4)
+    truth = {r["meta"]["fact"]: r["reference"] for r in exact}
+    assert all(truth.get(r["meta"]["fact"], r["reference"]) == r["reference"] for r in pool)
+
+
 def test_writing_reference_is_beatable_and_completion_is_perfect():
     pool, _ = gen("synthetic_writing", n=200, difficulty=2)
     for r in pool:
@@ -102,6 +127,12 @@ def test_small_item_space_warns(capsys):
     splits, stats = curate_task(params, "w")
     assert stats.extra["pool_shortfall"] > 0
     assert "distinct items" in capsys.readouterr().err
+
+
+def test_coding_difficulty_one_has_room_for_a_large_pool_and_a_distinct_warm_start():
+    pool, pretrain = gen("synthetic_coding", n=2000, pretrain_n=2000, difficulty=1)
+    assert len(pool) == 2000 and len(pretrain) == 2000  # of 2,700 distinct problems
+    assert len({r["id"] for r in pretrain}) > 600
 
 
 def test_coding_difficulty_one_shows_the_intercept():

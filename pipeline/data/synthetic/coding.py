@@ -2,8 +2,9 @@
 
 The prompt gives two examples of ``f``; the reference holds hidden call-based tests in
 code-r1's ``functional`` format (``def check(candidate): assert …`` then ``check(f)``).
-Difficulty 1: ``f(x) = a*x + b`` (a in 1–5, b in 0–39) shown at x = 0 and at one x in 1–9, so b is
-read off and only the slope is inferred (1,800 distinct problems). Difficulty 2 shows two arbitrary
+Difficulty 1: ``f(x) = a*x + b`` (a in 1–5, b in 0–59) shown at x = 0 and at one x in 1–9, so b is
+read off and only the slope is inferred (2,700 distinct problems: room for a pool of 2,000
+and a warm start on problems outside it). Difficulty 2 shows two arbitrary
 points in 0–9 (the intercept must be inferred too; b in 0–9) and adds ``x*x + b`` and ``a*x - b``;
 difficulty ≥ 3 adds ``x % m`` and ``max(x, c)``.
 """
@@ -24,7 +25,7 @@ def _family(rng: np.random.Generator, difficulty: int) -> tuple[str, callable, s
     """(expression in x, python function, reasoning hint)."""
     kinds = ["linear"] + (["square", "linear_minus"] if difficulty >= 2 else []) + (["mod", "max"] if difficulty >= 3 else [])
     kind = rng.choice(kinds)
-    a, b = int(rng.integers(1, 6)), int(rng.integers(0, 40 if difficulty == 1 else 10))
+    a, b = int(rng.integers(1, 6)), int(rng.integers(0, 60 if difficulty == 1 else 10))
     if kind == "linear":
         expr = f"{a}*x+{b}" if b else f"{a}*x"
         return expr, lambda x: a * x + b, f"f grows by {a} per step"

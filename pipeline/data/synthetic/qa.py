@@ -8,6 +8,15 @@ and then answers with the options in the prompt. So the world has ``facts`` fact
 about every fact, each with its own shuffled 16 options (1 correct + 15 distractors
 of the same relation). Val and test therefore probe the same world as training, with
 unseen option orders: this task measures what RL makes the policy retrieve.
+
+A fact the warm start never taught is answered at chance (about 1 in 18, the relation's values),
+and a taught one almost always right, so nearly every GRPO group on θ0 has σ_q = 0 (all right or
+all wrong) and no advantage: measured, 7 of 8 groups per step, and +0.006 ± 0.007 held-out accuracy
+after 80 steps. ``pretrain_answer_accuracy`` < 1 makes the warm start *misremember*: each taught
+fact gets one confusable value (a fixed distractor of the same relation), and only that share of its
+warm-start completions give the true value, the rest the confusable one. θ0 then hesitates between
+two values on the taught facts (as an SFT model does on half-learnt knowledge), its groups there have
+σ_q > 0, and GRPO sharpens them towards the value the reward confirms.
 """
 
 from __future__ import annotations
@@ -55,21 +64,27 @@ def generate(cfg: TaskDataParams, task: str, rng: np.random.Generator) -> tuple[
         raise ValueError(f"synthetic_qa supports at most {max_options} options, got n_options={cfg.n_options}")
     facts = world(cfg.facts, rng)
     taught = set(rng.permutation(len(facts))[: round(cfg.pretrain_fact_fraction * len(facts))].tolist())
+    confusable = {i: str(rng.choice([v for v in RELATIONS[facts[i][1]][1] if v != facts[i][2]]))
+                  for i in sorted(taught)} if cfg.pretrain_answer_accuracy < 1 else {}
 
     def make(kind: str) -> Record:
         pool = sorted(taught) if kind == "pretrain" else range(len(facts))
         index = int(rng.choice(list(pool)))
         entity, relation, value = facts[index]
         template, values = RELATIONS[relation]
-        distractors = [v for v in values if v != value]
-        options = [value, *rng.choice(distractors, size=cfg.n_options - 1, replace=False).tolist()]
+        first = [confusable[index]] if index in confusable else []
+        distractors = [v for v in values if v != value and v not in first]
+        options = [value, *first, *rng.choice(distractors, size=cfg.n_options - 1 - len(first), replace=False).tolist()]
         options = [options[i] for i in rng.permutation(len(options))]
         question = template.format(e=entity)
+        answer = value
+        if kind == "pretrain" and first and rng.random() >= cfg.pretrain_answer_accuracy:
+            answer = first[0]
         return {
             "id": content_id(task, question, *options), "task": task, "source": "synthetic_qa", "split": "train",
             "prompt": chat(qa_user_prompt(question, options)), "reference": value,
             "meta": {"options": options, "category": relation, "fact": index, "taught": index in taught,
-                     "completion": f"<think>{entity} {relation}</think><answer>{value}</answer>"},
+                     "completion": f"<think>{entity} {relation}</think><answer>{answer}</answer>"},
         }
 
     if cfg.pretrain_n and not taught:
