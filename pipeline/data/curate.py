@@ -77,6 +77,15 @@ def curate_task(params: Params, task: str) -> tuple[dict[str, list[Record]], Cur
     for name, rows in splits.items():
         stats.kept[name] = len(rows)
     stats.check(cfg.max_invalid_fraction, cfg.max_filtered_fraction, where)
+    n_key = f"data.tasks.{task}.n"
+    shares = {"train": (1 - params.data.val_fraction - params.data.test_fraction,
+                        f"raise {n_key}, or lower data.val_fraction and data.test_fraction"),
+              "val": (params.data.val_fraction, f"raise {n_key} or data.val_fraction"),
+              "test": (params.data.test_fraction, f"raise {n_key} or data.test_fraction")}
+    for name, (share, hint) in shares.items():
+        if share > 0 and records and not splits[name]:
+            raise UserError(f"{where}: the {name} split came out empty ({len(records)} items, a {name} share of "
+                            f"{share:g}); {hint}")
     return splits, stats
 
 

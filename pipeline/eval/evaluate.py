@@ -78,8 +78,11 @@ def evaluate_split(generator: Generator, curated: Path, task: str, split: str, p
     file = Path(curated) / task / f"{split}.parquet"
     if not file.exists():
         raise UserError(f"{file}: file not found")
+    records = read_split(file)
+    if not records:
+        raise UserError(f"{file}: the split is empty, nothing to evaluate (curate it with a larger n)")
     torch.manual_seed(seed)
-    return evaluate_records(generator, read_split(file), params, rewards, seed)
+    return evaluate_records(generator, records, params, rewards, seed)
 
 
 def paired_difference(after: np.ndarray, before: np.ndarray) -> tuple[float, float]:

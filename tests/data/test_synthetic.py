@@ -8,6 +8,7 @@ from pipeline.data.curate import curate_task
 from pipeline.data.schema import record_problem
 from pipeline.data.synthetic import GENERATORS
 from pipeline.data.synthetic.writing import criteria
+from pipeline.errors import UserError
 
 from ..conftest import data_params
 
@@ -120,6 +121,12 @@ def test_curate_synthetic_task_has_all_splits():
     assert sum(len(v) for k, v in splits.items() if k != "pretrain") == 300
     assert stats.to_dict()["kept_per_split"]["pretrain"] == 100
     assert all(r["split"] == name for name, rows in splits.items() for r in rows)
+
+
+def test_curate_refuses_an_empty_split():
+    params = data_params("math", source="synthetic_math", n=1, pretrain_n=0)
+    with pytest.raises(UserError, match=r"split came out empty \(1 items.*raise data\.tasks\.math\.n"):
+        curate_task(params, "math")
 
 
 def test_small_item_space_warns(capsys):

@@ -91,3 +91,18 @@ def test_evaluation_draws_the_same_noise_for_every_model():
     finally:
         rewards.close()
     assert coupled < 0.5 * independent, (coupled, independent)
+
+
+def test_an_empty_split_is_a_clear_error(tmp_path):
+    from pipeline.data.schema import write_split
+    from pipeline.eval.evaluate import evaluate_split
+    from pipeline.errors import UserError
+
+    (tmp_path / "coding").mkdir()
+    write_split([], tmp_path / "coding" / "test.parquet")
+    try:
+        evaluate_split(None, tmp_path, "coding", "test", EvalParams(), None, seed=0)
+    except UserError as exc:
+        assert "coding/test.parquet: the split is empty" in str(exc)
+    else:
+        raise AssertionError("an empty split must raise UserError")
