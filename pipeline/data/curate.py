@@ -82,10 +82,13 @@ def curate_task(params: Params, task: str) -> tuple[dict[str, list[Record]], Cur
                         f"raise {n_key}, or lower data.val_fraction and data.test_fraction"),
               "val": (params.data.val_fraction, f"raise {n_key} or data.val_fraction"),
               "test": (params.data.test_fraction, f"raise {n_key} or data.test_fraction")}
-    for name, (share, hint) in shares.items():
-        if share > 0 and records and not splits[name]:
-            raise UserError(f"{where}: the {name} split came out empty ({len(records)} items, a {name} share of "
-                            f"{share:g}); {hint}")
+    empty = [name for name, (share, _) in shares.items() if share > 0 and records and not splits[name]]
+    for name in empty:
+        print(f"warning: {where}: the {name} split came out empty ({len(records)} items, a {name} share of "
+              f"{shares[name][0]:g}), so nothing can be trained or evaluated on it; {shares[name][1]}",
+              file=sys.stderr)
+    if empty:
+        stats.extra["empty_splits"] = empty
     return splits, stats
 
 
