@@ -236,4 +236,8 @@ def test_rows_without_advantage_skip_the_update_without_changing_it(setup, tmp_p
         torch.testing.assert_close(a, b, msg=name, rtol=1e-5, atol=1e-6)
     for a, b in zip(logs_full, logs_skipped):
         assert a["clip_fraction"] == pytest.approx(b["clip_fraction"], abs=1e-6)
-        assert a["tasks"] == b["tasks"]
+        # the same samples and rewards; the entropy of weights equal up to float rounding, up to rounding
+        for task, stats in a["tasks"].items():
+            other = dict(b["tasks"][task])
+            assert other.pop("entropy") == pytest.approx(stats["entropy"], rel=1e-6)
+            assert {k: v for k, v in stats.items() if k != "entropy"} == other
