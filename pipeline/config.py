@@ -96,8 +96,11 @@ class TaskDataParams(Section):
                                 "completions that meet the whole rubric; the rest miss one criterion, as the "
                                 "reference does (below 1, θ0 ties the reference often and GRPO has room to win).")
     n_options: int = Field(16, ge=2, description="QA: candidate options in the prompt (1 correct + distractors).")
-    max_prompt_tokens: int = Field(1024, ge=1, description="code_r1: drop prompts longer than this many tokens.")
-    tokenizer: str | None = Field(None, description="code_r1: tokenizer (local path or hub id) of the run.")
+    max_prompt_tokens: int = Field(1024, ge=1, description="Drop prompts longer than this many tokens on the run's "
+                                   "chat template (with `tokenizer`, else models.base; none yet for the embedded "
+                                   "default's θ0). At most train.verl.max_prompt_length with the verl backend.")
+    tokenizer: str | None = Field(None, description="Tokenizer (local path or hub id) of the run; null: models.base. "
+                                  "code_r1 needs one.")
     max_turns: int = Field(2, ge=2, description="sharegpt: keep conversations with at most this many turns.")
     min_prompt_chars: int = Field(8, ge=0, description="sharegpt: drop prompts shorter than this (trivial).")
     min_reply_chars: int = Field(32, ge=0, description="sharegpt: drop replies shorter than this (trivial).")
@@ -165,10 +168,13 @@ class JudgeParams(Section):
     base_url: str | None = Field(None, description="Endpoint (default $OPENAI_BASE_URL or OpenAI).")
     api_key_env: str = Field("OPENAI_API_KEY", description="Environment variable holding the key.")
     temperature: float = Field(0.4, ge=0.0, le=2.0, description="Judge temperature (paper: 0.4).")
-    concurrency: int = Field(16, ge=1, description="Requests in flight.")
+    concurrency: int = Field(16, ge=1, description="Requests in flight for the whole run: under verl it is split "
+                             "among the reward workers (train.verl.reward_workers), each getting an equal share.")
     max_retries: int = Field(5, ge=0, description="Retries on 429, 5xx, timeouts and connection errors.")
     backoff_s: float = Field(0.5, ge=0.0, description="Base of the exponential backoff.")
     timeout_s: float = Field(60.0, gt=0, description="Per-request timeout.")
+    deadline_s: float | None = Field(None, gt=0, description="Longest a batch waits for its verdicts; past it they "
+                                     "are undefined and counted as timeouts. null: the worst case of every retry.")
     cache_dir: str = Field("data/cache/judge", description="Persistent verdict cache (a rerun makes no call).")
 
 
@@ -274,6 +280,8 @@ class VerlParams(Section):
                                           "micro-batch per GPU (memory only; the maths is unchanged).")
     gradient_checkpointing: bool = Field(True, description="actor_rollout_ref.model.enable_gradient_checkpointing.")
     param_offload: bool = Field(False, description="FSDP parameter offload of actor and reference.")
+    reward_workers: int = Field(8, ge=1, description="reward.num_workers: verl's reward-loop worker processes; "
+                                "rewards.judge.concurrency is split equally among them.")
     save_freq: int | None = Field(None, ge=1, description="trainer.save_freq in steps; null: train.grpo.keep_every, "
                                   "else checkpoint_every. verl always saves the last step (it becomes the HF model).")
     project: str = Field("omni-thinker", description="trainer.project_name.")
@@ -445,6 +453,12 @@ class Params(Section):
             if sorted(order) != sorted(self.tasks):
                 raise ValueError(f"validate.orders: {spec!r} must be 'best', 'worst' or an order listing each task "
                                  f"once, separated by '>' (tasks are {self.tasks})")
+        if self.train.backend == "verl":
+            for task in self.tasks:
+                if self.data.tasks[task].max_prompt_tokens > self.train.verl.max_prompt_length:
+                    raise ValueError(f"data.tasks.{task}.max_prompt_tokens ({self.data.tasks[task].max_prompt_tokens}) "
+                                     f"exceeds train.verl.max_prompt_length ({self.train.verl.max_prompt_length}): "
+                                     "verl would drop the longer prompts and shift the batches")
         no_reward = [t for t in self.tasks if t not in self.rewards.tasks and t not in DEFAULT_KIND]
         if no_reward:
             raise ValueError(f"rewards.tasks has no entry for task(s) {no_reward}")

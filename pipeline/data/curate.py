@@ -65,6 +65,7 @@ def curate_task(params: Params, task: str) -> tuple[dict[str, list[Record]], Cur
         stats.subsampled_out += len(records) - cfg.n
         records = [records[i] for i in keep]
 
+    records = filter_prompt_length(records, params, task, stats)
     splits: dict[str, list[Record]] = {s: [] for s in SPLITS}
     for record in records:
         record["split"] = split_of(record["id"], params.seed, params.data.val_fraction, params.data.test_fraction)
@@ -90,6 +91,30 @@ def curate_task(params: Params, task: str) -> tuple[dict[str, list[Record]], Cur
     if empty:
         stats.extra["empty_splits"] = empty
     return splits, stats
+
+
+def filter_prompt_length(records: list[Record], params: Params, task: str, stats: CurationStats) -> list[Record]:
+    """Drop prompts over ``data.tasks.<task>.max_prompt_tokens`` with the run's tokenizer and chat template (the
+    task's ``tokenizer``, else θ0's, ``models.base``), counted as ``too_long``, as verl would. The embedded
+    default builds θ0 after curation, so there is no tokenizer yet: ``stats.json`` says so, and the verl
+    export checks every row again (:func:`pipeline.data.prompt_length.check_prompt_lengths`)."""
+    from .prompt_length import load_tokenizer, prompt_tokens
+
+    cfg = params.data.tasks[task]
+    name = cfg.tokenizer or params.models.base
+    if not name:
+        stats.extra["prompt_length_filter"] = "skipped: no tokenizer before base_model (models.base is null)"
+        return records
+    tokenizer = load_tokenizer(name)
+    kept = []
+    for record in records:
+        if prompt_tokens(tokenizer, record["prompt"]) > cfg.max_prompt_tokens:
+            stats.drop("too_long")
+        else:
+            kept.append(record)
+    stats.extra["prompt_length_filter"] = {"tokenizer": name, "max_prompt_tokens": cfg.max_prompt_tokens,
+                                           "too_long": len(records) - len(kept)}
+    return kept
 
 
 def write_task(splits: dict[str, list[Record]], stats: CurationStats, out_dir: str | Path) -> None:

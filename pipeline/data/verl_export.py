@@ -2,9 +2,10 @@
 
 verl's ``RLHFDataset`` reads rows with ``data_source``, ``prompt`` (chat messages),
 ``ability``, ``reward_model: {style, ground_truth}`` and ``extra_info``; the reward
-function receives ``data_source``, ``ground_truth`` and ``extra_info``. We put the task
-in ``data_source`` (routing of the reward registry) and the full record identity and
-meta in ``extra_info``.
+function receives ``data_source``, ``ground_truth`` and ``extra_info`` (not the prompt).
+We put the task in ``data_source`` (routing of the reward registry), and in ``extra_info``
+the full record identity, its meta and the user's question (``question``: what the judge
+must see, :func:`pipeline.data.prompts.user_text` of the prompt).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import Any, Iterable
 import datasets
 
 from ..io import atomic_path
+from .prompts import user_text
 
 ABILITY = {"math": "math", "coding": "code", "qa": "qa", "writing": "writing"}
 STYLE = {"writing": "model"}
@@ -29,7 +31,8 @@ def to_verl_row(record: dict[str, Any], index: int) -> dict[str, Any]:
         "ability": ABILITY.get(task, task),
         "reward_model": {"style": STYLE.get(task, "rule"), "ground_truth": record["reference"]},
         "extra_info": {"task": task, "split": record["split"], "index": index, "id": record["id"],
-                       "source": record["source"], "meta": json.dumps(record["meta"], ensure_ascii=False)},
+                       "source": record["source"], "question": user_text(record["prompt"]),
+                       "meta": json.dumps(record["meta"], ensure_ascii=False)},
     }
 
 

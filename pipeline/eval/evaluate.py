@@ -4,7 +4,8 @@
   win rate with ties as 0.5 for writing), as mean@k over ``samples`` sampled completions
   per prompt, and greedy;
 - entropy: ``E(θ, T_k) = −E_q E_{o∼π_θ} (1/|o|) Σ_t Σ_v π_θ(v|q,o_<t) log π_θ(v|q,o_<t)`` on the
-  policy's own sampled outputs (Eq. 11).
+  policy's own sampled outputs (Eq. 11), whatever decides accuracy: with ``temperature: 0``
+  (greedy accuracy, as at paper scale) ``samples`` completions are still drawn at T = 1 for it.
 
 Outputs the interface of the analysis: ``trained_on,evaluated_on,split,accuracy`` (plus
 ``accuracy_se``, the standard error over prompts, ``accuracy_greedy``, ``accuracy_sampled``, ``n``) and ``trained_on,evaluated_on,split,entropy``.
@@ -58,11 +59,14 @@ def evaluate_records(generator: Generator, records: list[dict[str, Any]], params
             s = generator.sample(prompts, params.samples, params.max_new_tokens, params.temperature, params.top_p,
                                  params.top_k, with_entropy=True, seed=seed + start)
             sampled.append(_accuracy(rewards, chunk, s.texts, params.samples))
-            entropies.append(s.entropy)  # π_θ at temperature 1
+        else:  # greedy accuracy; Eq. 11 still needs the policy's own samples (T = 1, untruncated)
+            s = generator.sample(prompts, params.samples, params.max_new_tokens, 1.0, 1.0, 0, with_entropy=True,
+                                 seed=seed + start)
+        entropies.append(s.entropy)  # π_θ at temperature 1
     per_prompt = np.concatenate(sampled if params.accuracy == "sampled" and sampled else greedy)
     acc_greedy = float(np.concatenate(greedy).mean())
     acc_sampled = float(np.concatenate(sampled).mean()) if sampled else acc_greedy
-    entropy = float(np.concatenate(entropies).mean()) if entropies else float("nan")
+    entropy = float(np.concatenate(entropies).mean())
     return {"accuracy_greedy": acc_greedy, "accuracy_sampled": acc_sampled,
             "accuracy": float(per_prompt.mean()), "accuracy_se": standard_error(per_prompt),
             "entropy": entropy, "n": len(records), "per_prompt": per_prompt}

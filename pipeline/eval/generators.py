@@ -26,7 +26,7 @@ from ..config import EvalParams
 from ..errors import UserError
 from ..registry import Registry
 from ..rl.grpo import sequence_mean
-from ..rl.rollout import Rollout, encode_prompts, generate, token_logprobs
+from ..rl.rollout import encode_prompts, generate, positions
 
 Messages = list[dict[str, str]]
 
@@ -94,28 +94,53 @@ def vllm_sampling_kwargs(n: int, max_new_tokens: int, temperature: float, top_p:
     return kwargs if seed is None else {**kwargs, "seed": seed}
 
 
+def vllm_request_seed(seed: int | None, prompt: int, n: int) -> int | None:
+    """The seed of prompt ``prompt``'s request: ``seed + prompt·n``. vLLM seeds sample ``k`` of a request with the
+    request's seed ``+ k``, so ``seed + prompt`` would give prompt i's sample 1 the noise of prompt i+1's sample 0;
+    with ``seed + prompt·n`` every (prompt, sample) of a call gets its own seed."""
+    return None if seed is None else seed + prompt * n
+
+
 @torch.no_grad()
 def teacher_forced_entropy(model, tokenizer, prompts: list[Messages], responses: list[list[int]],
-                           prompt_index: list[int]) -> np.ndarray:
+                           prompt_index: list[int], rows_per_chunk: int = 8,
+                           tokens_per_chunk: int = 1024) -> np.ndarray:
     """Eq. 11's per-response term, −(1/|o|) Σ_t Σ_v π(v|q,o_<t) log π(v|q,o_<t), of given response tokens
-    (``responses[j]`` answers ``prompts[prompt_index[j]]``; tokens up to and including the first EOS count)."""
+    (``responses[j]`` answers ``prompts[prompt_index[j]]``; all its tokens count), in bounded memory.
+
+    The decoder runs ``rows_per_chunk`` sequences at a time (hidden states: rows × length × hidden), and the
+    output projection then turns at most ``tokens_per_chunk`` response positions at a time into vocabulary
+    logits, so the largest logits tensor is ``tokens_per_chunk × vocabulary`` whatever the batch and the
+    response length (a whole 64 × 3,072-token batch of a 152k-vocabulary model would be ~120 GB at once).
+    The logits are the output embedding of the last hidden state (``get_output_embeddings``), as in every
+    causal LM whose head is that projection (Qwen2, Llama), at temperature 1."""
     enc = encode_prompts(tokenizer, prompts)
-    index = torch.tensor(prompt_index)
-    width = max(1, max(len(r) for r in responses))
-    pad = tokenizer.pad_token_id
-    response = torch.full((len(responses), width), pad, dtype=torch.long)
-    mask = torch.zeros((len(responses), width), dtype=torch.long)
-    for j, tokens in enumerate(responses):
-        response[j, :len(tokens)] = torch.tensor(tokens, dtype=torch.long)
-        mask[j, :len(tokens)] = 1
     device = next(model.parameters()).device
-    ids, attn = enc["input_ids"].to(device), enc["attention_mask"].to(device)
-    response, mask, index = response.to(device), mask.to(device), index.to(device)
-    rollout = Rollout(input_ids=torch.cat([ids[index], response], 1), attention_mask=torch.cat([attn[index], mask], 1),
-                      response_mask=mask, prompt_len=ids.shape[1], prompt_index=index, texts=[],
-                      logprobs=mask.float(), entropy=mask.float())
-    _, entropy = token_logprobs(model, rollout, with_entropy=True)
-    return sequence_mean(entropy.float(), mask).cpu().numpy()
+    decoder, head = model.get_decoder(), model.get_output_embeddings()
+    pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
+    result = np.zeros(len(responses), dtype=np.float64)
+    for start in range(0, len(responses), rows_per_chunk):
+        chunk = list(range(start, min(start + rows_per_chunk, len(responses))))
+        width = max(1, max(len(responses[j]) for j in chunk))
+        response = torch.full((len(chunk), width), pad, dtype=torch.long)
+        mask = torch.zeros((len(chunk), width), dtype=torch.long)
+        for row, j in enumerate(chunk):
+            response[row, :len(responses[j])] = torch.tensor(responses[j], dtype=torch.long)
+            mask[row, :len(responses[j])] = 1
+        index = torch.tensor([prompt_index[j] for j in chunk])
+        ids = torch.cat([enc["input_ids"][index], response], 1).to(device)
+        attn = torch.cat([enc["attention_mask"][index], mask], 1).to(device)
+        hidden = decoder(input_ids=ids, attention_mask=attn, position_ids=positions(attn)).last_hidden_state
+        P = enc["input_ids"].shape[1]
+        states = hidden[:, P - 1:P - 1 + width][mask.to(device).bool()]  # the state that predicts each token
+        entropy = torch.empty(len(states), dtype=torch.float32, device=device)
+        for s in range(0, len(states), tokens_per_chunk):
+            logp = torch.log_softmax(head(states[s:s + tokens_per_chunk]).float(), dim=-1)
+            entropy[s:s + tokens_per_chunk] = -(logp.exp() * logp).sum(-1)
+        per_token = torch.zeros(mask.shape, dtype=torch.float32, device=device)
+        per_token[mask.to(device).bool()] = entropy
+        result[chunk] = sequence_mean(per_token, mask.to(device)).cpu().numpy()
+    return result
 
 
 @GENERATORS.register("vllm")
@@ -143,9 +168,8 @@ class VLLMGenerator:
                seed: int | None = None) -> Generation:
         from vllm import SamplingParams
 
-        # With a seed, prompt i's request gets its own generator, seeded seed + i.
         sampling = [SamplingParams(**vllm_sampling_kwargs(n, max_new_tokens, temperature, top_p, top_k, greedy,
-                                                          None if seed is None else seed + i))
+                                                          vllm_request_seed(seed, i, n)))
                     for i in range(len(prompts))]
         outputs = self.llm.chat(prompts, sampling, use_tqdm=False)
         repeat = n if greedy else 1

@@ -1,7 +1,9 @@
 """Byte-level BPE tokenizer for the embedded default, trained locally with HF ``tokenizers``.
 
-Digits are split individually (arithmetic stays learnable for a tiny model); the
-think/answer tags and the chat markers are single special tokens; the result is a
+Digits are split individually (arithmetic stays learnable for a tiny model); the chat
+markers are single special tokens and the think/answer tags single tokens that are *not*
+special, so that decoding with ``skip_special_tokens=True`` (verl's reward managers, vLLM's
+returned text) keeps them and the format and answer rewards see them; the result is a
 ``PreTrainedTokenizerFast`` with a chat template, saved with ``save_pretrained`` so that
 anything that loads a tokenizer by path (transformers, verl, vLLM) can use it.
 
@@ -21,7 +23,7 @@ from __future__ import annotations
 
 from typing import Iterable
 
-from tokenizers import Regex, Tokenizer, decoders, models, normalizers, pre_tokenizers, trainers
+from tokenizers import AddedToken, Regex, Tokenizer, decoders, models, normalizers, pre_tokenizers, trainers
 from transformers import PreTrainedTokenizerFast
 from transformers.models.qwen2.tokenization_qwen2 import PRETOKENIZE_REGEX
 
@@ -49,7 +51,10 @@ def build_tokenizer(texts: Iterable[str], vocab_size: int = 1024) -> PreTrainedT
     trainer = trainers.BpeTrainer(vocab_size=vocab_size, special_tokens=list(SPECIAL),
                                   initial_alphabet=pre_tokenizers.ByteLevel.alphabet(), show_progress=False)
     tok.train_from_iterator(texts, trainer=trainer)
+    # The trainer registers every reserved token as special (ids 0…len(SPECIAL)−1, kept); the tags are then
+    # re-declared as plain added tokens: still matched whole, but kept by skip_special_tokens=True.
+    tok.add_tokens([AddedToken(tag, special=False, normalized=False) for tag in TAGS])
     wrapped = PreTrainedTokenizerFast(tokenizer_object=tok, bos_token=BOS, eos_token=EOS, pad_token=PAD,
-                                      unk_token=EOS, additional_special_tokens=[*ROLE_TOKENS, *TAGS])
+                                      unk_token=EOS, additional_special_tokens=list(ROLE_TOKENS))
     wrapped.chat_template = CHAT_TEMPLATE
     return wrapped

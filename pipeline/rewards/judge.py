@@ -7,7 +7,17 @@ the judge sees both orders (response as A, then as B) and the two scores are ave
 the judge reasons first, then ends with ``[[A]]``, ``[[B]]`` or ``[[C]]`` (tie); the *last*
 tag counts. A reply without a verdict gets one retry with a reminder, then the component
 is undefined (``None``) and counted. Requests are bounded by a semaphore and retried with
-exponential backoff on 429, 5xx, timeouts and connection errors. Every verdict is cached
+exponential backoff on 429, 5xx, timeouts and connection errors.
+
+**Threads and processes.** verl's reward managers call the reward function from many executor
+threads at once, in several reward-worker processes. The judge runs its requests on one event
+loop of its own, in a daemon thread started on first use (again after a fork), and every caller,
+from any thread, submits its batch to it and waits; so the semaphore and the connection pools are
+shared by all threads of a process. ``processes`` is the number of processes that share the run's
+``concurrency`` (verl's reward workers): each bounds its own requests to an equal share, so the
+whole run never has more than ``concurrency`` in flight. A batch that is not judged within
+:func:`judge_deadline` is cancelled: its verdicts are undefined and counted in ``stats.timeouts``
+(never a silent 0). Every verdict is cached
 on disk, keyed by judge model, prompt version, question, reference, response, order,
 temperature and sample index, so a rerun makes zero calls; token usage is accounted.
 
@@ -23,6 +33,7 @@ import json
 import os
 import random
 import re
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
@@ -65,6 +76,7 @@ class JudgeStats:
     retries: int = 0
     malformed: int = 0
     undefined: int = 0
+    timeouts: int = 0
     prompt_tokens: int = 0
     completion_tokens: int = 0
 
@@ -75,10 +87,31 @@ class JudgeStats:
 CONNECTIONS_PER_CLIENT = 8
 
 
+def judge_deadline(params: JudgeParams) -> float:
+    """``deadline_s``, else the longest one item may take when the endpoint is slow but answers: both orders
+    run side by side, each is up to two calls (the reply, then the reminder), and each call up to
+    ``max_retries + 1`` tries of ``timeout_s`` with the backoff between them (at most twice its base,
+    :meth:`LLMJudge._complete`)."""
+    if params.deadline_s is not None:
+        return params.deadline_s
+    backoff = sum(params.backoff_s * (2 ** attempt) * 2 for attempt in range(params.max_retries))
+    return 2 * ((params.max_retries + 1) * params.timeout_s + backoff)
+
+
+def share_of_concurrency(concurrency: int, processes: int) -> int:
+    """Requests in flight allowed to each of ``processes`` processes so that together they stay within
+    ``concurrency``."""
+    if processes < 1 or concurrency < processes:
+        raise UserError(f"rewards.judge.concurrency ({concurrency}) must be at least the number of processes "
+                        f"that call the judge ({processes}: train.verl.reward_workers), so that each may send one")
+    return concurrency // processes
+
+
 @dataclass
 class LLMJudge:
     params: JudgeParams
     stats: JudgeStats = field(default_factory=JudgeStats)
+    processes: int = 1  # processes sharing params.concurrency (verl's reward workers)
 
     def __post_init__(self) -> None:
         self.base_url = self.params.base_url or os.environ.get("OPENAI_BASE_URL")
@@ -87,7 +120,13 @@ class LLMJudge:
             raise UserError(f"the LLM judge needs an API key in ${self.params.api_key_env} (or a base_url of a "
                             "local OpenAI-compatible server)")
         self.cache = Path(self.params.cache_dir)
+        self.concurrency = share_of_concurrency(self.params.concurrency, self.processes)
+        self.deadline_s = judge_deadline(self.params)
+        self._lock = threading.Lock()
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._pid = 0
+        self._sem: asyncio.Semaphore | None = None
         self._async_clients: list[Any] = []
 
     def _key(self, question: str, reference: str, response: str, order: int, sample: int) -> Path:
@@ -156,7 +195,7 @@ class LLMJudge:
             except ImportError:
                 from httpx import create_ssl_context
 
-            shards = -(-self.params.concurrency // CONNECTIONS_PER_CLIENT)
+            shards = -(-self.concurrency // CONNECTIONS_PER_CLIENT)
             tls = create_ssl_context()  # the client's default CA setup, loaded once: the costly part of a client
             self._async_clients = [AsyncOpenAI(base_url=self.base_url, api_key=self.api_key,
                                                timeout=self.params.timeout_s, max_retries=0,
@@ -166,29 +205,64 @@ class LLMJudge:
 
     async def _judge_all(self, items: Sequence[tuple[str, str, str]]) -> list[float | None]:
         clients = self._clients()
-        sem = asyncio.Semaphore(self.params.concurrency)
+        if self._sem is None:  # one per process: every caller's requests share it (created on the loop's thread)
+            self._sem = asyncio.Semaphore(self.concurrency)
+        sem = self._sem
         tasks = [asyncio.gather(*(self._verdict(clients[(2 * i + order) % len(clients)], sem, q, r, ref, order, 0)
                                   for order in (0, 1)))
                  for i, (q, r, ref) in enumerate(items)]
         results = await asyncio.gather(*tasks)
         scores = [combine(v) for v in results]
-        self.stats.undefined += sum(s is None for s in scores)
+        with self._lock:
+            self.stats.undefined += sum(s is None for s in scores)
         return scores
 
+    def _running_loop(self) -> asyncio.AbstractEventLoop:
+        """The judge's event loop, running in its own daemon thread (started anew in a forked child, whose
+        copy of the parent's thread does not run)."""
+        with self._lock:
+            if self._loop is None or self._pid != os.getpid():
+                loop = asyncio.new_event_loop()
+                self._thread = threading.Thread(target=loop.run_forever, name="llm-judge", daemon=True)
+                self._thread.start()
+                self._loop, self._pid, self._sem, self._async_clients = loop, os.getpid(), None, []
+            return self._loop
+
     def judge_many(self, items: Sequence[tuple[str, str, str]], metas: Sequence[dict] | None = None) -> list[float | None]:
-        """Scores for ``(question, response, reference)`` triples (``metas`` unused)."""
+        """Scores for ``(question, response, reference)`` triples (``metas`` unused). Safe to call from any
+        number of threads at once; a batch not judged within :attr:`deadline_s` is cancelled and scored
+        undefined (``None``), each of its items counted in ``stats.timeouts`` and ``stats.undefined``."""
+        import concurrent.futures
+
         if not items:
             return []
-        if self._loop is None:
-            self._loop = asyncio.new_event_loop()
-        return self._loop.run_until_complete(self._judge_all(items))
+        future = asyncio.run_coroutine_threadsafe(self._judge_all(items), self._running_loop())
+        try:
+            return future.result(timeout=self.deadline_s)
+        except concurrent.futures.TimeoutError:
+            future.cancel()
+            with self._lock:
+                self.stats.timeouts += len(items)
+                self.stats.undefined += len(items)
+            return [None] * len(items)
 
     def close(self) -> None:
-        if self._loop is not None:
-            for client in self._async_clients:
-                self._loop.run_until_complete(client.close())
-            self._loop.close()
-        self._loop, self._async_clients = None, []
+        with self._lock:
+            loop, thread = self._loop, self._thread
+            self._loop, self._thread, self._sem = None, None, None
+        if loop is not None and self._pid == os.getpid():
+            clients, self._async_clients = self._async_clients, []
+
+            async def shutdown() -> None:
+                for client in clients:
+                    await client.close()
+
+            asyncio.run_coroutine_threadsafe(shutdown(), loop).result(timeout=30)
+            loop.call_soon_threadsafe(loop.stop)
+            if thread is not None:
+                thread.join(timeout=30)
+            loop.close()
+        self._async_clients = []
 
 
 @dataclass

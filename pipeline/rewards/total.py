@@ -13,6 +13,7 @@ pool, the judge concurrently).
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
@@ -78,22 +79,31 @@ def _judge(model: "RewardModel", samples: Sequence[Sample]) -> list[float | None
 
 
 class RewardModel:
-    """All verifiers, built lazily from ``rewards`` params; one instance per process."""
+    """All verifiers, built lazily from ``rewards`` params; one instance per process, safe to call from several
+    threads at once (verl's reward managers do). ``judge_processes``: how many processes share the API judge's
+    ``concurrency`` (verl's reward workers; 1 elsewhere)."""
 
-    def __init__(self, params: RewardParams) -> None:
+    def __init__(self, params: RewardParams, judge_processes: int = 1) -> None:
         self.params = params
+        self.judge_processes = judge_processes
+        self._build = threading.Lock()
         self._math: MathScorer | None = None
         self._code: CodeScorer | None = None
         self._judge: LLMJudge | RubricJudge | None = None
 
     @property
     def math(self) -> MathScorer:
-        if self._math is None:
-            self._math = MathScorer(workers=self.params.math.workers, timeout_s=self.params.math.timeout_s)
-        return self._math
+        with self._build:
+            if self._math is None:
+                self._math = MathScorer(workers=self.params.math.workers, timeout_s=self.params.math.timeout_s)
+            return self._math
 
     @property
     def code(self) -> CodeScorer:
+        with self._build:
+            return self._build_code()
+
+    def _build_code(self) -> CodeScorer:
         if self._code is None:
             c = self.params.code
             limits = SandboxLimits(timeout_s=c.timeout_s, cpu_s=c.cpu_s, memory_mb=c.memory_mb,
@@ -107,9 +117,11 @@ class RewardModel:
 
     @property
     def judge(self) -> LLMJudge | RubricJudge:
-        if self._judge is None:
-            self._judge = LLMJudge(self.params.judge) if self.params.judge.backend == "llm" else RubricJudge()
-        return self._judge
+        with self._build:
+            if self._judge is None:
+                self._judge = (LLMJudge(self.params.judge, processes=self.judge_processes)
+                               if self.params.judge.backend == "llm" else RubricJudge())
+            return self._judge
 
     def score(self, samples: Sequence[Sample]) -> list[Scored]:
         """Scores in input order."""

@@ -15,14 +15,21 @@ no dual clip in Eq. 4             actor.clip_ratio_c=1e9 (verl's dual clip disab
 1/|o| then group mean (Eq. 4)     actor.loss_agg_mode=seq-mean-token-mean
 β_k and Eq. 5's k3 estimator      actor.use_kl_loss=(β>0), kl_loss_coef=β, kl_loss_type=low_var_kl
 lr, lr_schedule, weight_decay     actor.optim.lr, lr_scheduler_type, weight_decay
-grad_clip, ppo_epochs             actor.grad_clip, actor.ppo_epochs
+grad_clip                         actor.optim.clip_grad (what 0.9.1's engines read; actor.grad_clip is unread)
+ppo_epochs                        actor.ppo_epochs
 batch_size (prompts)              data.train_batch_size
 mini_batch_size (samples)         actor.ppo_mini_batch_size (prompts: mini_batch_size / G)
 max_new_tokens                    data.max_response_length
 epochs                            unrolled into the pre-ordered file (trainer.total_epochs=1)
 pre-ordered schedule              data.shuffle=false, trainer.total_training_steps=#batches
 reward registry                   reward.custom_reward_function → pipeline/rewards/verl_entry.py
-API judge                         reward.reward_manager.name=rate_limited, reward.max_concurrent
+reward workers                    reward.num_workers (train.verl.reward_workers)
+API judge                         reward.reward_manager.name=rate_limited; reward.max_concurrent and
+                                  the judge's own share: rewards.judge.concurrency / reward workers;
+                                  reward.timeout above the judge's own deadline (a late verdict is
+                                  counted as a timeout by the judge, never zeroed by verl)
+segment chaining                  actor.checkpoint.save_contents += hf_model: every checkpoint holds
+                                  an HF folder of the fp32 master weights (no bf16 merge in between)
 ================================  ==============================================================
 
 **Epochs.** Our schedules reshuffle each epoch (and a curriculum runs a task's epochs back to
@@ -38,9 +45,11 @@ from pathlib import Path
 from typing import Any
 
 from ..config import GRPOParams, JudgeParams, VerlParams
+from ..rewards.judge import judge_deadline, share_of_concurrency
 
 VERL_ENTRY = Path(__file__).resolve().parent.parent / "rewards" / "verl_entry.py"
 NO_DUAL_CLIP = 1e9  # verl applies dual clip with this lower bound; Eq. 4 has none
+JUDGE_TIMEOUT_MARGIN_S = 60.0  # verl's reward timeout exceeds the judge's own deadline by this much
 
 
 @dataclass(frozen=True)
@@ -55,6 +64,7 @@ class VerlRun:
     checkpoint_dir: Path  # trainer.default_local_dir
     grpo: GRPOParams      # the run's settings (train.grpo, or the task's train.overrides)
     beta: float           # β of the run's task(s) (Eq. 5)
+    judge_log: Path | None = None  # where reward workers append judge timeouts
 
 
 _PLAIN = re.compile(r"^[A-Za-z0-9_./~+@\-]+$")
@@ -84,13 +94,18 @@ def mini_batch_prompts(grpo: GRPOParams) -> int:
     return max(1, min(grpo.batch_size, grpo.mini_batch_size // grpo.group_size))
 
 
+def save_frequency(run: VerlRun, verl: VerlParams) -> int:
+    """``trainer.save_freq``: train.verl.save_freq, else keep_every, else checkpoint_every, else the run's length.
+    verl's V1 trainer also saves the last step whatever this is (``is_last_step``); the run checks it did."""
+    return verl.save_freq or run.grpo.keep_every or run.grpo.checkpoint_every or run.steps
+
+
 def grpo_overrides(run: VerlRun, verl: VerlParams, judge: JudgeParams | None, params_file: Path,
                    seed: int) -> list[str]:
     """The Hydra overrides of one run (``key=value`` strings, in a stable order; ``+key`` adds a key verl's
     schema lacks). ``judge`` is the judge settings when the run's rewards call an LLM judge, else None."""
     g = run.grpo
     micro = verl.micro_batch_size_per_gpu
-    save_freq = verl.save_freq or g.keep_every or g.checkpoint_every or run.steps
     values: dict[str, Any] = {
         "algorithm.adv_estimator": "grpo",
         "algorithm.norm_adv_by_std_in_grpo": True,
@@ -109,7 +124,7 @@ def grpo_overrides(run: VerlRun, verl: VerlParams, judge: JudgeParams | None, pa
         "actor_rollout_ref.actor.optim.lr": g.lr,
         "actor_rollout_ref.actor.optim.lr_scheduler_type": g.lr_schedule,
         "actor_rollout_ref.actor.optim.weight_decay": g.weight_decay,
-        "actor_rollout_ref.actor.grad_clip": g.grad_clip,
+        "actor_rollout_ref.actor.optim.clip_grad": g.grad_clip,
         "actor_rollout_ref.actor.ppo_epochs": g.ppo_epochs,
         "actor_rollout_ref.actor.ppo_mini_batch_size": mini_batch_prompts(g),
         "actor_rollout_ref.actor.ppo_micro_batch_size_per_gpu": micro,
@@ -121,6 +136,8 @@ def grpo_overrides(run: VerlRun, verl: VerlParams, judge: JudgeParams | None, pa
         "actor_rollout_ref.actor.use_kl_loss": run.beta > 0,
         "actor_rollout_ref.actor.kl_loss_coef": run.beta,
         "actor_rollout_ref.actor.kl_loss_type": "low_var_kl",
+        "actor_rollout_ref.actor.checkpoint.save_contents": ["model", "optimizer", "extra", "hf_model"],
+        "actor_rollout_ref.actor.checkpoint.load_contents": ["model", "optimizer", "extra"],
         "actor_rollout_ref.actor.fsdp_config.param_offload": verl.param_offload,
         "actor_rollout_ref.ref.fsdp_config.param_offload": verl.param_offload,
         "actor_rollout_ref.ref.log_prob_micro_batch_size_per_gpu": micro,
@@ -135,12 +152,14 @@ def grpo_overrides(run: VerlRun, verl: VerlParams, judge: JudgeParams | None, pa
         "actor_rollout_ref.rollout.seed": seed,
         "reward.custom_reward_function.path": str(VERL_ENTRY),
         "reward.custom_reward_function.name": "compute_score",
+        "reward.num_workers": verl.reward_workers,
         "+reward.custom_reward_function.reward_kwargs.params": str(params_file),
+        "+reward.custom_reward_function.reward_kwargs.judge_processes": verl.reward_workers,
         "trainer.n_gpus_per_node": verl.n_gpus_per_node,
         "trainer.nnodes": verl.nnodes,
         "trainer.total_epochs": 1,
         "trainer.total_training_steps": run.steps,
-        "trainer.save_freq": save_freq,
+        "trainer.save_freq": save_frequency(run, verl),
         "trainer.test_freq": -1,
         "trainer.val_before_train": False,
         "trainer.critic_warmup": 0,
@@ -150,10 +169,21 @@ def grpo_overrides(run: VerlRun, verl: VerlParams, judge: JudgeParams | None, pa
         "trainer.experiment_name": run.name,
         "trainer.logger": list(verl.logger),
     }
+    if run.judge_log is not None:
+        values["+reward.custom_reward_function.reward_kwargs.judge_log"] = str(run.judge_log)
     if judge is not None:
+        share = share_of_concurrency(judge.concurrency, verl.reward_workers)  # requests per reward worker
         values["reward.reward_manager.name"] = "rate_limited"
-        values["+reward.max_concurrent"] = judge.concurrency
+        values["+reward.max_concurrent"] = max(1, share // 2)  # samples per worker: two requests each (both orders)
+        values["+reward.timeout"] = judge_deadline(judge) + JUDGE_TIMEOUT_MARGIN_S
     return [f"{key}={hydra_value(value)}" for key, value in values.items()] + list(verl.extra_overrides)
+
+
+def worker_env_overrides(env: dict[str, str]) -> list[str]:
+    """Overrides that put ``env`` into the Ray runtime env of every verl worker (``ray_kwargs.ray_init.runtime_env``,
+    merged by verl's ``run_ppo`` with its own), also on a cluster started before the stage. Not for secrets: verl
+    prints its config."""
+    return [f"+ray_kwargs.ray_init.runtime_env.env_vars.{key}={hydra_value(value)}" for key, value in env.items()]
 
 
 def main_ppo_command(python: str, overrides: list[str]) -> list[str]:
@@ -161,7 +191,7 @@ def main_ppo_command(python: str, overrides: list[str]) -> list[str]:
     return [python, "-m", "verl.trainer.main_ppo", *overrides]
 
 
-def model_merger_command(python: str, actor_dir: Path, target_dir: Path) -> list[str]:
-    """verl's FSDP checkpoint → HF folder conversion (``python -m verl.model_merger merge``)."""
-    return [python, "-m", "verl.model_merger", "merge", "--backend", "fsdp", "--local_dir", str(actor_dir),
-            "--target_dir", str(target_dir)]
+def hf_checkpoint(checkpoint_dir: Path, step: int) -> Path:
+    """The HF folder verl writes into a checkpoint with ``save_contents`` ``hf_model``: the actor's fp32 master
+    weights (``get_fsdp_full_state_dict``), its config and tokenizer. Segments are chained through it."""
+    return checkpoint_dir / f"global_step_{step}" / "actor" / "huggingface"

@@ -2,17 +2,28 @@
 
 - **single** and **joint**: one run on the schedule's file;
 - **curriculum**: one run per task segment; segment i starts from segment i − 1's last
-  checkpoint, converted to HF with ``python -m verl.model_merger merge``; every segment's HF
-  model is kept (``segments/<i>-<task>/``) for per-stage evaluation.
+  checkpoint's HF folder (``save_contents`` ``hf_model``: the fp32 master weights, so no
+  bf16 rounding between segments, :func:`~.verl_config.hf_checkpoint`); every segment's HF
+  model is kept (``segments/<i>-<task>/``) for per-stage evaluation. verl's reference model
+  is the run's start model, so β > 0 (Eq. 5's KL to θ0) is refused after the first segment.
 
 Each run's data is its part of the schedule written as verl parquet in batch order (epochs
 unrolled; ``data.shuffle=false``), so the batches are those of the local backend. verl's
 dataloader drops a last partial batch (``drop_last``); we say so when it happens.
 
 Work files live in ``out/work/verl/<i>-<name>/`` (``train.parquet``, ``val.parquet``,
-``checkpoints/``, ``verl_log.jsonl``, ``hf/``). A run is skipped when its ``hf/`` exists, so
-rerunning the stage after a failure resumes at the failed segment, and verl's
-``trainer.resume_mode=auto`` resumes inside it.
+``checkpoints/``, ``verl_log.jsonl``, ``judge_events.jsonl``, ``done.json``). A run is skipped
+when its ``done.json`` exists, so rerunning the stage after a failure resumes at the failed
+segment, and verl's ``trainer.resume_mode=auto`` resumes inside it. verl opens its file log
+with ``"wb"``, so a resumed run's earlier log is first moved aside (``verl_log.<k>.jsonl``)
+and read back with it. A run that ends without a checkpoint of its last step is an error.
+
+Environment that verl's Ray workers need goes to them explicitly, so that it also reaches a
+cluster started before the stage, whose workers inherit nothing from the driver: the params
+file and the file-log path through ``ray_kwargs.ray_init.runtime_env.env_vars`` (merged by
+verl's ``run_ppo`` with its own runtime env), the judge's endpoint and key through a file
+readable only by the user (``judge_env.json``, removed after the run), named to the reward
+function, so that the key is never on a command line or in verl's printed config.
 """
 
 from __future__ import annotations
@@ -30,7 +41,8 @@ from typing import Any
 from ..errors import UserError
 from ..rl.backends import TRAIN_BACKENDS
 from ..rl.plan import TrainPlan
-from .verl_config import VerlRun, grpo_overrides, main_ppo_command, model_merger_command
+from .verl_config import VerlRun, grpo_overrides, hf_checkpoint, main_ppo_command, worker_env_overrides
+
 
 
 def run_beta(plan: TrainPlan, name: str) -> float:
@@ -52,6 +64,10 @@ def plan_runs(plan: TrainPlan, base: str, work: Path) -> list[tuple[VerlRun, lis
     model = base
     for i, (name, batches) in enumerate(plan.segments(), start=1):
         settings = (plan.segment_params or {}).get(name, plan.grpo)
+        beta = run_beta(plan, name)
+        if i > 1 and beta > 0:
+            raise UserError(f"train.grpo.beta: {name} has β = {beta}, but verl's KL reference is the run's start "
+                            f"model (segment {i - 1}'s end), not θ0 as Eq. 5 needs; use β = 0 or train.backend: local")
         full = [b for b in batches if len(b.items) == settings.batch_size]
         if len(full) < len(batches):
             print(f"verl: segment {name}: {len(batches) - len(full)} partial batch(es) dropped (verl's drop_last)",
@@ -63,9 +79,9 @@ def plan_runs(plan: TrainPlan, base: str, work: Path) -> list[tuple[VerlRun, lis
         folder = work / f"{i}-{name}"
         runs.append((VerlRun(name=run_name, model=model, train_file=folder / "train.parquet",
                              val_file=folder / "val.parquet", steps=len(full),
-                             checkpoint_dir=folder / "checkpoints", grpo=settings,
-                             beta=run_beta(plan, name)), rows))
-        model = str(folder / "hf")
+                             checkpoint_dir=folder / "checkpoints", grpo=settings, beta=beta,
+                             judge_log=folder / "judge_events.jsonl"), rows))
+        model = str(hf_checkpoint(folder / "checkpoints", len(full)))
     return runs
 
 
@@ -79,23 +95,63 @@ def compose_config(overrides: list[str]):
         return compose(config_name="ppo_trainer", overrides=overrides)
 
 
-def latest_actor(checkpoint_dir: Path) -> tuple[int, Path]:
-    """verl's last saved step and its actor folder (``latest_checkpointed_iteration.txt``)."""
-    marker = checkpoint_dir / "latest_checkpointed_iteration.txt"
-    if not marker.exists():
-        raise UserError(f"{marker}: not found (verl saved no checkpoint)")
-    step = int(marker.read_text().strip())
-    return step, checkpoint_dir / f"global_step_{step}" / "actor"
+def final_checkpoint(run: VerlRun) -> Path:
+    """The HF folder of the run's last step; an error naming the run when verl did not save that step."""
+    marker = run.checkpoint_dir / "latest_checkpointed_iteration.txt"
+    step = int(marker.read_text().strip()) if marker.exists() else None
+    hf = hf_checkpoint(run.checkpoint_dir, run.steps)
+    if step != run.steps or not (hf / "config.json").exists():
+        raise UserError(f"verl run {run.name} ended without a checkpoint of its final step {run.steps} "
+                        f"(last saved: {step}; expected {hf})")
+    return hf
+
+
+def keep_log_parts(path: Path) -> None:
+    """Move an earlier attempt's verl log aside (``<stem>.<k>.jsonl``): verl reopens the file with ``"wb"``."""
+    if path.exists() and path.stat().st_size:
+        k = 1 + len(list(path.parent.glob(f"{path.stem}.*{path.suffix}")))
+        path.rename(path.with_name(f"{path.stem}.{k}{path.suffix}"))
+
+
+def log_parts(path: Path) -> list[Path]:
+    """The attempts' logs in the order they were written (moved-aside parts, then the current file)."""
+    parts = sorted(path.parent.glob(f"{path.stem}.*{path.suffix}"), key=lambda p: int(p.suffixes[-2][1:]))
+    return parts + ([path] if path.exists() else [])
+
+
+def count_judge_timeouts(path: Path | None) -> int:
+    """Judge verdicts that timed out in a run's reward workers (``judge_events.jsonl``)."""
+    if path is None or not path.exists():
+        return 0
+    return sum(json.loads(line)["timeouts"] for line in path.read_text(encoding="utf-8").splitlines() if line)
+
+
+def write_judge_env(path: Path, names: list[str]) -> Path | None:
+    """The judge's environment variables that are set (key, endpoint) in a file only the user can read, for the
+    reward workers (:func:`pipeline.rewards.verl_entry.compute_score` ``judge_env``); None when none is set."""
+    values = {k: os.environ[k] for k in names if os.environ.get(k)}
+    if not values:
+        return None
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        json.dump(values, f)
+    return path
 
 
 def read_verl_log(path: Path, task: str, offset: int) -> list[dict[str, Any]]:
-    """verl's file logger (``{"step", "data"}`` lines) → our ``log.jsonl`` rows (0-based steps, per task:
-    ``reward`` = critic/score/mean and, when verl logged it, ``reward_accuracy``)."""
-    rows = []
-    if not path.exists():
-        return rows
-    for line in path.read_text(encoding="utf-8").splitlines():
+    """verl's file logger (``{"step", "data"}`` lines, over every attempt's part) → our ``log.jsonl`` rows
+    (0-based steps, per task: ``reward`` = critic/score/mean and, when verl logged it, ``reward_accuracy``).
+    A step logged by several attempts (a resumed run redoes the steps after its last checkpoint) is taken
+    from the last one, whose update the weights hold."""
+    lines = [line for part in log_parts(path) for line in part.read_text(encoding="utf-8").splitlines() if line]
+    latest: dict[int, dict[str, Any]] = {}
+    for line in lines:
         entry = json.loads(line)
+        latest[int(entry["step"])] = entry
+    rows = []
+    for step in sorted(latest):
+        entry = latest[step]
         data = entry.get("data", {})
         values = {"reward": data.get("critic/score/mean")}
         accuracy = [v for k, v in data.items() if k.endswith("accuracy/mean")]
@@ -120,6 +176,7 @@ def train_verl(params, plan: TrainPlan, base: Path, out: Path, dry_run: bool = F
     ``singles`` is not used: verl runs are not bit-reproducible, so a curriculum trains its first segment."""
     from omegaconf import OmegaConf
 
+    from ..data.prompt_length import check_prompt_lengths, load_tokenizer, within_prompt_length
     from ..data.schema import read_split
     from ..data.verl_export import write_verl_parquet
     from ..io import staged_outputs, write_json_atomic
@@ -137,6 +194,11 @@ def train_verl(params, plan: TrainPlan, base: Path, out: Path, dry_run: bool = F
             params.rewards.for_task(t).kind == "judge" for t in {row["task"] for row in rows})
         judge = params.rewards.judge if api_judge else None  # rate-limited reward manager for API judge calls
         overrides = grpo_overrides(run, params.train.verl, judge, params_file, params.seed)
+        overrides += worker_env_overrides({"OMNI_THINKER_PARAMS": str(params_file),
+                                           "VERL_FILE_LOGGER_PATH": str(run.train_file.parent / "verl_log.jsonl")})
+        if api_judge:
+            overrides.append(f"+reward.custom_reward_function.reward_kwargs.judge_env="
+                             f"{run.train_file.parent / 'judge_env.json'}")
         commands.append((run, overrides, main_ppo_command(sys.executable, overrides)))
     if dry_run:
         for run, overrides, cmd in commands:
@@ -146,45 +208,58 @@ def train_verl(params, plan: TrainPlan, base: Path, out: Path, dry_run: bool = F
             print(OmegaConf.to_yaml(compose_config(overrides)))
         return {"mode": plan.mode, "backend": "verl", "runs": [r.name for r, _, _ in commands], "dry_run": True}
 
-    env = {**os.environ, "OMNI_THINKER_PARAMS": str(params_file)}
     logs: list[dict[str, Any]] = []
-    offset = 0
+    offset, timeouts = 0, 0
+    tokenizer = None
     for (run, rows), (_, overrides, cmd) in zip(runs, commands):
         folder = run.train_file.parent
-        hf = folder / "hf"
-        if not (hf / "config.json").exists():
+        if not (folder / "done.json").exists():
             folder.mkdir(parents=True, exist_ok=True)
+            if tokenizer is None:
+                tokenizer = load_tokenizer(runs[0][0].model)
+            check_prompt_lengths(rows, tokenizer, params.train.verl.max_prompt_length, run.name)
             write_verl_parquet(rows, run.train_file)
             tasks = list(dict.fromkeys(row["task"] for row in rows))
-            write_verl_parquet([r for t in tasks for r in read_split(plan.curated / t / "val.parquet")], run.val_file)
-            _run(cmd, {**env, "VERL_FILE_LOGGER_PATH": str(folder / "verl_log.jsonl")}, f"verl run {run.name}")
-            _, actor = latest_actor(run.checkpoint_dir)
-            _run(model_merger_command(sys.executable, actor, hf), env, f"model_merger of {run.name}")
+            val = [r for t in tasks for r in read_split(plan.curated / t / "val.parquet")]
+            write_verl_parquet(within_prompt_length(val, tokenizer, params.train.verl.max_prompt_length), run.val_file)
+            log = folder / "verl_log.jsonl"
+            keep_log_parts(log)
+            secrets = write_judge_env(folder / "judge_env.json", [params.rewards.judge.api_key_env, "OPENAI_BASE_URL"])
+            try:
+                _run(cmd, {**os.environ, "OMNI_THINKER_PARAMS": str(params_file), "VERL_FILE_LOGGER_PATH": str(log)},
+                     f"verl run {run.name}")
+            finally:
+                if secrets is not None:
+                    secrets.unlink(missing_ok=True)
+            final_checkpoint(run)
+            write_json_atomic(folder / "done.json", {"run": run.name, "steps": run.steps})
         logs += read_verl_log(folder / "verl_log.jsonl", rows[0]["task"] if plan.mode != "joint" else "joint",
                               offset)
+        timeouts += count_judge_timeouts(run.judge_log)
         offset += run.steps
+    if timeouts:
+        print(f"verl: {timeouts} judge verdict(s) timed out (left undefined, see metrics.json judge_timeouts)",
+              file=sys.stderr)
     summary = {"mode": plan.mode, "backend": "verl", "steps": offset, "runs": [r.name for r, _ in runs],
                "schedule": [name for name, _ in plan.segments()], "prompts": plan.sizes,
-               "seconds": float(sum(m.get("step_s") or 0.0 for m in logs)),
+               "seconds": float(sum(m.get("step_s") or 0.0 for m in logs)), "judge_timeouts": timeouts,
                "final": logs[-1]["tasks"] if logs else {}}
     with staged_outputs(out) as stage:
-        last_hf = runs[-1][0].train_file.parent / "hf"
-        shutil.copytree(last_hf, stage / "model")
+        shutil.copytree(final_checkpoint(runs[-1][0]), stage / "model")
         (stage / "log.jsonl").write_text("".join(json.dumps(m) + "\n" for m in logs), encoding="utf-8")
         write_json_atomic(stage / "metrics.json", summary)
         steps = []
         if plan.mode == "single" and plan.grpo.keep_every:  # snapshots for checkpoint selection (merge baseline)
             run = runs[0][0]
-            for ckpt in sorted(run.checkpoint_dir.glob("global_step_*")):
+            for ckpt in sorted(run.checkpoint_dir.glob("global_step_*"), key=lambda c: int(c.name.rsplit("_", 1)[1])):
                 step = int(ckpt.name.rsplit("_", 1)[1])
-                if step < run.steps:
-                    _run(model_merger_command(sys.executable, ckpt / "actor", stage / "checkpoints" / f"step-{step}"),
-                         env, f"model_merger of {run.name} step {step}")
+                if step < run.steps and (hf_checkpoint(run.checkpoint_dir, step) / "config.json").exists():
+                    shutil.copytree(hf_checkpoint(run.checkpoint_dir, step), stage / "checkpoints" / f"step-{step}")
                     steps.append(step)
         write_json_atomic(stage / "checkpoints" / "index.json", {"steps": steps, "final": offset})
         if plan.mode == "curriculum":
             for i, (run, _) in enumerate(runs, start=1):
-                shutil.copytree(run.train_file.parent / "hf", stage / "segments" / f"{i}-{plan.segments()[i - 1][0]}")
+                shutil.copytree(final_checkpoint(run), stage / "segments" / f"{i}-{plan.segments()[i - 1][0]}")
         for kept in ("segments", "checkpoints"):
             shutil.rmtree(out / kept, ignore_errors=True)
     shutil.rmtree(Path(out) / "work")

@@ -26,8 +26,9 @@ from pipeline.models.tiny import build_tiny_model  # noqa: E402
 from pipeline.models.tokenizer import build_tokenizer  # noqa: E402
 from pipeline.rl.plan import plan_training  # noqa: E402
 from pipeline.scale.verl_config import (VERL_ENTRY, VerlRun, grpo_overrides, hydra_value,  # noqa: E402
-                                        mini_batch_prompts, model_merger_command)
-from pipeline.scale.verl_run import compose_config, plan_runs, read_verl_log, run_beta  # noqa: E402
+                                        hf_checkpoint, mini_batch_prompts, worker_env_overrides)
+from pipeline.scale.verl_run import (compose_config, final_checkpoint, keep_log_parts, plan_runs,  # noqa: E402
+                                     read_verl_log, run_beta)
 
 from ..conftest import REPO  # noqa: E402
 
@@ -81,7 +82,7 @@ def test_overrides_compose_into_verls_config_with_the_paper_mapping(workspace):
     assert (actor.clip_ratio_low, actor.clip_ratio_high, actor.clip_ratio_c) == (0.2, 0.28, 1e9)  # Eq. 4, no dual
     assert actor.loss_agg_mode == "seq-mean-token-mean"  # Eq. 4's 1/|o| then the group mean
     assert actor.use_kl_loss is True and actor.kl_loss_coef == 0.01 and actor.kl_loss_type == "low_var_kl"  # Eq. 5
-    assert actor.optim.lr == 1e-4 and actor.optim.lr_scheduler_type == "constant" and actor.grad_clip == 1.0
+    assert actor.optim.lr == 1e-4 and actor.optim.lr_scheduler_type == "constant" and actor.optim.clip_grad == 1.0
     assert cfg.data.train_batch_size == 4 and actor.ppo_mini_batch_size == 2  # 8 samples = 2 prompts × G
     assert cfg.data.max_response_length == 16 and cfg.data.max_prompt_length == 1024
     assert cfg.data.shuffle is False and cfg.trainer.total_epochs == 1 and cfg.trainer.total_training_steps == 5
@@ -122,12 +123,24 @@ def test_an_unknown_key_fails_composition(workspace):
 
 
 def test_api_judge_uses_the_rate_limited_reward_manager(workspace):
+    """rewards.judge.concurrency bounds the whole run: 8 reward workers (verl's default) get 64 / 8 = 8 requests
+    each, i.e. 4 samples (both orders each); verl's reward timeout exceeds the judge's own deadline."""
     from verl.experimental.reward_loop.reward_manager import get_reward_manager_cls
 
+    from pipeline.rewards.judge import judge_deadline
+    from pipeline.scale.verl_config import JUDGE_TIMEOUT_MARGIN_S
+
     root, _ = workspace
-    cfg = compose(root, one_run(root), judge=JudgeParams(backend="llm", concurrency=12))
-    assert cfg.reward.reward_manager.name == "rate_limited" and cfg.reward.max_concurrent == 12
+    judge = JudgeParams(backend="llm", concurrency=64)
+    overrides = grpo_overrides(one_run(root), VerlParams(n_gpus_per_node=1), judge, root / "params.yaml", 7)
+    cfg = compose_config(overrides)
+    assert cfg.reward.reward_manager.name == "rate_limited" and cfg.reward.max_concurrent == 4
+    assert cfg.reward.num_workers == 8 and cfg.reward.custom_reward_function.reward_kwargs.judge_processes == 8
+    assert cfg.reward.timeout == judge_deadline(judge) + JUDGE_TIMEOUT_MARGIN_S
     assert get_reward_manager_cls("rate_limited").__name__ == "RateLimitedRewardManager"
+    with pytest.raises(UserError, match="reward_workers"):
+        grpo_overrides(one_run(root), VerlParams(reward_workers=8), JudgeParams(backend="llm", concurrency=4),
+                       root / "params.yaml", 7)
 
 
 def test_paths_with_odd_characters_survive_hydra(workspace):
@@ -158,7 +171,8 @@ def test_runs_follow_the_local_schedule_and_verls_dataset_reads_them_in_order(wo
     assert [r.name for r, _ in runs] == ["curriculum-1-qa", "curriculum-2-math"]
     assert [r.steps for r, _ in runs] == [3, 5]  # qa's override max_steps 3; math 5
     assert runs[0][0].grpo.lr == 3e-5 and runs[1][0].grpo.lr == 1e-4  # each segment's own settings
-    assert runs[0][0].model == str(root / "base") and runs[1][0].model == str(root / "work" / "1-qa" / "hf")
+    assert runs[0][0].model == str(root / "base")  # segment 2 starts from segment 1's last step, saved as fp32 HF
+    assert runs[1][0].model == str(root / "work" / "1-qa" / "checkpoints" / "global_step_3" / "actor" / "huggingface")
     expected = [plan.records[t][k]["id"] for b in plan.schedule for t, k in b.items]
     assert [row["id"] for _, rows in runs for row in rows] == expected
 
@@ -222,20 +236,6 @@ def test_verls_file_logger_is_read_back_into_our_log(tmp_path, monkeypatch):
     assert rows[1]["tasks"] == {"math": {"reward": 0.75}} and rows[1]["step_s"] == 2.5
 
 
-def test_model_merger_command_is_verls_cli():
-    from verl.model_merger.base_model_merger import parse_args
-
-    cmd = model_merger_command("python", Path("/c/global_step_5/actor"), Path("/m/hf"))
-    sys_argv = sys.argv
-    try:
-        sys.argv = ["model_merger", *cmd[3:]]
-        args = parse_args()
-    finally:
-        sys.argv = sys_argv
-    assert cmd[:4] == ["python", "-m", "verl.model_merger", "merge"]
-    assert args.backend == "fsdp" and args.local_dir == "/c/global_step_5/actor" and args.target_dir == "/m/hf"
-
-
 def test_train_dry_run_prints_every_segment_and_writes_nothing(workspace, tmp_path):
     root, _ = workspace
     out = tmp_path / "run"
@@ -247,7 +247,8 @@ def test_train_dry_run_prints_every_segment_and_writes_nothing(workspace, tmp_pa
     commands = [line for line in proc.stdout.splitlines() if "-m verl.trainer.main_ppo" in line]
     assert len(commands) == 2
     assert f"actor_rollout_ref.model.path={root / 'base'}" in commands[0]
-    assert f"actor_rollout_ref.model.path={out / 'work' / 'verl' / '1-math' / 'hf'}" in commands[1]
+    hf = out / "work" / "verl" / "1-math" / "checkpoints" / "global_step_5" / "actor" / "huggingface"
+    assert f"actor_rollout_ref.model.path={hf}" in commands[1]
     assert "# rendered config of curriculum-2-qa" in proc.stdout and "adv_estimator: grpo" in proc.stdout
     assert not out.exists()
 
@@ -273,3 +274,161 @@ def test_paper_config_composes_and_passes_verls_validation(workspace):
     assert cfg.data.max_prompt_length == 1024 and cfg.data.max_response_length == 3072
     assert cfg.actor_rollout_ref.actor.use_kl_loss is False  # Table 5: β = 0
     assert cfg.reward.reward_manager.name == "rate_limited"  # the gpt-4.1-mini judge
+
+
+def test_every_rendered_override_is_read_by_verls_code(workspace):
+    """Accepted by the schema is not enough: each rendered key's name must be read somewhere in verl 0.9.1's
+    code outside its config definitions (attribute access or a string key), or be one of our reward function's
+    keyword arguments. This caught ``actor.grad_clip``, which only the config dataclasses mention."""
+    import inspect
+    import re
+
+    from pipeline.rewards import verl_entry
+
+    root, _ = workspace
+    package = Path(verl.__file__).resolve().parent
+    code = "\n".join(p.read_text(encoding="utf-8") for p in package.rglob("*.py")
+                     if not p.relative_to(package).as_posix().startswith(("workers/config/", "trainer/config/")))
+    ours = inspect.getsource(verl_entry)
+    run = VerlRun(**{**one_run(root, beta=0.01).__dict__, "judge_log": root / "judge.jsonl"})
+    overrides = grpo_overrides(run, VerlParams(n_gpus_per_node=1), JudgeParams(backend="llm", concurrency=64),
+                               root / "params.yaml", 7)
+    unread = []
+    for override in overrides:
+        key = override.split("=", 1)[0].lstrip("+")
+        leaf = key.rsplit(".", 1)[-1]
+        where = ours if ".reward_kwargs." in key else code
+        if not re.search(rf"\.{leaf}\b|[\"']{leaf}[\"']", where):
+            unread.append(key)
+    assert not unread
+    assert not re.search(r"\.grad_clip\b|[\"']grad_clip[\"']", code)  # the key we used to render: unread
+
+
+def test_grad_clip_is_the_value_verls_engine_reads(workspace):
+    """0.9.1's FSDP engine clips with ``optimizer_config.clip_grad`` (actor.optim); follow the parameter there."""
+    from verl.utils.config import omega_conf_to_dataclass
+
+    root, _ = workspace
+    cfg = compose(root, one_run(root, GRPOParams(group_size=4, batch_size=4, mini_batch_size=8, grad_clip=0.37)))
+    actor = omega_conf_to_dataclass(cfg.actor_rollout_ref.actor)
+    assert actor.optim.clip_grad == 0.37 and cfg.actor_rollout_ref.actor.optim.clip_grad == 0.37
+
+
+def test_segments_chain_through_the_fp32_hf_checkpoint(workspace):
+    """Each checkpoint also holds the actor's full fp32 state dict as an HF folder (``hf_model``), the next
+    segment's model path; a resume loads only what it needs (no ``hf_model`` in ``load_contents``)."""
+    from verl.utils.config import omega_conf_to_dataclass
+
+    root, params = workspace
+    cfg = compose(root, one_run(root))
+    checkpoint = omega_conf_to_dataclass(cfg.actor_rollout_ref.actor).checkpoint
+    assert "hf_model" in checkpoint.save_contents and "hf_model" not in checkpoint.load_contents
+    plan = plan_training(params, "curriculum", root / "curated", order=["math", "qa"])
+    (first, _), (second, _) = plan_runs(plan, str(root / "base"), root / "work-chain")
+    assert second.model == str(hf_checkpoint(first.checkpoint_dir, first.steps))
+
+
+def test_kl_reference_must_be_theta0(workspace):
+    """verl's reference model is the run's start model: fine for single, joint and the first segment (θ0), refused
+    for later segments with β > 0 (Eq. 5 needs KL to θ0)."""
+    root, params = workspace
+    raw = params.model_dump(by_alias=True)
+    raw["train"]["grpo"]["beta"] = {"math": 0.01}
+    beta = parse_params(raw)
+    plan_runs(plan_training(beta, "curriculum", root / "curated", order=["math", "qa"]), str(root / "base"),
+              root / "work-kl-ok")  # math first: its reference is θ0
+    plan_runs(plan_training(beta, "single", root / "curated", task="math"), str(root / "base"), root / "work-kl-s")
+    with pytest.raises(UserError, match=r"math has β = 0.01, but verl's KL reference is the run's start model"):
+        plan_runs(plan_training(beta, "curriculum", root / "curated", order=["qa", "math"]), str(root / "base"),
+                  root / "work-kl")
+
+
+def test_a_run_without_its_final_checkpoint_is_an_error(tmp_path):
+    run = VerlRun(name="single-math", model="m", train_file=tmp_path / "t", val_file=tmp_path / "v", steps=9,
+                  checkpoint_dir=tmp_path / "ckpt", grpo=GRPOParams(), beta=0.0)
+    with pytest.raises(UserError, match=r"verl run single-math ended without a checkpoint of its final step 9 "
+                                        r"\(last saved: None"):
+        final_checkpoint(run)
+    (tmp_path / "ckpt").mkdir()
+    (tmp_path / "ckpt" / "latest_checkpointed_iteration.txt").write_text("8")
+    hf_checkpoint(tmp_path / "ckpt", 8).mkdir(parents=True)
+    (hf_checkpoint(tmp_path / "ckpt", 8) / "config.json").write_text("{}")
+    with pytest.raises(UserError, match="last saved: 8"):
+        final_checkpoint(run)
+    (tmp_path / "ckpt" / "latest_checkpointed_iteration.txt").write_text("9")
+    hf_checkpoint(tmp_path / "ckpt", 9).mkdir(parents=True)
+    (hf_checkpoint(tmp_path / "ckpt", 9) / "config.json").write_text("{}")
+    assert final_checkpoint(run) == hf_checkpoint(tmp_path / "ckpt", 9)
+
+
+def test_a_resumed_runs_log_keeps_the_earlier_steps(tmp_path, monkeypatch):
+    """verl's FileLogger opens its file with "wb": the first attempt's steps are moved aside and read back; a step
+    both attempts logged (redone after the last checkpoint) is the second attempt's."""
+    from verl.utils.tracking import FileLogger
+
+    path = tmp_path / "verl_log.jsonl"
+    monkeypatch.setenv("VERL_FILE_LOGGER_PATH", str(path))
+    for attempt, steps in ((1, [1, 2, 3]), (2, [3, 4])):
+        keep_log_parts(path)
+        logger = FileLogger("omni-thinker", "single-math")
+        for step in steps:
+            logger.log({"critic/score/mean": attempt + step / 10}, step=step)
+        logger.finish()
+    rows = read_verl_log(path, "math", offset=0)
+    assert [r["step"] for r in rows] == [0, 1, 2, 3]
+    assert [r["tasks"]["math"]["reward"] for r in rows] == [1.1, 1.2, 2.3, 2.4]
+
+
+def test_runtime_env_reaches_the_workers_of_a_cluster_started_before(workspace, tmp_path):
+    """A Ray cluster started before the stage (as in a Slurm job) knows nothing of the driver's environment. verl's
+    own ``run_ppo`` connects to it with the runtime env of our composed config, and its task runner (here a probe
+    in place of verl's) sees the params path and the file-log path."""
+    import os
+    import shutil
+
+    root, _ = workspace
+    ray_bin = Path(sys.executable).parent / "ray"
+    temp = Path("/tmp") / f"ray-omni-{os.getpid()}"
+    base_env = {k: v for k, v in os.environ.items() if not k.startswith(("OMNI_THINKER", "VERL_FILE_LOGGER"))}
+    start = subprocess.run([str(ray_bin), "start", "--head", "--num-cpus", "1", "--port", "0", "--temp-dir",
+                            str(temp), "--include-dashboard", "false", "--disable-usage-stats"],
+                           env=base_env, capture_output=True, text=True, timeout=180)
+    assert start.returncode == 0, start.stderr[-2000:]
+    overrides = grpo_overrides(one_run(root), VerlParams(n_gpus_per_node=1), None, root / "params.yaml", 7) + \
+        worker_env_overrides({"OMNI_THINKER_PARAMS": "/p/params.yaml", "VERL_FILE_LOGGER_PATH": "/w/a b.jsonl"})
+    seen = tmp_path / "seen.json"
+    driver = ("import json, os, sys, ray\n"
+              "from verl.trainer.main_ppo import run_ppo\n"
+              "from pipeline.scale.verl_run import compose_config\n"
+              "@ray.remote\n"
+              "class Probe:\n"
+              "    def run(self, config):\n"
+              "        keys = ('OMNI_THINKER_PARAMS', 'VERL_FILE_LOGGER_PATH', 'TOKENIZERS_PARALLELISM')\n"
+              f"        open({str(seen)!r}, 'w').write(json.dumps([os.environ.get(k) for k in keys]))\n"
+              "run_ppo(compose_config(json.loads(sys.argv[1])), Probe)\n")
+    try:
+        proc = subprocess.run([sys.executable, "-c", driver, json.dumps(overrides)],
+                              env={**base_env, "RAY_ADDRESS": "auto"}, capture_output=True, text=True, timeout=300,
+                              cwd=REPO)
+        assert proc.returncode == 0, proc.stderr[-3000:]
+        assert json.loads(seen.read_text()) == ["/p/params.yaml", "/w/a b.jsonl", "true"]  # ours and verl's own
+    finally:
+        subprocess.run([str(ray_bin), "stop", "--force"], capture_output=True, timeout=120)
+        shutil.rmtree(temp, ignore_errors=True)
+
+
+def test_the_judges_key_reaches_reward_workers_in_a_private_file(tmp_path, monkeypatch):
+    import os
+    import stat
+
+    from pipeline.rewards import verl_entry
+    from pipeline.scale.verl_run import write_judge_env
+
+    monkeypatch.delenv("MY_JUDGE_KEY", raising=False)
+    assert write_judge_env(tmp_path / "judge_env.json", ["MY_JUDGE_KEY"]) is None
+    monkeypatch.setenv("MY_JUDGE_KEY", "sk-test")
+    path = write_judge_env(tmp_path / "judge_env.json", ["MY_JUDGE_KEY", "NOT_SET_HERE"])
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600 and json.loads(path.read_text()) == {"MY_JUDGE_KEY": "sk-test"}
+    monkeypatch.delenv("MY_JUDGE_KEY")
+    verl_entry._model(str(REPO / "params.yaml"), 99, str(path))  # what a reward worker does on its first call
+    assert os.environ.pop("MY_JUDGE_KEY") == "sk-test"

@@ -15,33 +15,12 @@ dropped as ``bad_tests``.
 from __future__ import annotations
 
 import json
-from functools import lru_cache
 from typing import Any, Iterable
 
-from ...errors import UserError
+from ..prompt_length import load_tokenizer, prompt_tokens
 from ..prompts import chat
 from ..splits import content_id
 from . import Context, Record, fields, register_curator
-
-
-@lru_cache(maxsize=4)
-def load_tokenizer(name_or_path: str):
-    from transformers import AutoTokenizer
-
-    try:
-        return AutoTokenizer.from_pretrained(name_or_path)
-    except Exception as exc:  # noqa: BLE001
-        raise UserError(f"tokenizer {name_or_path!r} could not be loaded ({type(exc).__name__})") from None
-
-
-def prompt_tokens(tokenizer, messages: list[dict[str, str]]) -> int:
-    """Token count of the prompt as the model will see it."""
-    if getattr(tokenizer, "chat_template", None):
-        ids = tokenizer.apply_chat_template(messages, tokenize=True, add_generation_prompt=True)
-        if isinstance(ids, dict) or hasattr(ids, "keys"):
-            ids = ids["input_ids"]
-        return len(ids)
-    return len(tokenizer("\n".join(m["content"] for m in messages))["input_ids"])
 
 
 def tests_problem(ground_truth: str) -> str | None:
