@@ -27,6 +27,7 @@ def test_verl_export_columns(tmp_path):
         assert row["reward_model"] == {"style": "rule", "ground_truth": rec["reference"]}
         assert row["extra_info"]["index"] == i and row["extra_info"]["id"] == rec["id"]
         assert row["extra_info"]["split"] == rec["split"] and json.loads(row["extra_info"]["meta"]) == rec["meta"]
+        assert row["extra_info"]["question"] == rec["prompt"][-1]["content"] != ""  # what the judge must see
 
 
 def test_export_verl_missing_input(tmp_path, capsys):

@@ -12,7 +12,7 @@ from pipeline.config import EvalParams, parse_params
 from pipeline.data.curate import curate_task
 from pipeline.errors import UserError
 from pipeline.eval.generators import GENERATORS, TransformersGenerator, open_generator, teacher_forced_entropy, \
-    vllm_sampling_kwargs
+    vllm_request_seed, vllm_sampling_kwargs
 from pipeline.models.tiny import build_tiny_model
 from pipeline.models.tokenizer import build_tokenizer
 from pipeline.rl.rollout import generate
@@ -55,6 +55,55 @@ def test_teacher_forced_entropy_equals_the_samplers_own(tiny):
     ours = teacher_forced_entropy(model, tokenizer, prompts, tokens, rollout.prompt_index.tolist())
     expected = ((rollout.entropy * rollout.response_mask).sum(1) / rollout.response_mask.sum(1)).numpy()
     np.testing.assert_allclose(ours, expected, rtol=1e-4, atol=1e-5)
+
+
+def test_teacher_forced_entropy_holds_at_most_a_chunk_of_logits(tiny):
+    """Peak memory does not grow with batch × length × vocabulary: every logits tensor the output projection
+    produces has at most ``tokens_per_chunk`` rows, whatever the batch and response length, and the result
+    does not depend on the chunk sizes."""
+    model, tokenizer, records = tiny
+    prompts = [r["prompt"] for r in records[:4]]
+    torch.manual_seed(2)
+    rollout = generate(model, tokenizer, prompts, 4, 24, 1.0, 1.0, 0)
+    P = rollout.prompt_len
+    tokens = [row[P:][mask.bool()].tolist() for row, mask in zip(rollout.input_ids, rollout.response_mask)]
+    shapes = []
+    hook = model.get_output_embeddings().register_forward_hook(lambda m, i, out: shapes.append(tuple(out.shape)))
+    try:
+        chunked = teacher_forced_entropy(model, tokenizer, prompts, tokens, rollout.prompt_index.tolist(),
+                                         rows_per_chunk=3, tokens_per_chunk=7)
+        assert shapes and max(s[0] for s in shapes) <= 7 and all(len(s) == 2 for s in shapes)
+        assert sum(s[0] for s in shapes) == sum(map(len, tokens))  # each response token projected once
+        whole = teacher_forced_entropy(model, tokenizer, prompts, tokens, rollout.prompt_index.tolist(),
+                                       rows_per_chunk=64, tokens_per_chunk=10_000)
+    finally:
+        hook.remove()
+    np.testing.assert_allclose(chunked, whole, rtol=1e-5, atol=1e-6)
+
+
+def test_greedy_evaluation_still_measures_eq11_on_the_policys_samples(tiny):
+    """temperature 0 (greedy accuracy, as configs/paper.yaml) must not leave the entropy NaN: it is measured on
+    samples drawn at T = 1 from the policy."""
+    from pipeline.config import RewardParams
+    from pipeline.eval.evaluate import evaluate_records
+    from pipeline.rewards.total import RewardModel
+
+    model, tokenizer, records = tiny
+    rewards = RewardModel(RewardParams())
+    greedy = evaluate_records(TransformersGenerator(model, tokenizer), records[:4],
+                              EvalParams(temperature=0.0, samples=2, max_new_tokens=8), rewards, seed=3)
+    sampled = evaluate_records(TransformersGenerator(model, tokenizer), records[:4],
+                               EvalParams(temperature=1.0, samples=2, max_new_tokens=8), rewards, seed=3)
+    assert np.isfinite(greedy["entropy"]) and greedy["entropy"] > 0
+    assert greedy["entropy"] == pytest.approx(sampled["entropy"])  # the same T = 1 samples (common random numbers)
+    assert greedy["accuracy"] == greedy["accuracy_greedy"]
+
+
+def test_vllm_request_seeds_never_collide():
+    """vLLM seeds sample k of a request with its seed + k: prompt i's request must start at seed + i·n."""
+    n = 4
+    seeds = {vllm_request_seed(100, i, n) + k for i in range(10) for k in range(n)}
+    assert len(seeds) == 10 * n and vllm_request_seed(100, 3, n) == 112 and vllm_request_seed(None, 3, n) is None
 
 
 def test_transformers_generator_groups_rows_by_prompt(tiny):

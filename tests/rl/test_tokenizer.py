@@ -35,3 +35,19 @@ def test_a_saved_tokenizer_loads_with_the_same_ids(tmp_path):
             == tokenizer.apply_chat_template(prompt, tokenize=True, add_generation_prompt=True)["input_ids"])
     _, through_pipeline = load_model(tmp_path)
     assert through_pipeline(TEXTS[0])["input_ids"] == tokenizer(TEXTS[0])["input_ids"]
+
+
+def test_tags_survive_decoding_that_skips_special_tokens(tmp_path):
+    """verl's reward managers and vLLM decode with skip_special_tokens=True: the think/answer tags must stay (one
+    token each, the same ids as before), while EOS and the chat markers go."""
+    from pipeline.models.tokenizer import EOS, TAGS
+
+    tokenizer = build_tokenizer(TEXTS * 20, vocab_size=400)
+    build_tiny_model(len(tokenizer), 32, 1, 2, 1, 64, 128, 0, tokenizer).save_pretrained(tmp_path)
+    tokenizer.save_pretrained(tmp_path)
+    text = "<think>2+2=4</think><answer>\\boxed{4}</answer>"
+    for tok in (tokenizer, AutoTokenizer.from_pretrained(tmp_path)):
+        assert [tok.convert_tokens_to_ids(t) for t in TAGS] == [6, 7, 8, 9]  # after pad, bos, eos, 3 role markers
+        ids = tok(text + EOS, add_special_tokens=False)["input_ids"]
+        assert sum(i in ids for i in (6, 7, 8, 9)) == 4
+        assert tok.decode(ids, skip_special_tokens=True) == text
