@@ -56,11 +56,11 @@ def worker_count(params: Params, units: int) -> int:
 class _Evaluator:
     """Evaluates units in one process, keeping the last model loaded and one reward model."""
 
-    def __init__(self, params: Params, curated: Path) -> None:
+    def __init__(self, params: Params, curated: Path, processes: int = 1) -> None:
         from ..rewards.total import RewardModel
 
         self.params, self.curated = params, Path(curated)
-        self.rewards = RewardModel(params.rewards)
+        self.rewards = RewardModel(params.rewards, judge_processes=processes)  # an API judge's share of concurrency
         self.path: str | None = None
         self.generator = None
 
@@ -87,13 +87,13 @@ class _Evaluator:
 _WORKER: _Evaluator | None = None
 
 
-def _init_worker(params: Params, curated: str) -> None:
+def _init_worker(params: Params, curated: str, processes: int) -> None:
     import torch
     from multiprocessing.util import Finalize
 
     global _WORKER
     torch.set_num_threads(1)
-    _WORKER = _Evaluator(params, Path(curated))
+    _WORKER = _Evaluator(params, Path(curated), processes)
     Finalize(_WORKER, _WORKER.close, exitpriority=10)  # the reward pools end with the worker
 
 
@@ -151,7 +151,7 @@ def _evaluate(units: list[Unit], params: Params, curated: Path, desc: str) -> It
             return
         context = mp.get_context("spawn")  # no fork of a process that holds torch threads and reward pools
         with ProcessPoolExecutor(workers, mp_context=context, initializer=_init_worker,
-                                 initargs=(params, str(curated))) as pool:
+                                 initargs=(params, str(curated), workers)) as pool:
             futures = [pool.submit(_run_unit, unit) for unit in units]
             for unit, future in zip(units, futures):
                 yield unit, future.result()

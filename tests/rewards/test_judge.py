@@ -112,3 +112,55 @@ def test_rubric_judge_ternary_both_orders():
     scores = judge.judge_many([("q", "blue wave!", "blue wave."), ("q", "blue.", "blue wave!"), ("q", "wave!", "blue!"),
                                ("q", "x", "y")], [{"rubric": rubric}] * 3 + [{}])
     assert scores == [1.0, 0.0, 0.5, None]
+
+
+def test_many_threads_share_one_judge_and_its_bound(tmp_path):
+    """verl's reward managers call the judge from many threads at once: every call gets its verdicts, and the
+    requests in flight of all threads together stay within the process's concurrency."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    in_flight, peak, lock = [0], [0], threading.Lock()
+
+    def slow(body, n):
+        with lock:
+            in_flight[0] += 1
+            peak[0] = max(peak[0], in_flight[0])
+        time.sleep(0.02)
+        with lock:
+            in_flight[0] -= 1
+        return prefers_longer(body, n)
+
+    with OpenAIServer(slow) as server:
+        judge = judge_for(server, tmp_path, concurrency=6)
+        items = [(f"q{i}", "a much longer answer " * (i % 2), "mid length") for i in range(32)]
+        with ThreadPoolExecutor(16) as pool:
+            scores = list(pool.map(lambda item: judge.judge_many([item])[0], items))
+        judge.close()
+    assert scores == [0.0 if i % 2 == 0 else 1.0 for i in range(32)]
+    assert 1 < peak[0] <= 6 and judge.stats.calls == 64
+
+
+def test_processes_share_the_runs_concurrency_and_a_forked_child_gets_its_own_loop(tmp_path):
+    import multiprocessing
+
+    with OpenAIServer(prefers_longer) as server:
+        judge = judge_for(server, tmp_path, concurrency=8)
+        assert judge.concurrency == 8 and LLMJudge(judge.params, processes=4).concurrency == 2
+        assert judge.judge_many([("q", "longer answer", "short")]) == [1.0]  # the parent's loop thread runs
+        with pytest.raises(UserError, match=r"concurrency \(8\) must be at least"):
+            LLMJudge(judge.params, processes=9)
+        ctx = multiprocessing.get_context("fork")
+        queue = ctx.Queue()
+        child = ctx.Process(target=lambda: queue.put(judge.judge_many([("q2", "tiny", "a longer reference")])))
+        child.start()
+        child.join(60)
+        assert child.exitcode == 0 and queue.get(timeout=5) == [0.0]
+        judge.close()
+
+
+def test_a_batch_past_the_deadline_is_undefined_and_counted(tmp_path):
+    with OpenAIServer(lambda body, n: (time.sleep(1.0), (200, completion("[[A]]")))[1]) as server:
+        judge = judge_for(server, tmp_path, deadline_s=0.2)
+        assert judge.judge_many([("q", "a", "b"), ("q2", "c", "d")]) == [None, None]
+        assert judge.stats.timeouts == 2 and judge.stats.undefined == 2
+        judge.close()
