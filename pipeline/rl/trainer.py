@@ -11,8 +11,9 @@ update per batch the old log-probs are the detached current ones (no extra pass)
 model is loaded only when some task has β_k > 0.
 
 Every ``checkpoint_every`` steps the model, optimizer, LR scheduler, RNG states and the
-schedule position are saved; the same command resumes from there and, on CPU with
-fixed seeds, reaches the same final weights as an uninterrupted run. A curriculum saves
+schedule position are saved, replaced atomically (:mod:`.checkpoint`); the same command resumes
+from there (its log cut back to that step) and, on CPU with fixed seeds, reaches the same final
+weights as an uninterrupted run. A curriculum saves
 an HF model at each task boundary (``segments/<i>-<task>``) for per-stage evaluation.
 
 A single-task run leaves ``FINAL_STATE`` (the RNG states after its last step and the identity of
@@ -44,9 +45,11 @@ import torch
 
 from ..progress import progress
 from ..config import GRPOParams
+from ..io import write_text_atomic
 from ..data.prompts import user_text
 from ..models.warmstart import cosine_lr
 from ..rewards.total import RewardModel, Sample
+from .checkpoint import discard_checkpoints, latest_checkpoint, save_checkpoint
 from .grpo import group_mean_std, grpo_advantages, mt_grpo_loss, rows_with_gradient, sequence_mean
 from .rollout import generate, token_logprobs
 from .schedules import Batch
@@ -82,6 +85,14 @@ class TrainState:
     step: int = 0
 
 
+def truncate_log(path: Path, steps: int) -> None:
+    """Keep the first ``steps`` lines of a run's log (one per step): a resumed run redoes the later ones."""
+    if path.exists():
+        lines = path.read_text(encoding="utf-8").splitlines()
+        if len(lines) != steps:
+            write_text_atomic(path, "".join(line + "\n" for line in lines[:steps]))
+
+
 def _rng_state() -> dict[str, Any]:
     state = {"python": random.getstate(), "numpy": np.random.get_state(), "torch": torch.get_rng_state()}
     if torch.cuda.is_available():  # sampling on the GPU draws from its own generator
@@ -107,7 +118,6 @@ class GRPOTrainer:
         self.seed = seed
         self.ref_model = ref_model
         self.state = TrainState()
-        self.ckpt = self.out / "checkpoint"
         self.log_path = self.out / "log.jsonl"
         self.fingerprint = run_fingerprint(model, self.schedule, {"": params, **self.segment_params}, seed) \
             if self.segment_params else run_fingerprint(model, self.schedule, params, seed)
@@ -135,35 +145,39 @@ class GRPOTrainer:
 
     # ----------------------------------------------------------------- checkpointing
     def save_checkpoint(self) -> None:
-        tmp = self.out / "checkpoint.tmp"
-        shutil.rmtree(tmp, ignore_errors=True)
-        self.model.save_pretrained(tmp / "model")
-        self.tokenizer.save_pretrained(tmp / "model")
-        torch.save({"optimizer": self.optimizer.state_dict(), "scheduler": self.scheduler.state_dict(),
-                    "rng": _rng_state(), "step": self.state.step, "fingerprint": self.fingerprint}, tmp / "state.pt")
-        shutil.rmtree(self.ckpt, ignore_errors=True)
-        tmp.rename(self.ckpt)
+        """The resumable state, replaced atomically (:mod:`pipeline.rl.checkpoint`)."""
+        def write(folder: Path) -> None:
+            self.model.save_pretrained(folder / "model")
+            self.tokenizer.save_pretrained(folder / "model")
+            torch.save({"optimizer": self.optimizer.state_dict(), "scheduler": self.scheduler.state_dict(),
+                        "rng": _rng_state(), "step": self.state.step, "fingerprint": self.fingerprint},
+                       folder / "state.pt")
+
+        save_checkpoint(self.out, self.state.step, write)
 
     def maybe_resume(self) -> bool:
-        """Resume from the checkpoint when it belongs to this very run (same θ0, schedule, parameters and
-        seed); a checkpoint left by a different run (a parameter changed, θ0 rebuilt) is discarded."""
-        if not (self.ckpt / "state.pt").exists():
+        """Resume from the newest complete checkpoint when it belongs to this very run (same θ0, schedule,
+        parameters and seed); a checkpoint left by a different run (a parameter changed, θ0 rebuilt) is
+        discarded. The log is cut back to the checkpoint's step: the steps after it are trained again."""
+        ckpt = latest_checkpoint(self.out)
+        if ckpt is None:
             return False
-        state = torch.load(self.ckpt / "state.pt", weights_only=False)
+        state = torch.load(ckpt / "state.pt", weights_only=False)
         if state.get("fingerprint") != self.fingerprint:
-            print(f"{self.ckpt}: checkpoint of a different run (θ0, schedule or parameters changed); "
+            print(f"{ckpt}: checkpoint of a different run (θ0, schedule or parameters changed); "
                   "starting afresh", file=sys.stderr)
-            shutil.rmtree(self.ckpt)
+            discard_checkpoints(self.out)
             return False
         from transformers import AutoModelForCausalLM
 
-        loaded = AutoModelForCausalLM.from_pretrained(self.ckpt / "model", dtype=torch.float32)
+        loaded = AutoModelForCausalLM.from_pretrained(ckpt / "model", dtype=torch.float32)
         self.model.load_state_dict(loaded.state_dict())  # copies onto the model's device
         self._new_optimizer(max(0, state["step"] - 1))  # the segment of the last completed batch
         self.optimizer.load_state_dict(state["optimizer"])
         self.scheduler.load_state_dict(state["scheduler"])
         _set_rng_state(state["rng"])
         self.state.step = state["step"]
+        truncate_log(self.log_path, self.state.step)
         return True
 
     def adopt_first_segment(self, run: Path) -> bool:
@@ -172,7 +186,7 @@ class GRPOTrainer:
         become this run's state at the segment boundary, saved as the resumable checkpoint. Returns whether it
         did; a run in progress (a checkpoint exists) is left to resume."""
         state_file = Path(run) / "model" / FINAL_STATE
-        if self.state.step or (self.ckpt / "state.pt").exists() or not state_file.exists() or not self.schedule:
+        if self.state.step or latest_checkpoint(self.out) is not None or not state_file.exists() or not self.schedule:
             return False
         saved = torch.load(state_file, weights_only=False)
         if saved.get("key") != self.first_key:
@@ -189,7 +203,7 @@ class GRPOTrainer:
         shutil.rmtree(self.out / "segments", ignore_errors=True)
         shutil.rmtree(self.out / "checkpoints", ignore_errors=True)
         lines = (Path(run) / "log.jsonl").read_text().splitlines()[:steps]
-        self.log_path.write_text("".join(line + "\n" for line in lines))
+        write_text_atomic(self.log_path, "".join(line + "\n" for line in lines))
         seg_dir = self.out / "segments" / f"1-{name}"
         self.model.save_pretrained(seg_dir)
         self.tokenizer.save_pretrained(seg_dir)
