@@ -67,7 +67,7 @@ def run(args: argparse.Namespace) -> int:
     with staged_outputs(args.out) as stage:
         (stage / "accuracies.csv").write_text(table(["trained_on", "evaluated_on", "split", "accuracy",
                                                      "accuracy_se", "accuracy_sampled", "accuracy_greedy",
-                                                     "gain", "gain_se", "n"]))
+                                                     "gain", "gain_se", "n", "undefined"]))
         (stage / "entropies.csv").write_text(table(["trained_on", "evaluated_on", "split", "entropy"]))
         (stage / RESULTS).write_text("".join(stored))
     return 0
@@ -87,7 +87,8 @@ def _row(name: str, task: str, split: str, result: dict, base_per_prompt: dict) 
     print(f"{name:>10} on {task:<8} {split:<4} acc={result['accuracy']:.3f}±{result['accuracy_se']:.3f} "
           f"(sampled {result['accuracy_sampled']:.3f}, greedy {result['accuracy_greedy']:.3f}) "
           f"entropy={result['entropy']:.3f} n={result['n']}"
-          + (f" gain={result['gain']:+.3f}±{result['gain_se']:.3f}" if "gain" in result else "") + reused, flush=True)
+          + (f" gain={result['gain']:+.3f}±{result['gain_se']:.3f}" if "gain" in result else "")
+          + (f" undefined={result['undefined']} (left out)" if result.get("undefined") else "") + reused, flush=True)
     return {"trained_on": name, "evaluated_on": task, "split": split, **result}
 
 

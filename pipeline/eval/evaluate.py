@@ -21,16 +21,22 @@ import torch
 
 from ..config import EvalParams
 from ..data.prompts import user_text
+from ..errors import UserError
 from ..rewards.total import RewardModel, Sample
 from .generators import Generator
 
 
-def _accuracy(rewards: RewardModel, records: list[dict[str, Any]], texts: list[str], k: int) -> np.ndarray:
+def _accuracy(rewards: RewardModel, records: list[dict[str, Any]], texts: list[str], k: int) -> tuple[np.ndarray, int]:
+    """Per-prompt accuracy over the samples whose primary reward is defined (NaN for a prompt with none), and
+    the number of undefined samples (e.g. no judge verdict): left out, never counted as wrong."""
     expanded = [r for r in records for _ in range(k)]
     scored = rewards.score([Sample(r["task"], user_text(r["prompt"]), t, r["reference"], r["meta"])
                             for r, t in zip(expanded, texts)])
-    acc = np.array([0.0 if s.components["accuracy"] is None else s.components["accuracy"] for s in scored])
-    return acc.reshape(len(records), k).mean(axis=1)
+    acc = np.array([np.nan if s.components["accuracy"] is None else s.components["accuracy"] for s in scored],
+                   dtype=float).reshape(len(records), k)
+    defined = (~np.isnan(acc)).sum(axis=1)
+    per_prompt = np.where(defined > 0, np.nansum(acc, axis=1) / np.maximum(defined, 1), np.nan)
+    return per_prompt, int(np.isnan(acc).sum())
 
 
 @torch.no_grad()
@@ -50,26 +56,41 @@ def evaluate_records(generator: Generator, records: list[dict[str, Any]], params
     if params.max_items is not None:
         records = records[: params.max_items]
     greedy, sampled, entropies = [], [], []
+    undefined = {"greedy": 0, "sampled": 0}
     for start in range(0, len(records), params.batch_size):
         chunk = records[start:start + params.batch_size]
         prompts = [r["prompt"] for r in chunk]
         g = generator.sample(prompts, 1, params.max_new_tokens, 1.0, 1.0, 0, greedy=True)
-        greedy.append(_accuracy(rewards, chunk, g.texts, 1))
+        acc, missing = _accuracy(rewards, chunk, g.texts, 1)
+        greedy.append(acc)
+        undefined["greedy"] += missing
         if params.temperature > 0:
             s = generator.sample(prompts, params.samples, params.max_new_tokens, params.temperature, params.top_p,
                                  params.top_k, with_entropy=True, seed=seed + start)
-            sampled.append(_accuracy(rewards, chunk, s.texts, params.samples))
+            acc, missing = _accuracy(rewards, chunk, s.texts, params.samples)
+            sampled.append(acc)
+            undefined["sampled"] += missing
         else:  # greedy accuracy; Eq. 11 still needs the policy's own samples (T = 1, untruncated)
             s = generator.sample(prompts, params.samples, params.max_new_tokens, 1.0, 1.0, 0, with_entropy=True,
                                  seed=seed + start)
         entropies.append(s.entropy)  # π_θ at temperature 1
-    per_prompt = np.concatenate(sampled if params.accuracy == "sampled" and sampled else greedy)
-    acc_greedy = float(np.concatenate(greedy).mean())
-    acc_sampled = float(np.concatenate(sampled).mean()) if sampled else acc_greedy
+    deciding = "sampled" if params.accuracy == "sampled" and sampled else "greedy"
+    per_prompt = np.concatenate(sampled if deciding == "sampled" else greedy)
+    if np.isnan(per_prompt).all():
+        raise UserError(f"no sample of the {len(records)} prompts got a defined {records[0]['task']} reward "
+                        "(e.g. the judge gave no verdict for any): no accuracy to report")
+    acc_greedy = _nanmean(np.concatenate(greedy))
+    acc_sampled = _nanmean(np.concatenate(sampled)) if sampled else acc_greedy
     entropy = float(np.concatenate(entropies).mean())
     return {"accuracy_greedy": acc_greedy, "accuracy_sampled": acc_sampled,
-            "accuracy": float(per_prompt.mean()), "accuracy_se": standard_error(per_prompt),
-            "entropy": entropy, "n": len(records), "per_prompt": per_prompt}
+            "accuracy": _nanmean(per_prompt), "accuracy_se": standard_error(per_prompt),
+            "entropy": entropy, "n": len(records), "undefined": undefined[deciding], "per_prompt": per_prompt}
+
+
+def _nanmean(values: np.ndarray) -> float:
+    """Mean over the defined values (NaN only when none is)."""
+    defined = values[~np.isnan(values)]
+    return float(defined.mean()) if len(defined) else float("nan")
 
 
 def evaluate_split(generator: Generator, curated: Path, task: str, split: str, params: EvalParams,
@@ -93,9 +114,13 @@ def paired_difference(after: np.ndarray, before: np.ndarray) -> tuple[float, flo
     """Mean per-prompt accuracy difference of two models on the same prompts, and its standard error
     (the evaluation noise of a gain: prompt difficulty cancels out)."""
     diff = np.asarray(after, dtype=float) - np.asarray(before, dtype=float)
-    return float(diff.mean()), standard_error(diff)
+    diff = diff[~np.isnan(diff)]  # prompts with a defined accuracy for both models
+    return (float(diff.mean()) if len(diff) else float("nan")), standard_error(diff)
 
 
 def standard_error(per_prompt: np.ndarray) -> float:
-    """Standard error of a mean over prompts (sample std / √n): the evaluation noise of an accuracy."""
-    return float(per_prompt.std(ddof=1) / np.sqrt(len(per_prompt))) if len(per_prompt) > 1 else float("nan")
+    """Standard error of a mean over prompts (sample std / √n, prompts with a defined accuracy): the evaluation
+    noise of an accuracy."""
+    values = np.asarray(per_prompt, dtype=float)
+    values = values[~np.isnan(values)]
+    return float(values.std(ddof=1) / np.sqrt(len(values))) if len(values) > 1 else float("nan")

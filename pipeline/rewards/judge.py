@@ -19,7 +19,8 @@ whole run never has more than ``concurrency`` in flight. A batch that is not jud
 :func:`judge_deadline` is cancelled: its verdicts are undefined and counted in ``stats.timeouts``
 (never a silent 0). Every verdict is cached
 on disk, keyed by judge model, prompt version, question, reference, response, order,
-temperature and sample index, so a rerun makes zero calls; token usage is accounted.
+temperature and sample index, so a rerun makes zero calls (a reply without a verdict is not
+cached: the next run asks again); token usage is accounted.
 
 :class:`RubricJudge` judges the synthetic writing tasks of the embedded default offline,
 with the same ternary protocol: the text meeting more rubric criteria wins.
@@ -176,8 +177,9 @@ class LLMJudge:
                 messages += [{"role": "assistant", "content": text}, {"role": "user", "content": REMINDER}]
                 text = await self._complete(client, messages)
                 verdict = parse_verdict(text)
-        write_json_atomic(path, {"verdict": verdict, "reply": text, "model": self.params.model,
-                                 "prompt_version": PROMPT_VERSION, "order": order, "sample": sample})
+        if verdict is not None:  # "no verdict" is not final: the next run asks again
+            write_json_atomic(path, {"verdict": verdict, "reply": text, "model": self.params.model,
+                                     "prompt_version": PROMPT_VERSION, "order": order, "sample": sample})
         return verdict
 
     def _clients(self) -> list[Any]:

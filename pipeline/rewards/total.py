@@ -3,8 +3,8 @@
 ``R_k(q, o) = Σ_{r ∈ F_k} w_r · r(q, o)`` over the components ``accuracy`` (the task's
 primary reward: math, code, qa or judge), ``format`` and ``tags``. A component that is
 undefined (``None``: e.g. the judge gave no verdict) is left out of the sum; a sample
-with no defined component is marked ``excluded`` and must be dropped from the policy
-update.
+whose primary reward is undefined is marked ``excluded``: it is dropped from the policy
+update and left out of accuracy (counted as ``undefined``).
 
 :class:`RewardModel` scores batches, grouping samples by primary kind so that each
 verifier runs batched and in parallel (code in the sandbox pool, math in the deadline
@@ -47,9 +47,12 @@ class Scored:
 
 
 def total_reward(components: dict[str, float | None], weights: dict[str, float]) -> tuple[float, bool]:
-    """``R_k = Σ w_r r`` over defined components; ``excluded`` when none is defined."""
+    """``R_k = Σ w_r r`` over defined components; ``excluded`` when the primary reward (``accuracy``) is
+    undefined: format and tags alone would score the sample as a loss of the task it was never judged on,
+    so it carries no signal and is dropped from the update (and from accuracy)."""
     defined = {name: value for name, value in components.items() if value is not None}
-    return sum(weights.get(name, 0.0) * value for name, value in defined.items()), not defined
+    excluded = components.get("accuracy") is None
+    return sum(weights.get(name, 0.0) * value for name, value in defined.items()), excluded
 
 
 Primary = Callable[["RewardModel", Sequence[Sample]], list[float | None]]

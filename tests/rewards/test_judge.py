@@ -164,3 +164,47 @@ def test_a_batch_past_the_deadline_is_undefined_and_counted(tmp_path):
         assert judge.judge_many([("q", "a", "b"), ("q2", "c", "d")]) == [None, None]
         assert judge.stats.timeouts == 2 and judge.stats.undefined == 2
         judge.close()
+
+
+def test_no_verdict_is_excluded_left_out_of_accuracy_and_asked_again(tmp_path):
+    """A flaky judge must not drag writing down: a sample without a verdict is excluded from the update, left
+    out of accuracy (counted as undefined), and not cached, so the next run asks again."""
+    import numpy as np
+
+    from pipeline.config import EvalParams, RewardParams
+    from pipeline.eval.evaluate import evaluate_records
+    from pipeline.eval.generators import Generation
+    from pipeline.rewards.total import RewardModel, Sample
+
+    flaky = [True]
+
+    def judge(body, n):
+        _, b = a_and_b(body)
+        if "UNSURE" in body["messages"][1]["content"] and flaky[0]:
+            return 200, completion("I cannot decide.")
+        return prefers_longer(body, n)
+
+    class Fixed:  # a generator that answers each prompt with a fixed text (the judge decides the rest)
+        def __init__(self, texts):
+            self.texts = texts
+
+        def sample(self, prompts, n, *args, **kwargs):
+            return Generation([self.texts[p[-1]["content"]] for p in prompts for _ in range(n)], np.ones(len(prompts) * n))
+
+    with OpenAIServer(judge) as server:
+        params = RewardParams(judge={"backend": "llm", "model": "judge-test", "base_url": server.base_url,
+                                     "api_key_env": "NO_KEY_HERE", "cache_dir": str(tmp_path / "cache"),
+                                     "backoff_s": 0.01})
+        rewards = RewardModel(params)
+        scored = rewards.score([Sample("writing", "q UNSURE", "<think>x</think><answer>long answer</answer>", "r", {})])
+        assert scored[0].components["accuracy"] is None and scored[0].excluded
+        records = [{"task": "writing", "prompt": [{"role": "user", "content": q}], "reference": "mid", "meta": {}}
+                   for q in ("a", "b UNSURE", "c")]
+        texts = {"a": "<answer>a much longer answer</answer>", "b UNSURE": "<answer>x</answer>", "c": "<answer>x</answer>"}
+        result = evaluate_records(Fixed(texts), records, EvalParams(temperature=0.0, samples=1), rewards)
+        assert result["accuracy"] == 0.5 and result["undefined"] == 1  # (1 + 0) / 2, not (1 + 0 + 0) / 3
+        assert np.isnan(result["per_prompt"][1])
+        flaky[0] = False
+        again = RewardModel(params).score([Sample("writing", "q UNSURE", "<answer>long answer</answer>", "r", {})])
+        assert again[0].components["accuracy"] == 1.0  # asked again, not read from the cache
+        rewards.close()

@@ -45,7 +45,9 @@ def test_extract_last_answer():
 def test_total_reward_omits_undefined_and_excludes_empty():
     assert total_reward({"accuracy": 1.0, "format": 0.0, "tags": 0.5}, {"accuracy": 1.0, "format": 0.5, "tags": 0.2}) \
         == (pytest.approx(1.1), False)
-    assert total_reward({"accuracy": None, "format": 1.0}, {"accuracy": 1.0, "format": 0.5}) == (0.5, False)
+    # an undefined primary reward (no judge verdict) excludes the sample: format alone would score it as a loss
+    assert total_reward({"accuracy": None, "format": 1.0}, {"accuracy": 1.0, "format": 0.5}) == (0.5, True)
+    assert total_reward({"accuracy": 0.0, "format": None}, {"accuracy": 1.0, "format": 0.5}) == (0.0, False)
     assert total_reward({"accuracy": None}, {"accuracy": 1.0}) == (0.0, True)
 
 
@@ -63,7 +65,7 @@ def test_registry_routes_by_task_and_weights():
     ])
     assert out[0].score == pytest.approx(1.5) and out[0].components["accuracy"] == 1.0
     assert [o.components["accuracy"] for o in out[1:4]] == [1.0, 0.0, 0.5]
-    assert out[4].components["accuracy"] is None and not out[4].excluded  # format/tags still defined
+    assert out[4].components["accuracy"] is None and out[4].excluded  # no primary reward: no signal, excluded
     with pytest.raises(UserError, match="rewards.tasks has no entry for task 'dance'"):
         model.score([Sample("dance", "q", "r", "g", {})])
 
