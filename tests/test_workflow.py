@@ -237,3 +237,25 @@ def test_invalid_params_stop_snakemake(tmp_path):
     proc = subprocess.run(["snakemake", "--dry-run", "--cores", "1"], cwd=root, env=ENV, capture_output=True, text=True)
     assert proc.returncode != 0
     assert "order.floor" in proc.stdout + proc.stderr
+
+
+def test_timings_beside_outputs_change_no_hash(tmp_path):
+    """Stages write wall-clock timings to timings.json / timings.jsonl beside their outputs; the project's
+    .dvcignore keeps them out of every hash, so a rerun that only changes them leaves `dvc status` clean."""
+    import shutil
+    import subprocess
+
+    dvc = shutil.which("dvc") or str(Path(sys.executable).parent / "dvc")
+    shutil.copy(REPO / ".dvcignore", tmp_path / ".dvcignore")
+    (tmp_path / "dvc.yaml").write_text(
+        "stages:\n  s:\n    cmd: mkdir -p out && echo 1 > out/model && echo 3.2 > out/timings.json\n"
+        "    outs: [out]\n  t:\n    cmd: cat out/model > used\n    deps: [out]\n    outs: [used]\n")
+    env = {**os.environ, "DVC_NO_ANALYTICS": "1"}
+    for cmd in (["init", "--no-scm", "-q"], ["repro", "-q"]):
+        subprocess.run([dvc, *cmd], cwd=tmp_path, check=True, env=env, capture_output=True, timeout=300)
+    (tmp_path / "out" / "timings.json").write_text("9.9\n")  # what a rerun on another machine writes
+    status = subprocess.run([dvc, "status"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+    assert "up to date" in status.stdout, status.stdout
+    (tmp_path / "out" / "model").write_text("2\n")  # a real change is still seen
+    status = subprocess.run([dvc, "status"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+    assert "modified" in status.stdout, status.stdout

@@ -59,10 +59,11 @@ def run(args: argparse.Namespace) -> int:
                 if losses else None, "examples": {t: len(r) for t, r in records.items()}}
     model.generation_config.pad_token_id = tokenizer.pad_token_id
     model.generation_config.eos_token_id = tokenizer.eos_token_id
-    info["seconds"] = time.perf_counter() - t0
+    seconds = time.perf_counter() - t0
     with staged_outputs(args.out) as stage:
         model.save_pretrained(stage)
         tokenizer.save_pretrained(stage)
-        write_json_atomic(stage / "base_model.json", info)
-    print(f"θ0 -> {args.out}: {json.dumps(info)}")
+        write_json_atomic(stage / "base_model.json", info)  # deterministic: DVC hashes it
+        write_json_atomic(stage / "timings.json", {"seconds": seconds})  # .dvcignore'd
+    print(f"θ0 -> {args.out}: {json.dumps(info)} in {seconds:.1f} s")
     return 0

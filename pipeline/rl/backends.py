@@ -29,7 +29,7 @@ def train_local(params, plan: TrainPlan, base: Path, out: Path, dry_run: bool = 
     from ..io import staged_outputs, write_json_atomic
     from ..models.tiny import load_model
     from ..rewards.total import RewardModel
-    from .trainer import FINAL_STATE, GRPOTrainer
+    from .trainer import FINAL_STATE, TIMINGS, GRPOTrainer
 
     if dry_run:
         print(describe(plan))
@@ -48,18 +48,21 @@ def train_local(params, plan: TrainPlan, base: Path, out: Path, dry_run: bool = 
     finally:
         rewards.close()
     logs = [json.loads(line) for line in (out / "work" / "log.jsonl").read_text().splitlines()]
+    timed = [json.loads(line) for line in (out / "work" / TIMINGS).read_text().splitlines()] \
+        if (out / "work" / TIMINGS).exists() else []
     summary = {"mode": plan.mode, "backend": "local", "device": str(next(model.parameters()).device),
                "steps": len(logs),
                "schedule": [name for name, _ in plan.segments()], "prompts": plan.sizes,
-               "tokens_per_s": float(np.mean([m["tokens_per_s"] for m in logs])) if logs else 0.0,
-               "seconds": float(sum(m["step_s"] for m in logs)),
                "final": last.get("tasks", {})}
+    timings = {"steps_timed": len(timed), "seconds": float(sum(t["step_s"] for t in timed)),
+               "tokens_per_s": float(np.mean([t["tokens_per_s"] for t in timed])) if timed else 0.0}
     with staged_outputs(out) as stage:
         model.save_pretrained(stage / "model")
         tokenizer.save_pretrained(stage / "model")
         if (out / "work" / FINAL_STATE).exists():
             shutil.copy(out / "work" / FINAL_STATE, stage / "model" / FINAL_STATE)
         write_json_atomic(stage / "metrics.json", summary)
+        write_json_atomic(stage / "timings.json", timings)  # .dvcignore'd: a rerun's timings change no hash
         shutil.copy(out / "work" / "log.jsonl", stage / "log.jsonl")
         steps = sorted(int(d.name.split("-")[1]) for d in (out / "work" / "checkpoints").glob("step-*"))
         write_json_atomic(stage / "checkpoints" / "index.json", {"steps": steps, "final": summary["steps"]})
@@ -68,7 +71,7 @@ def train_local(params, plan: TrainPlan, base: Path, out: Path, dry_run: bool = 
                 shutil.copytree(out / "work" / kept, stage / kept, dirs_exist_ok=True)
             shutil.rmtree(out / kept, ignore_errors=True)  # snapshots of an earlier run must not linger
     shutil.rmtree(out / "work")  # the resumable state is only needed until the run completes
-    return summary
+    return {**summary, **timings}
 
 
 def describe(plan: TrainPlan) -> str:

@@ -85,6 +85,10 @@ class TrainState:
     step: int = 0
 
 
+TIMINGS = "timings.jsonl"
+TIMING_KEYS = ("tokens_per_s", "generate_s", "step_s")  # machine-dependent: kept out of log.jsonl (hashed by DVC)
+
+
 def truncate_log(path: Path, steps: int) -> None:
     """Keep the first ``steps`` lines of a run's log (one per step): a resumed run redoes the later ones."""
     if path.exists():
@@ -119,6 +123,7 @@ class GRPOTrainer:
         self.ref_model = ref_model
         self.state = TrainState()
         self.log_path = self.out / "log.jsonl"
+        self.timings_path = self.out / TIMINGS
         self.fingerprint = run_fingerprint(model, self.schedule, {"": params, **self.segment_params}, seed) \
             if self.segment_params else run_fingerprint(model, self.schedule, params, seed)
         first = self.first_segment = list(self._first_segment())
@@ -178,6 +183,7 @@ class GRPOTrainer:
         _set_rng_state(state["rng"])
         self.state.step = state["step"]
         truncate_log(self.log_path, self.state.step)
+        truncate_log(self.timings_path, self.state.step)
         return True
 
     def adopt_first_segment(self, run: Path) -> bool:
@@ -204,6 +210,7 @@ class GRPOTrainer:
         shutil.rmtree(self.out / "checkpoints", ignore_errors=True)
         lines = (Path(run) / "log.jsonl").read_text().splitlines()[:steps]
         write_text_atomic(self.log_path, "".join(line + "\n" for line in lines))
+        self.timings_path.unlink(missing_ok=True)  # the adopted steps' timings stay with the single-task run
         seg_dir = self.out / "segments" / f"1-{name}"
         self.model.save_pretrained(seg_dir)
         self.tokenizer.save_pretrained(seg_dir)
@@ -323,6 +330,7 @@ class GRPOTrainer:
             np.random.seed(self.seed)
             torch.manual_seed(self.seed)
             self.log_path.unlink(missing_ok=True)  # a fresh run keeps nothing of an earlier one
+            self.timings_path.unlink(missing_ok=True)
             shutil.rmtree(self.out / "segments", ignore_errors=True)
             shutil.rmtree(self.out / "checkpoints", ignore_errors=True)
         start = self.state.step
@@ -333,12 +341,15 @@ class GRPOTrainer:
             if index > 0 and self._segment_start(index):
                 self._new_optimizer(index)  # a new curriculum segment: a fresh optimizer, as a new verl run
             metrics = self.step(batch)
+            timing = {"step": metrics["step"], **{k: metrics.pop(k) for k in TIMING_KEYS}}
             self.state.step = index + 1
             with self.log_path.open("a", encoding="utf-8") as fh:
                 fh.write(json.dumps(metrics) + "\n")
+            with self.timings_path.open("a", encoding="utf-8") as fh:
+                fh.write(json.dumps(timing) + "\n")
             last = metrics
             rewards = {t: round(m["reward_accuracy"], 3) for t, m in metrics["tasks"].items() if "reward_accuracy" in m}
-            bar.set_postfix(acc=rewards, tok_s=f"{metrics['tokens_per_s']:.0f}")
+            bar.set_postfix(acc=rewards, tok_s=f"{timing['tokens_per_s']:.0f}")
             bar.update(1)
             boundary = index + 1 == len(self.schedule) or self.schedule[index + 1].segment != batch.segment
             if boundary and batch.segment != "joint":

@@ -157,9 +157,24 @@ def read_verl_log(path: Path, task: str, offset: int) -> list[dict[str, Any]]:
         accuracy = [v for k, v in data.items() if k.endswith("accuracy/mean")]
         if accuracy:
             values["reward_accuracy"] = accuracy[0]
+        kept = {k: v for k, v in data.items() if not k.startswith(MACHINE_DEPENDENT)}
         rows.append({"step": offset + int(entry["step"]) - 1, "segment": task, "tasks": {task: values},
-                     "step_s": data.get("timing_s/step", 0.0), "verl": data})
+                     "verl": kept})
     return rows
+
+
+MACHINE_DEPENDENT = ("timing_s/", "timing_per_token_ms/", "perf/")  # kept out of log.jsonl (hashed by DVC)
+
+
+def verl_seconds(path: Path) -> float:
+    """Wall-clock seconds of a run's steps (``timing_s/step``, the last attempt of each step), for timings.json."""
+    latest: dict[int, float] = {}
+    for part in log_parts(path):
+        for line in part.read_text(encoding="utf-8").splitlines():
+            if line:
+                entry = json.loads(line)
+                latest[int(entry["step"])] = float(entry.get("data", {}).get("timing_s/step", 0.0))
+    return float(sum(latest.values()))
 
 
 def _run(cmd: list[str], env: dict[str, str], what: str) -> None:
@@ -209,7 +224,7 @@ def train_verl(params, plan: TrainPlan, base: Path, out: Path, dry_run: bool = F
         return {"mode": plan.mode, "backend": "verl", "runs": [r.name for r, _, _ in commands], "dry_run": True}
 
     logs: list[dict[str, Any]] = []
-    offset, timeouts = 0, 0
+    offset, timeouts, seconds = 0, 0, 0.0
     tokenizer = None
     for (run, rows), (_, overrides, cmd) in zip(runs, commands):
         folder = run.train_file.parent
@@ -236,18 +251,20 @@ def train_verl(params, plan: TrainPlan, base: Path, out: Path, dry_run: bool = F
         logs += read_verl_log(folder / "verl_log.jsonl", rows[0]["task"] if plan.mode != "joint" else "joint",
                               offset)
         timeouts += count_judge_timeouts(run.judge_log)
+        seconds += verl_seconds(folder / "verl_log.jsonl")
         offset += run.steps
     if timeouts:
         print(f"verl: {timeouts} judge verdict(s) timed out (left undefined, see metrics.json judge_timeouts)",
               file=sys.stderr)
     summary = {"mode": plan.mode, "backend": "verl", "steps": offset, "runs": [r.name for r, _ in runs],
                "schedule": [name for name, _ in plan.segments()], "prompts": plan.sizes,
-               "seconds": float(sum(m.get("step_s") or 0.0 for m in logs)), "judge_timeouts": timeouts,
+               "judge_timeouts": timeouts,
                "final": logs[-1]["tasks"] if logs else {}}
     with staged_outputs(out) as stage:
         shutil.copytree(final_checkpoint(runs[-1][0]), stage / "model")
         (stage / "log.jsonl").write_text("".join(json.dumps(m) + "\n" for m in logs), encoding="utf-8")
         write_json_atomic(stage / "metrics.json", summary)
+        write_json_atomic(stage / "timings.json", {"seconds": seconds})  # .dvcignore'd
         steps = []
         if plan.mode == "single" and plan.grpo.keep_every:  # snapshots for checkpoint selection (merge baseline)
             run = runs[0][0]

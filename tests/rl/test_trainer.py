@@ -69,9 +69,12 @@ def test_curriculum_logs_and_segments(setup, tmp_path):
     logs = [json.loads(line) for line in (tmp_path / "run" / "log.jsonl").read_text().splitlines()]
     assert [m["segment"] for m in logs] == ["qa", "qa", "math", "math"]
     for m in logs:
-        assert {"clip_fraction", "kl", "tokens_per_s", "zero_std_groups", "excluded", "lr"} <= set(m)
+        assert {"clip_fraction", "kl", "zero_std_groups", "excluded", "lr"} <= set(m)
+        assert not {"tokens_per_s", "generate_s", "step_s"} & set(m)  # timings: timings.jsonl, not the hashed log
         task = m["segment"]
         assert {"reward", "reward_accuracy", "reward_format", "entropy", "response_length"} <= set(m["tasks"][task])
+    timed = [json.loads(line) for line in (tmp_path / "run" / "timings.jsonl").read_text().splitlines()]
+    assert [t["step"] for t in timed] == [0, 1, 2, 3] and all(t["step_s"] > 0 for t in timed)
     assert sorted(p.name for p in (tmp_path / "run" / "segments").iterdir()) == ["1-qa", "2-math"]
 
 

@@ -28,7 +28,7 @@ from pipeline.rl.plan import plan_training  # noqa: E402
 from pipeline.scale.verl_config import (VERL_ENTRY, VerlRun, grpo_overrides, hydra_value,  # noqa: E402
                                         hf_checkpoint, mini_batch_prompts, worker_env_overrides)
 from pipeline.scale.verl_run import (compose_config, final_checkpoint, keep_log_parts, plan_runs,  # noqa: E402
-                                     read_verl_log, run_beta)
+                                     read_verl_log, run_beta, verl_seconds)
 
 from ..conftest import REPO  # noqa: E402
 
@@ -228,12 +228,14 @@ def test_verls_file_logger_is_read_back_into_our_log(tmp_path, monkeypatch):
     path = tmp_path / "verl_log.jsonl"
     monkeypatch.setenv("VERL_FILE_LOGGER_PATH", str(path))
     logger = FileLogger("omni-thinker", "single-math")
-    logger.log({"critic/score/mean": 0.5, "timing_s/step": 2.0}, step=1)
-    logger.log({"critic/score/mean": 0.75, "timing_s/step": 2.5}, step=2)
+    logger.log({"critic/score/mean": 0.5, "timing_s/step": 2.0, "actor/kl": 0.1}, step=1)
+    logger.log({"critic/score/mean": 0.75, "timing_s/step": 2.5, "actor/kl": 0.2}, step=2)
     logger.finish()
     rows = read_verl_log(path, "math", offset=10)
     assert [r["step"] for r in rows] == [10, 11]
-    assert rows[1]["tasks"] == {"math": {"reward": 0.75}} and rows[1]["step_s"] == 2.5
+    assert rows[1]["tasks"] == {"math": {"reward": 0.75}} and rows[1]["verl"] == {"critic/score/mean": 0.75,
+                                                                                "actor/kl": 0.2}
+    assert verl_seconds(path) == 4.5  # timings go to timings.json, not to the hashed log
 
 
 def test_train_dry_run_prints_every_segment_and_writes_nothing(workspace, tmp_path):
