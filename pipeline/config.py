@@ -489,6 +489,27 @@ def parse_params(data: Any, source: str = "params") -> Params:
         raise UserError(_format_error(source, exc)) from None
 
 
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """YAML's safe loader, refusing a key given twice in one mapping (YAML keeps the last silently: a second
+    ``train:`` block would replace the whole section)."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict:
+        seen: dict[Any, int] = {}
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=True)
+            line = key_node.start_mark.line + 1
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"duplicate key {key!r} (lines {seen[key]} and {line})", key_node.start_mark)
+            seen[key] = line
+        return super().construct_mapping(node, deep=deep)
+
+
+def load_yaml(text: str) -> Any:
+    """``yaml.safe_load`` that refuses duplicate keys."""
+    return yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 (a SafeLoader subclass)
+
+
 def load_params(path: str | Path = DEFAULT_PARAMS) -> Params:
     """Read and validate ``params.yaml``."""
     p = Path(path)
@@ -497,11 +518,14 @@ def load_params(path: str | Path = DEFAULT_PARAMS) -> Params:
     except FileNotFoundError:
         raise UserError(f"{p}: file not found") from None
     try:
-        data = yaml.safe_load(text)
+        data = load_yaml(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
+        problem = getattr(exc, "problem", None) or str(exc)
+        if problem.startswith("duplicate key"):
+            raise UserError(f"{p}: {problem}") from None
         where = f" line {mark.line + 1}" if mark is not None else ""
-        raise UserError(f"{p}{where}: invalid YAML ({getattr(exc, 'problem', exc)})") from None
+        raise UserError(f"{p}{where}: invalid YAML ({problem})") from None
     return parse_params(data, source=str(p))
 
 

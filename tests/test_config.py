@@ -1,3 +1,4 @@
+import re
 import subprocess
 import sys
 
@@ -81,3 +82,18 @@ def test_paper_profile_follows_table5_and_requires_isolation(repo):
     assert (g.group_size, g.lr, g.epochs, g.eps_low, g.eps_high, g.top_k, g.max_new_tokens) == \
         (16, 1e-6, 3, 0.2, 0.2, 50, 3072)
     assert p.train.backend == "verl" and p.train.verl.max_prompt_length == 1024 and p.eval.backend == "vllm"
+
+
+def test_a_key_given_twice_is_an_error_naming_both_lines(tmp_path):
+    from pipeline.config import load_params
+
+    path = tmp_path / "params.yaml"
+    path.write_text("seed: 0\ntasks: [math]\nseed: 1\n")
+    with pytest.raises(UserError, match=rf"^{re.escape(str(path))}: duplicate key 'seed' \(lines 1 and 3\)$"):
+        load_params(path)
+    path.write_text("train:\n  grpo: {lr: 0.1}\n  overrides: {}\ntrain:\n  backend: local\n")
+    with pytest.raises(UserError, match=r"duplicate key 'train' \(lines 1 and 4\)"):
+        load_params(path)
+    path.write_text("train: {grpo: {lr: 0.1, lr: 0.2}}\n")
+    with pytest.raises(UserError, match=r"duplicate key 'lr' \(lines 1 and 1\)"):
+        load_params(path)
