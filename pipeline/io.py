@@ -1,8 +1,11 @@
 """Atomic output helpers: write to a temporary path, then rename.
 
 A stage either leaves all of its outputs in place or none of them: files are
-staged in a temporary folder beside the destination and moved in only after
-every one was written.
+staged in a temporary folder beside the destination, which replaces the output
+folder only after every one was written, so the folder then holds this run's
+outputs and nothing of an earlier run. Files and folders get the permissions of
+the user's umask (``mkstemp``/``mkdtemp`` alone would make them private, unreadable
+to colleagues on a shared filesystem).
 """
 
 from __future__ import annotations
@@ -15,27 +18,56 @@ import tempfile
 from pathlib import Path
 from typing import Any, Iterator
 
+from .errors import UserError
+
+PROJECT_MARKERS = (".git", "dvc.yaml", "Snakefile", "pyproject.toml")
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def _public(path: Path, folder: bool = False) -> None:
+    """The mode a plain ``open``/``mkdir`` would have given (0666/0777 less the umask)."""
+    os.chmod(path, (0o777 if folder else 0o666) & ~_umask())
+
+
+def _replaceable(out: Path) -> None:
+    """Refuse to replace a folder that is plainly not a stage's output (a checkout, the home folder)."""
+    resolved = out.resolve()
+    if resolved in (Path.cwd().resolve(), Path.home().resolve(), Path("/")) or \
+            any((resolved / marker).exists() for marker in PROJECT_MARKERS):
+        raise UserError(f"{out}: refusing to replace this folder with a stage's outputs (it is the working "
+                        "folder, the home folder or a project checkout); give a folder of its own as --out")
+
 
 @contextlib.contextmanager
 def staged_outputs(out_dir: str | os.PathLike[str]) -> Iterator[Path]:
-    """Yield a staging folder; on success move its files into ``out_dir``.
+    """Yield a staging folder; on success it replaces ``out_dir`` (two renames), so ``out_dir`` holds exactly
+    what was staged.
 
-    On an exception nothing is moved, the staging folder is removed and
-    ``out_dir`` keeps whatever it held before.
+    On an exception nothing is moved, the staging folder is removed and ``out_dir`` keeps whatever it held
+    before.
     """
     out = Path(out_dir)
     out.parent.mkdir(parents=True, exist_ok=True)
+    if out.is_dir():
+        _replaceable(out)
     stage = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
+    old = out.with_name(f".{out.name}.old-{os.getpid()}")
     try:
         yield stage
-        out.mkdir(parents=True, exist_ok=True)
-        for path in sorted(stage.rglob("*")):
-            if path.is_file():
-                target = out / path.relative_to(stage)
-                target.parent.mkdir(parents=True, exist_ok=True)
-                os.replace(path, target)
+        _public(stage, folder=True)
+        for path in stage.rglob("*"):
+            _public(path, folder=path.is_dir())
+        if out.exists():
+            os.rename(out, old)
+        os.rename(stage, out)
     finally:
         shutil.rmtree(stage, ignore_errors=True)
+        shutil.rmtree(old, ignore_errors=True)
 
 
 @contextlib.contextmanager
@@ -47,6 +79,7 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
     os.close(fd)
     try:
         yield Path(tmp)
+        _public(Path(tmp))
         os.replace(tmp, target)
     finally:
         with contextlib.suppress(FileNotFoundError):
@@ -61,6 +94,7 @@ def write_text_atomic(path: str | os.PathLike[str], text: str) -> None:
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.write(text)
+        _public(Path(tmp))
         os.replace(tmp, target)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):

@@ -12,6 +12,7 @@ actual accuracy), ``validation.json`` (per order: predicted and actual Δrel (Eq
 from __future__ import annotations
 
 import argparse
+import shutil
 import json
 from pathlib import Path
 
@@ -134,4 +135,6 @@ def run(args: argparse.Namespace) -> int:
             agree = bool(np.argmax(pred) == np.argmax(act))
         write_json_atomic(stage / "validation.json", {"split": split, "orders": summary,
                                                       "best_predicted_is_best_actual": agree})
+        if (out / "models").is_dir():  # the trained orders (kept in place while running, to resume) move in too
+            shutil.move(out / "models", stage / "models")
     return 0

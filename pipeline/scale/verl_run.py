@@ -279,5 +279,5 @@ def train_verl(params, plan: TrainPlan, base: Path, out: Path, dry_run: bool = F
                 shutil.copytree(final_checkpoint(run), stage / "segments" / f"{i}-{plan.segments()[i - 1][0]}")
         for kept in ("segments", "checkpoints"):
             shutil.rmtree(out / kept, ignore_errors=True)
-    shutil.rmtree(Path(out) / "work")
-    return summary
+    shutil.rmtree(Path(out) / "work", ignore_errors=True)
+    return {**summary, "seconds": seconds}

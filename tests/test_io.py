@@ -1,0 +1,61 @@
+"""Atomic outputs: a stage's folder holds exactly this run's outputs, readable by the user's group and others
+as the umask says, and a folder that is plainly not an output is never replaced."""
+
+from __future__ import annotations
+
+import os
+import stat
+
+import pytest
+
+from pipeline.errors import UserError
+from pipeline.io import staged_outputs, write_json_atomic, write_text_atomic
+
+
+def test_a_rerun_leaves_only_its_own_outputs(tmp_path):
+    out = tmp_path / "order"
+    with staged_outputs(out) as stage:
+        (stage / "bwt.csv").write_text("a")
+        (stage / "entropy_change.csv").write_text("old")
+    with staged_outputs(out) as stage:  # a rerun without --entropies
+        (stage / "bwt.csv").write_text("b")
+    assert sorted(p.name for p in out.iterdir()) == ["bwt.csv"] and (out / "bwt.csv").read_text() == "b"
+    assert [p.name for p in tmp_path.iterdir()] == ["order"]  # no staging or old folder left
+
+
+def test_a_failed_stage_keeps_the_previous_outputs(tmp_path):
+    out = tmp_path / "o"
+    with staged_outputs(out) as stage:
+        (stage / "x").write_text("1")
+    with pytest.raises(RuntimeError):
+        with staged_outputs(out) as stage:
+            (stage / "x").write_text("2")
+            raise RuntimeError("boom")
+    assert (out / "x").read_text() == "1" and [p.name for p in tmp_path.iterdir()] == ["o"]
+
+
+def test_outputs_follow_the_umask(tmp_path):
+    old = os.umask(0o022)
+    try:
+        with staged_outputs(tmp_path / "o") as stage:
+            (stage / "sub").mkdir()
+            write_json_atomic(stage / "sub" / "m.json", {})
+        write_text_atomic(tmp_path / "t.txt", "x")
+    finally:
+        os.umask(old)
+    mode = lambda p: stat.S_IMODE(p.stat().st_mode)  # noqa: E731
+    assert mode(tmp_path / "o") == 0o755 and mode(tmp_path / "o" / "sub") == 0o755
+    assert mode(tmp_path / "o" / "sub" / "m.json") == 0o644 and mode(tmp_path / "t.txt") == 0o644
+
+
+def test_a_checkout_is_never_replaced(tmp_path, monkeypatch):
+    (tmp_path / "proj").mkdir()
+    (tmp_path / "proj" / "dvc.yaml").write_text("stages: {}\n")
+    with pytest.raises(UserError, match="refusing to replace this folder"):
+        with staged_outputs(tmp_path / "proj"):
+            pass
+    monkeypatch.chdir(tmp_path / "proj")
+    with pytest.raises(UserError, match="working folder"):
+        with staged_outputs("."):
+            pass
+    assert (tmp_path / "proj" / "dvc.yaml").exists()
