@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import multiprocessing as mp
 import os
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator, Sequence
@@ -87,10 +87,27 @@ class _Evaluator:
 _WORKER: _Evaluator | None = None
 
 
-def _init_worker(params: Params, curated: str, processes: int) -> None:
+def die_with_parent(parent: int) -> None:
+    """Have the kernel kill this process when its parent dies (Linux ``PR_SET_PDEATHSIG``), so that a killed
+    or timed-out stage (SIGTERM/SIGKILL from Slurm) leaves no worker behind; exits at once if the parent is
+    already gone."""
+    import ctypes
+    import signal
+
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG = 1
+    except (OSError, AttributeError):  # not Linux: nothing to set
+        return
+    if os.getppid() != parent:
+        os._exit(1)
+
+
+def _init_worker(params: Params, curated: str, processes: int, parent: int) -> None:
     import torch
     from multiprocessing.util import Finalize
 
+    die_with_parent(parent)
     global _WORKER
     torch.set_num_threads(1)
     _WORKER = _Evaluator(params, Path(curated), processes)
@@ -128,6 +145,15 @@ def evaluate_units(units: list[Unit], params: Params, curated: Path, desc: str =
         computed.close()
 
 
+def _first_failure_or(future: Future, futures: list[Future]) -> None:
+    """Wait until ``future`` is done, raising at once the error of any unit that fails meanwhile."""
+    while not future.done():
+        wait([f for f in futures if not f.done()], return_when=FIRST_COMPLETED)
+        for other in futures:
+            if other.done() and not other.cancelled() and other.exception() is not None:
+                raise other.exception()
+
+
 def _evaluate(units: list[Unit], params: Params, curated: Path, desc: str) -> Iterator[tuple[Unit, dict[str, Any]]]:
     import torch
 
@@ -151,10 +177,17 @@ def _evaluate(units: list[Unit], params: Params, curated: Path, desc: str) -> It
             return
         context = mp.get_context("spawn")  # no fork of a process that holds torch threads and reward pools
         with ProcessPoolExecutor(workers, mp_context=context, initializer=_init_worker,
-                                 initargs=(params, str(curated), workers)) as pool:
+                                 initargs=(params, str(curated), workers, os.getpid())) as pool:
             futures = [pool.submit(_run_unit, unit) for unit in units]
-            for unit, future in zip(units, futures):
-                yield unit, future.result()
-                bar.update(1)
+            try:
+                for unit, future in zip(units, futures):
+                    _first_failure_or(future, futures)
+                    yield unit, future.result()
+                    bar.update(1)
+            except BaseException:  # a failed unit (or the caller stopping): stop the others now, not after the queue
+                for process in list(getattr(pool, "_processes", {}).values()):
+                    process.kill()
+                pool.shutdown(wait=False, cancel_futures=True)
+                raise
     finally:
         bar.close()

@@ -113,3 +113,82 @@ def test_stored_evaluations_are_reused_only_for_the_same_model_data_and_settings
     (store / RESULTS).write_text('{"key": "x"}\n')
     with pytest.raises(UserError, match=r"units.jsonl: line 1: not an evaluation result"):
         list(evaluate_units(units[:1], one, root / "curated", reuse=[store]))
+
+
+WORKER_SCRIPT = r"""
+import sys, time
+from pathlib import Path
+from pipeline.config import parse_params
+from pipeline.eval.parallel import Unit, evaluate_units
+root = Path(sys.argv[1])
+params = parse_params({"tasks": ["math", "qa"], "data": {"tasks": {
+    "math": {"source": "synthetic_math", "n": 40}, "qa": {"source": "synthetic_qa", "n": 40, "facts": 10}}},
+    "eval": {"samples": 64, "max_items": 6, "max_new_tokens": 200, "workers": 2}})
+units = [Unit(n, str(root / n), t, s) for n in ("m0", "m1") for t in ("math", "qa") for s in ("val", "test")] * 8
+for _ in evaluate_units(units, params, root / "curated"):
+    pass
+"""
+
+
+def _children(pid: int) -> set[int]:
+    import subprocess
+
+    out = subprocess.run(["ps", "-o", "pid=", "--ppid", str(pid)], capture_output=True, text=True).stdout
+    return {int(x) for x in out.split()}
+
+
+def _alive(pid: int) -> bool:
+    import os
+
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    with open(f"/proc/{pid}/stat") as f:  # a zombie is dead
+        return f.read().split(")")[-1].split()[0] != "Z"
+
+
+@pytest.mark.parametrize("sig", ["SIGTERM", "SIGKILL"])
+def test_workers_die_with_their_parent(workspace, sig):
+    """Slurm ends a stage with SIGTERM, then SIGKILL: the evaluation's worker processes must not outlive it."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from ..conftest import REPO
+
+    root, _ = workspace
+    proc = subprocess.Popen([sys.executable, "-c", WORKER_SCRIPT, str(root)], cwd=REPO,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.time() + 120
+        workers: set[int] = set()
+        while time.time() < deadline and len(workers) < 2:  # the pool's two workers (and spawn's helper)
+            workers = _children(proc.pid)
+            time.sleep(0.5)
+        time.sleep(3)  # the workers have started evaluating
+        workers = _children(proc.pid)
+        assert len(workers) >= 2, workers
+        proc.send_signal(getattr(signal, sig))
+        proc.wait(timeout=60)
+        deadline = time.time() + 30
+        while time.time() < deadline and any(_alive(w) for w in workers):
+            time.sleep(0.5)
+        assert not [w for w in workers if _alive(w)]
+    finally:
+        proc.kill()
+
+
+def test_a_failing_unit_stops_the_others_at_once(workspace):
+    """A unit that fails (a missing model) raises as soon as it fails: before the long unit queued ahead of it
+    yields, and without running the queue behind it (its workers are killed)."""
+    root, params = workspace
+    slow = params.model_copy(update={"eval": params.eval.model_copy(update={"workers": 2, "samples": 64,
+                                                                             "max_new_tokens": 128})})
+    units = _units(root)[:1] + [Unit("missing", str(root / "no-such-model"), "math", "val")] + _units(root) * 6
+    got = []
+    with pytest.raises(Exception, match="no-such-model"):
+        for unit, _ in evaluate_units(units, slow, root / "curated"):
+            got.append(unit)
+    assert got == []  # the old order-bound wait yielded unit 0, then ran all 48 queued units before raising
