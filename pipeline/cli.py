@@ -7,6 +7,7 @@ module of :mod:`pipeline.commands`. User errors print one line and exit 2.
 from __future__ import annotations
 
 import argparse
+import errno
 import importlib
 import sys
 from dataclasses import dataclass
@@ -71,6 +72,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(args._run(args) or 0)
     except UserError as exc:
         print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USER_ERROR
+    except OSError as exc:  # a full disk, a folder where a file was expected, no permission: one line naming it
+        what = exc.strerror or str(exc).splitlines()[0]
+        print(f"error: {exc.filename + ': ' if exc.filename else ''}{what}"
+              + (" (free some space and rerun; outputs are written atomically, nothing half-written is kept)"
+                 if exc.errno == errno.ENOSPC else ""), file=sys.stderr)
         return EXIT_USER_ERROR
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)

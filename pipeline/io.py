@@ -102,6 +102,19 @@ def write_text_atomic(path: str | os.PathLike[str], text: str) -> None:
         raise
 
 
+def read_json(path: str | os.PathLike[str], what: str = "JSON file") -> Any:
+    """A JSON file, or a one-line :class:`UserError` naming it (missing, a folder, unreadable, not JSON)."""
+    p = Path(path)
+    try:
+        return json.loads(p.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise UserError(f"{p}: file not found") from None
+    except IsADirectoryError:
+        raise UserError(f"{p}: is a folder, expected a {what}") from None
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise UserError(f"{p}: not a valid {what} ({str(exc).splitlines()[0]})") from None
+
+
 def write_json_atomic(path: str | os.PathLike[str], obj: Any) -> None:
     """Write ``obj`` as indented JSON, atomically."""
     write_text_atomic(path, json.dumps(obj, indent=2, sort_keys=False) + "\n")

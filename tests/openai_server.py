@@ -1,6 +1,6 @@
 """A real local HTTP server speaking the OpenAI chat-completions protocol, for tests.
 
-``script(request_json, n)`` decides each reply: return ``(status, body_dict)``; ``n`` is
+``script(request_json, n)`` decides each reply: return ``(status, body_dict)`` (or raw ``bytes``); ``n`` is
 the 1-based count of requests so far. The server listens on 127.0.0.1 on a free port.
 """
 
@@ -57,7 +57,7 @@ class OpenAIServer:
                 if server.delay_s:
                     time.sleep(server.delay_s)
                 status, reply = server.script(body, n)
-                data = json.dumps(reply).encode()
+                data = reply if isinstance(reply, bytes) else json.dumps(reply).encode()  # bytes: sent as they are
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(data)))

@@ -54,8 +54,12 @@ def run(args: argparse.Namespace) -> int:
         lines = path.read_text(encoding="utf-8").splitlines()
     except FileNotFoundError:
         raise UserError(f"{path}: file not found") from None
+    except IsADirectoryError:
+        raise UserError(f"{path}: is a folder, expected a jsonl file of responses") from None
     except UnicodeDecodeError:
         raise UserError(f"{path}: not valid UTF-8") from None
+    if Path(args.out).is_dir():
+        raise UserError(f"{args.out}: is a folder, expected the path of the jsonl file to write")
     rows, errors = [], 0
     for lineno, line in enumerate(lines, start=1):
         if not line.strip():

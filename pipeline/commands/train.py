@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
 from ..cli import command
 from ..config import DEFAULT_PARAMS, load_params
 from ..errors import UserError
+from ..io import read_json
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -36,9 +36,10 @@ def _order(spec: str, tasks: list[str]) -> list[str]:
     """A curriculum order from curriculum.json (its recommended ``order``) or a comma-separated list."""
     path = Path(spec)
     if path.suffix == ".json":
-        if not path.exists():
-            raise UserError(f"{path}: file not found")
-        order = json.loads(path.read_text())["order"]
+        report = read_json(path, "curriculum.json of `order`")
+        if not isinstance(report, dict) or not isinstance(report.get("order"), list):
+            raise UserError(f"{path}: no 'order' list (expected the curriculum.json that `order` writes)")
+        order = report["order"]
     else:
         order = [t.strip() for t in spec.split(",") if t.strip()]
     if sorted(order) != sorted(tasks):

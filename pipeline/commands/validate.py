@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import shutil
-import json
 from pathlib import Path
 
 from ..cli import command
@@ -73,7 +72,7 @@ def run(args: argparse.Namespace) -> int:
     from ..analysis.scores import delta_rel, score_s
     from ..analysis.tables import ORDER_SEPARATOR
     from ..eval.parallel import Unit, evaluate_units
-    from ..io import staged_outputs, write_json_atomic
+    from ..io import read_json, staged_outputs, write_json_atomic
     from .train import train_run
 
     params = load_params(args.params)
@@ -82,7 +81,9 @@ def run(args: argparse.Namespace) -> int:
     for path in (report_path, Path(args.curriculum) / "model"):
         if not path.exists():
             raise UserError(f"{path}: not found (run `order` and `train_curriculum` first)")
-    report = json.loads(report_path.read_text())
+    report = read_json(report_path, "curriculum.json of `order`")
+    if not isinstance(report, dict) or not all(k in report for k in ("tasks", "order", "weights")):
+        raise UserError(f"{report_path}: missing 'tasks', 'order' or 'weights' (expected the curriculum.json of `order`)")
     tasks = list(report["tasks"])
     if sorted(tasks) != sorted(params.tasks):
         raise UserError(f"{report_path}: tasks {tasks} differ from params' {list(params.tasks)}")

@@ -25,6 +25,7 @@ from typing import Any, Iterable
 import datasets
 import pyarrow.parquet as pq
 
+from ..errors import UserError
 from ..io import atomic_path
 
 datasets.disable_progress_bars()  # our stages show their own progress
@@ -89,5 +90,15 @@ def write_split(records: Iterable[dict[str, Any]], path: str | Path) -> int:
 
 def read_split(path: str | Path) -> list[dict[str, Any]]:
     """Read a split written by :func:`write_split`, decoding ``meta``."""
-    ds = datasets.Dataset(pq.read_table(str(path)))  # in memory: no HF cache side effects
-    return [{**row, "meta": json.loads(row["meta"])} for row in ds]
+    import pyarrow
+
+    try:
+        ds = datasets.Dataset(pq.read_table(str(path)))  # in memory: no HF cache side effects
+        return [{**row, "meta": json.loads(row["meta"])} for row in ds]
+    except FileNotFoundError:
+        raise UserError(f"{path}: file not found") from None
+    except IsADirectoryError:
+        raise UserError(f"{path}: is a folder, expected a parquet split") from None
+    except (pyarrow.ArrowException, OSError, KeyError, TypeError, json.JSONDecodeError) as exc:
+        raise UserError(f"{path}: not a readable split in the record schema ({type(exc).__name__}: "
+                        f"{str(exc).splitlines()[0] if str(exc) else ''})") from None

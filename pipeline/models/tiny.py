@@ -35,15 +35,48 @@ def compute_device() -> torch.device:
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
 
+TOKENIZER_FILES = ("tokenizer.json", "tokenizer.model", "vocab.json")
+WEIGHT_FILES = ("model.safetensors", "model.safetensors.index.json", "pytorch_model.bin", "pytorch_model.bin.index.json")
+
+
+def check_model_folder(name_or_path: str | Path) -> None:
+    """A local model folder must hold a config, a tokenizer and weights that open, or a one-line error naming
+    what is missing or broken (a hub id is left to the loader)."""
+    folder = Path(name_or_path)
+    if not folder.exists():
+        if str(name_or_path).startswith((".", "/", "~")) or str(name_or_path).count("/") != 1:
+            raise UserError(f"model {folder}: not found")
+        return  # a hub id
+    if not folder.is_dir():
+        raise UserError(f"model {folder}: not a folder (a model is a folder in Hugging Face format)")
+    if not (folder / "config.json").is_file():
+        raise UserError(f"model {folder}: no config.json")
+    if not any((folder / name).is_file() for name in TOKENIZER_FILES):
+        raise UserError(f"model {folder}: no tokenizer ({' or '.join(TOKENIZER_FILES)})")
+    weights = [folder / name for name in WEIGHT_FILES if (folder / name).is_file()]
+    if not weights:
+        raise UserError(f"model {folder}: no weights ({' or '.join(WEIGHT_FILES[:2])})")
+    if weights[0].name == "model.safetensors":
+        from safetensors import safe_open
+
+        try:
+            with safe_open(str(weights[0]), framework="pt") as f:
+                f.keys()
+        except Exception as exc:  # noqa: BLE001  (truncated, empty or not safetensors)
+            raise UserError(f"{weights[0]}: not a readable safetensors file ({str(exc).splitlines()[0]})") from None
+
+
 def load_model(name_or_path: str | Path, dtype: torch.dtype = torch.float32, device: torch.device | str | None = None):
     """(model, tokenizer) from a local folder in HF format or a hub id, with pad/eos set for generation, on
     ``device`` (default :func:`compute_device`); on a CPU with ``sdpa_gqa`` attention (the same forward pass,
     without copying KV heads; :mod:`pipeline.models.attention`)."""
+    check_model_folder(name_or_path)
     try:
         tokenizer = AutoTokenizer.from_pretrained(str(name_or_path))
         model = AutoModelForCausalLM.from_pretrained(str(name_or_path), dtype=dtype)
-    except OSError as exc:
-        raise UserError(f"model {name_or_path}: cannot be loaded ({str(exc).splitlines()[0]})") from None
+    except Exception as exc:  # noqa: BLE001  (safetensors, json, OSError, …: one line naming the model)
+        first = str(exc).splitlines()[0] if str(exc) else ""
+        raise UserError(f"model {name_or_path}: cannot be loaded ({type(exc).__name__}: {first})") from None
     if tokenizer.pad_token_id is None:
         tokenizer.pad_token = tokenizer.eos_token
     model.generation_config.pad_token_id = tokenizer.pad_token_id

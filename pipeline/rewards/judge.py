@@ -88,6 +88,20 @@ class JudgeStats:
 CONNECTIONS_PER_CLIENT = 8
 
 
+class MalformedReply(ValueError):
+    """A reply that is JSON but not a chat completion."""
+
+
+def _content(reply: Any) -> str:
+    """The message text of a chat-completion reply; :class:`MalformedReply` when it is not one."""
+    try:
+        choice = reply["choices"][0]
+        content = choice["message"].get("content") if isinstance(choice.get("message"), dict) else None
+    except (KeyError, IndexError, TypeError, AttributeError):
+        raise MalformedReply(f"not a chat completion: {str(reply)[:80]!r}") from None
+    return content or ""
+
+
 def judge_deadline(params: JudgeParams) -> float:
     """``deadline_s``, else the longest one item may take when the endpoint is slow but answers: both orders
     run side by side, each is up to two calls (the reply, then the reminder), and each call up to
@@ -148,12 +162,14 @@ class LLMJudge:
                                           body={"model": self.params.model, "messages": messages,
                                                 "temperature": self.params.temperature})
                 self.stats.calls += 1
+                content = _content(reply)
                 usage = reply.get("usage") or {}
                 self.stats.prompt_tokens += usage.get("prompt_tokens") or 0
                 self.stats.completion_tokens += usage.get("completion_tokens") or 0
-                return ((reply.get("choices") or [{}])[0].get("message") or {}).get("content") or ""
+                return content
             except (openai.RateLimitError, openai.APITimeoutError, openai.APIConnectionError,
-                    openai.InternalServerError) as exc:
+                    openai.InternalServerError, openai.APIResponseValidationError, json.JSONDecodeError,
+                    MalformedReply) as exc:  # a garbled reply (a proxy's HTML page, not JSON) is retried like a 5xx
                 if attempt == self.params.max_retries:
                     raise UserError(f"judge endpoint failed after {attempt + 1} tries: {type(exc).__name__}") from None
                 self.stats.retries += 1

@@ -208,3 +208,24 @@ def test_no_verdict_is_excluded_left_out_of_accuracy_and_asked_again(tmp_path):
         again = RewardModel(params).score([Sample("writing", "q UNSURE", "<answer>long answer</answer>", "r", {})])
         assert again[0].components["accuracy"] == 1.0  # asked again, not read from the cache
         rewards.close()
+
+
+def test_a_garbled_reply_is_retried_like_a_5xx(tmp_path):
+    """A reply that is not JSON (a proxy's error page) or JSON that is not a chat completion is retried."""
+    def garbled(body, n):
+        if n == 1:
+            return 200, b"<html>502 Bad Gateway</html>"
+        if n == 2:
+            return 200, {"error": "overloaded"}
+        return 200, completion("[[A]]")
+
+    with OpenAIServer(garbled) as server:
+        judge = judge_for(server, tmp_path, concurrency=1)
+        assert judge.judge_many([("q", "a", "b")]) == [0.5]
+        assert judge.stats.retries == 2
+        judge.close()
+    with OpenAIServer(lambda body, n: (200, b"not json")) as server:
+        judge = judge_for(server, tmp_path / "2", max_retries=1)
+        with pytest.raises(UserError, match="judge endpoint failed after 2 tries: JSONDecodeError"):
+            judge.judge_many([("q", "a", "b")])
+        judge.close()
