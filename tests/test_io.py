@@ -59,3 +59,25 @@ def test_a_checkout_is_never_replaced(tmp_path, monkeypatch):
         with staged_outputs("."):
             pass
     assert (tmp_path / "proj" / "dvc.yaml").exists()
+
+
+def test_a_second_run_on_the_same_folder_is_told_who_holds_it(tmp_path):
+    import subprocess
+    import sys
+
+    from pipeline.io import run_folder_lock
+
+    out = tmp_path / "single" / "math"
+    holder = subprocess.Popen([sys.executable, "-c", "import sys, time\nfrom pipeline.io import run_folder_lock\n"
+                               f"with run_folder_lock({str(out)!r}):\n    print('held', flush=True)\n"
+                               "    time.sleep(60)"], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        with pytest.raises(UserError, match=rf"{out}: in use by pid {holder.pid} on .* since "):
+            with run_folder_lock(out):
+                pass
+    finally:
+        holder.kill()
+        holder.wait()
+    with run_folder_lock(out):  # a killed holder's lock is released by the kernel
+        pass

@@ -8,7 +8,7 @@ from pathlib import Path
 from ..cli import command
 from ..config import DEFAULT_PARAMS, load_params
 from ..errors import UserError
-from ..io import read_json
+from ..io import read_json, run_folder_lock
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -75,5 +75,8 @@ def train_run(params, mode: str, base: Path, curated: Path, out: Path, task: str
     from ..rl.backends import TRAIN_BACKENDS
 
     plan = plan_training(params, mode, curated, task=task, order=order)
-    return TRAIN_BACKENDS[params.train.backend](params, plan, base, out, dry_run=dry_run, params_file=params_file,
-                                                singles=singles)
+    run = TRAIN_BACKENDS[params.train.backend]
+    if dry_run:
+        return run(params, plan, base, out, dry_run=True, params_file=params_file, singles=singles)
+    with run_folder_lock(out):  # one run at a time per folder: two would interleave one log
+        return run(params, plan, base, out, params_file=params_file, singles=singles)
