@@ -39,7 +39,7 @@ def _model(params_path: str, judge_processes: int, judge_env: str | None = None)
     key = (params_path, judge_processes)
     with _LOCK:
         if key not in _MODELS:
-            if judge_env:
+            if judge_env and os.path.exists(judge_env):  # written only when a key or endpoint is set
                 with open(judge_env, encoding="utf-8") as f:
                     os.environ.update(json.load(f))
             _MODELS[key] = RewardModel(load_params(params_path).rewards, judge_processes=judge_processes)

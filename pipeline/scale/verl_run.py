@@ -44,7 +44,6 @@ from ..rl.plan import TrainPlan
 from .verl_config import VerlRun, grpo_overrides, hf_checkpoint, main_ppo_command, worker_env_overrides
 
 
-
 def run_beta(plan: TrainPlan, name: str) -> float:
     """β of one run: its task's β (single, curriculum segment); a joint run needs one β for all tasks,
     since verl has a single ``kl_loss_coef``."""
@@ -139,42 +138,40 @@ def write_judge_env(path: Path, names: list[str]) -> Path | None:
     return path
 
 
-def read_verl_log(path: Path, task: str, offset: int) -> list[dict[str, Any]]:
-    """verl's file logger (``{"step", "data"}`` lines, over every attempt's part) → our ``log.jsonl`` rows
-    (0-based steps, per task: ``reward`` = critic/score/mean and, when verl logged it, ``reward_accuracy``).
-    A step logged by several attempts (a resumed run redoes the steps after its last checkpoint) is taken
-    from the last one, whose update the weights hold."""
-    lines = [line for part in log_parts(path) for line in part.read_text(encoding="utf-8").splitlines() if line]
+def _latest_entries(path: Path) -> dict[int, dict[str, Any]]:
+    """verl's file-log entries (``{"step", "data"}``) over every attempt's part, by step; a step logged by
+    several attempts (a resumed run redoes the steps after its last checkpoint) is the last one's, whose
+    update the weights hold."""
     latest: dict[int, dict[str, Any]] = {}
-    for line in lines:
-        entry = json.loads(line)
-        latest[int(entry["step"])] = entry
+    for part in log_parts(path):
+        for line in part.read_text(encoding="utf-8").splitlines():
+            if line:
+                entry = json.loads(line)
+                latest[int(entry["step"])] = entry
+    return latest
+
+
+MACHINE_DEPENDENT = ("timing_s/", "timing_per_token_ms/", "perf/")  # kept out of log.jsonl (hashed by DVC)
+
+
+def read_verl_log(path: Path, task: str, offset: int) -> list[dict[str, Any]]:
+    """verl's file log → our ``log.jsonl`` rows (0-based steps, per task: ``reward`` = critic/score/mean and,
+    when verl logged it, ``reward_accuracy``; verl's other metrics without its timings)."""
     rows = []
-    for step in sorted(latest):
-        entry = latest[step]
+    for step, entry in sorted(_latest_entries(path).items()):
         data = entry.get("data", {})
         values = {"reward": data.get("critic/score/mean")}
         accuracy = [v for k, v in data.items() if k.endswith("accuracy/mean")]
         if accuracy:
             values["reward_accuracy"] = accuracy[0]
         kept = {k: v for k, v in data.items() if not k.startswith(MACHINE_DEPENDENT)}
-        rows.append({"step": offset + int(entry["step"]) - 1, "segment": task, "tasks": {task: values},
-                     "verl": kept})
+        rows.append({"step": offset + step - 1, "segment": task, "tasks": {task: values}, "verl": kept})
     return rows
 
 
-MACHINE_DEPENDENT = ("timing_s/", "timing_per_token_ms/", "perf/")  # kept out of log.jsonl (hashed by DVC)
-
-
 def verl_seconds(path: Path) -> float:
-    """Wall-clock seconds of a run's steps (``timing_s/step``, the last attempt of each step), for timings.json."""
-    latest: dict[int, float] = {}
-    for part in log_parts(path):
-        for line in part.read_text(encoding="utf-8").splitlines():
-            if line:
-                entry = json.loads(line)
-                latest[int(entry["step"])] = float(entry.get("data", {}).get("timing_s/step", 0.0))
-    return float(sum(latest.values()))
+    """Wall-clock seconds of a run's steps (``timing_s/step``), for timings.json."""
+    return float(sum(float(e.get("data", {}).get("timing_s/step", 0.0)) for e in _latest_entries(path).values()))
 
 
 def _run(cmd: list[str], env: dict[str, str], what: str) -> None:
