@@ -127,3 +127,18 @@ def test_a_full_disk_is_one_line_and_leaves_nothing(tmp_path):
     assert "rc=2" in proc.stdout, (proc.stdout, proc.stderr[-2000:])
     assert len(errors) == 1 and "No space left on device" in errors[0], proc.stderr[-2000:]
     assert proc.stdout.strip().splitlines()[-1] == "rc=2"  # and the folder was left empty: nothing listed
+
+
+def test_a_corrupt_source_parquet_in_curate_is_one_line(model_dir, tmp_path, capsys):
+    source = tmp_path / "code.parquet"
+    source.write_bytes(b"PAR1" + b"\x00" * 100)
+    params = yaml.safe_load((REPO / "params.yaml").read_text())
+    params["tasks"] = ["coding"]
+    params["data"]["tasks"] = {"coding": {"source": "code_r1", "path": str(source), "tokenizer": str(model_dir)}}
+    params["train"]["overrides"] = {}
+    params["validate"]["orders"] = ["worst"]
+    (tmp_path / "p.yaml").write_text(yaml.safe_dump(params))
+    code = main(["curate", "--task", "coding", "--out", str(tmp_path / "cur"), "--params", str(tmp_path / "p.yaml")])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1 and f"{source}: not a readable parquet file" in err[0], err
+    assert not (tmp_path / "cur").exists()

@@ -59,8 +59,14 @@ def _json(path: Path) -> Iterator[tuple[int, Any]]:
 
 
 def _parquet(path: Path) -> Iterator[tuple[int, Any]]:
-    for i, row in enumerate(pq.read_table(path).to_pylist(), start=1):
-        yield i, row
+    import pyarrow
+
+    try:
+        rows = pq.read_table(path).to_pylist()
+    except (pyarrow.ArrowException, OSError) as exc:
+        raise UserError(f"{path}: not a readable parquet file ({str(exc).splitlines()[0] if str(exc) else ''})") \
+            from None
+    yield from enumerate(rows, start=1)
 
 
 def _local_files(path: Path) -> list[Path]:
