@@ -40,6 +40,7 @@ test-slurm: $(DEV_STAMP)
 bench: $(DEV_STAMP)
 	$(PY) benchmarks/bench_ordering.py
 	$(PY) benchmarks/bench_rewards.py
+	$(PY) benchmarks/bench_score_memory.py
 	$(PY) benchmarks/bench_grpo.py
 	$(PY) benchmarks/bench_warmstart.py
 	$(PY) benchmarks/bench_dag.py --workspace

@@ -43,50 +43,72 @@ def _parse(lineno: int, line: str) -> tuple[dict | None, str | None]:
     return row, None
 
 
+CHUNK = 256  # rows scored together: verifiers run batched, memory stays bounded by a chunk
+
+
 @command("score", help="Score responses with the hybrid rewards; one JSON result per input line.")
 def run(args: argparse.Namespace) -> int:
-    from ..data.prompts import user_text
-    from ..rewards.total import RewardModel, Sample
+    """Streams the input: reads, checks and scores ``CHUNK`` lines at a time and writes their results to a
+    temporary file that replaces ``--out`` at the end, so memory does not grow with the input."""
+    from ..rewards.total import RewardModel
 
     params = load_params(args.params)
     path = Path(args.input)
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except FileNotFoundError:
-        raise UserError(f"{path}: file not found") from None
-    except IsADirectoryError:
-        raise UserError(f"{path}: is a folder, expected a jsonl file of responses") from None
-    except UnicodeDecodeError:
-        raise UserError(f"{path}: not valid UTF-8") from None
+    if path.is_dir():
+        raise UserError(f"{path}: is a folder, expected a jsonl file of responses")
+    if not path.exists():
+        raise UserError(f"{path}: file not found")
     if Path(args.out).is_dir():
         raise UserError(f"{args.out}: is a folder, expected the path of the jsonl file to write")
-    rows, errors = [], 0
-    for lineno, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
-        row, error = _parse(lineno, line)
-        if error:
-            print(f"error: {path} {error}", file=sys.stderr)
-            errors += 1
-            continue
-        try:
-            params.rewards.for_task(row["task"])
-        except UserError as exc:
-            print(f"error: {path} line {lineno}: {exc}", file=sys.stderr)
-            errors += 1
-            continue
-        rows.append(row)
     model = RewardModel(params.rewards)
+    rows = errors = 0
     try:
-        scored = model.score([Sample(task=r["task"], question=user_text(r["prompt"]), response=r["response"],
-                                     reference=r["reference"], meta=r.get("meta") or {}) for r in rows])
-        with atomic_path(args.out) as tmp:
-            with tmp.open("w", encoding="utf-8") as fh:
-                for row, s in zip(rows, scored):
-                    fh.write(json.dumps({"id": row["id"], "task": row["task"], "score": s.score,
-                                         "components": s.components, "excluded": s.excluded}) + "\n")
-        write_json_atomic(f"{args.out}.stats.json", {"rows": len(rows), "errors": errors, **model.stats()})
+        with atomic_path(args.out) as tmp, tmp.open("w", encoding="utf-8") as out, \
+                path.open(encoding="utf-8") as lines:
+            chunk: list[dict] = []
+            try:
+                for lineno, line in enumerate(lines, start=1):
+                    row = _checked(path, lineno, line, params)
+                    if row is None:
+                        errors += line.strip() != ""
+                        continue
+                    chunk.append(row)
+                    if len(chunk) == CHUNK:
+                        rows += _score_chunk(model, chunk, out)
+                        chunk = []
+            except UnicodeDecodeError:
+                raise UserError(f"{path}: not valid UTF-8") from None
+            rows += _score_chunk(model, chunk, out)
+        write_json_atomic(f"{args.out}.stats.json", {"rows": rows, "errors": errors, **model.stats()})
     finally:
         model.close()
-    print(f"scored {len(rows)} rows -> {args.out}" + (f"; {errors} malformed line(s) skipped" if errors else ""))
+    print(f"scored {rows} rows -> {args.out}" + (f"; {errors} malformed line(s) skipped" if errors else ""))
     return 2 if errors else 0
+
+
+def _checked(path: Path, lineno: int, line: str, params) -> dict | None:
+    """The row of one input line, or None (an error printed for a malformed non-empty line)."""
+    if not line.strip():
+        return None
+    row, error = _parse(lineno, line)
+    if error:
+        print(f"error: {path} {error}", file=sys.stderr)
+        return None
+    try:
+        params.rewards.for_task(row["task"])
+    except UserError as exc:
+        print(f"error: {path} line {lineno}: {exc}", file=sys.stderr)
+        return None
+    return row
+
+
+def _score_chunk(model, rows: list[dict], out) -> int:
+    from ..data.prompts import user_text
+    from ..rewards.total import Sample
+
+    scored = model.score([Sample(task=r["task"], question=user_text(r["prompt"]), response=r["response"],
+                                 reference=r["reference"], meta=r.get("meta") or {}) for r in rows])
+    for row, s in zip(rows, scored):
+        out.write(json.dumps({"id": row["id"], "task": row["task"], "score": s.score,
+                              "components": s.components, "excluded": s.excluded}) + "\n")
+    return len(rows)
