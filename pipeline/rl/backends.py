@@ -70,7 +70,7 @@ def train_local(params, plan: TrainPlan, base: Path, out: Path, dry_run: bool = 
             if (out / "work" / kept).is_dir():
                 shutil.copytree(out / "work" / kept, stage / kept, dirs_exist_ok=True)
             shutil.rmtree(out / kept, ignore_errors=True)  # snapshots of an earlier run must not linger
-    shutil.rmtree(out / "work", ignore_errors=True)  # (gone with the replaced folder) the resumable state is only needed until the run completes
+    shutil.rmtree(out / "work", ignore_errors=True)  # the resumable state (already gone with the replaced folder)
     return {**summary, **timings}
 
 

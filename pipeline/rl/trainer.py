@@ -90,11 +90,13 @@ TIMING_KEYS = ("tokens_per_s", "generate_s", "step_s")  # machine-dependent: kep
 
 
 def truncate_log(path: Path, steps: int) -> None:
-    """Keep the first ``steps`` lines of a run's log (one per step): a resumed run redoes the later ones."""
+    """Keep the lines of steps ``0 … steps − 1`` of a run's jsonl log (its ``step`` field): a resumed run redoes
+    the later ones."""
     if path.exists():
         lines = path.read_text(encoding="utf-8").splitlines()
-        if len(lines) != steps:
-            write_text_atomic(path, "".join(line + "\n" for line in lines[:steps]))
+        kept = [line for line in lines if line and json.loads(line)["step"] < steps]
+        if len(kept) != len(lines):
+            write_text_atomic(path, "".join(line + "\n" for line in kept))
 
 
 def _rng_state() -> dict[str, Any]:
