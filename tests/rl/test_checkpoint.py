@@ -8,12 +8,11 @@ import json
 import os
 import shutil
 
-import pytest
 import torch
 
 from pipeline.rl.checkpoint import MARKER, checkpoint_dir, latest_checkpoint, save_checkpoint
 
-from .test_trainer import GRPO, Killed, make_model, run, setup  # noqa: F401  (the module fixture)
+from .test_trainer import GRPO, run, setup  # noqa: F401  (setup: the module fixture)
 
 
 def killing(at: int) -> None:
