@@ -82,22 +82,28 @@ def test_gives_up_after_max_retries(tmp_path):
             judge.judge_many([("q", "a", "b")])
 
 
+class Slow:
+    """A script that answers after ``delay_s`` with ``reply(body, n)`` and records the peak of requests in flight."""
+
+    def __init__(self, delay_s, reply):
+        self.delay_s, self.reply, self.in_flight, self.peak, self.lock = delay_s, reply, 0, 0, threading.Lock()
+
+    def __call__(self, body, n):
+        with self.lock:
+            self.in_flight += 1
+            self.peak = max(self.peak, self.in_flight)
+        time.sleep(self.delay_s)
+        with self.lock:
+            self.in_flight -= 1
+        return self.reply(body, n)
+
+
 def test_concurrency_is_bounded_and_faster_than_sequential(tmp_path):
-    in_flight, peak, lock = [0], [0], threading.Lock()
-
-    def slow(body, n):
-        with lock:
-            in_flight[0] += 1
-            peak[0] = max(peak[0], in_flight[0])
-        time.sleep(0.05)
-        with lock:
-            in_flight[0] -= 1
-        return 200, completion("[[C]]")
-
+    slow = Slow(0.05, lambda body, n: (200, completion("[[C]]")))
     with OpenAIServer(slow) as server:
         judge = judge_for(server, tmp_path, concurrency=8)
         judge.judge_many([(f"q{i}", f"a{i}", "r") for i in range(20)])
-    assert 1 < peak[0] <= 8
+    assert 1 < slow.peak <= 8
 
 
 def test_missing_key_without_base_url(monkeypatch):
@@ -119,17 +125,7 @@ def test_many_threads_share_one_judge_and_its_bound(tmp_path):
     requests in flight of all threads together stay within the process's concurrency."""
     from concurrent.futures import ThreadPoolExecutor
 
-    in_flight, peak, lock = [0], [0], threading.Lock()
-
-    def slow(body, n):
-        with lock:
-            in_flight[0] += 1
-            peak[0] = max(peak[0], in_flight[0])
-        time.sleep(0.02)
-        with lock:
-            in_flight[0] -= 1
-        return prefers_longer(body, n)
-
+    slow = Slow(0.02, prefers_longer)
     with OpenAIServer(slow) as server:
         judge = judge_for(server, tmp_path, concurrency=6)
         items = [(f"q{i}", "a much longer answer " * (i % 2), "mid length") for i in range(32)]
@@ -137,7 +133,7 @@ def test_many_threads_share_one_judge_and_its_bound(tmp_path):
             scores = list(pool.map(lambda item: judge.judge_many([item])[0], items))
         judge.close()
     assert scores == [0.0 if i % 2 == 0 else 1.0 for i in range(32)]
-    assert 1 < peak[0] <= 6 and judge.stats.calls == 64
+    assert 1 < slow.peak <= 6 and judge.stats.calls == 64
 
 
 def test_processes_share_the_runs_concurrency_and_a_forked_child_gets_its_own_loop(tmp_path):

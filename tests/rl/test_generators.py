@@ -43,15 +43,20 @@ def test_vllm_sampling_kwargs_map_our_settings():
     assert "seed" not in vllm_sampling_kwargs(8, 64, 0.7, 0.9, 0, greedy=True, seed=12)
 
 
+def sampled_tokens(model, tokenizer, prompts, n, max_new_tokens, seed):
+    """A rollout of our sampler and each row's response tokens (up to its end)."""
+    torch.manual_seed(seed)
+    rollout = generate(model, tokenizer, prompts, n, max_new_tokens, 1.0, 1.0, 0)
+    P = rollout.prompt_len
+    return rollout, [row[P:][mask.bool()].tolist() for row, mask in zip(rollout.input_ids, rollout.response_mask)]
+
+
 def test_teacher_forced_entropy_equals_the_samplers_own(tiny):
     """The vLLM path scores Eq. 11 by a teacher-forced pass over the sampled tokens: on the same tokens it must
     give what our sampler computed while sampling (same model, prompts of different lengths, early EOS)."""
     model, tokenizer, records = tiny
     prompts = [r["prompt"] for r in records[:3]]
-    torch.manual_seed(1)
-    rollout = generate(model, tokenizer, prompts, 2, 10, 1.0, 1.0, 0)
-    P = rollout.prompt_len
-    tokens = [row[P:][mask.bool()].tolist() for row, mask in zip(rollout.input_ids, rollout.response_mask)]
+    rollout, tokens = sampled_tokens(model, tokenizer, prompts, 2, 10, seed=1)
     ours = teacher_forced_entropy(model, tokenizer, prompts, tokens, rollout.prompt_index.tolist())
     expected = ((rollout.entropy * rollout.response_mask).sum(1) / rollout.response_mask.sum(1)).numpy()
     np.testing.assert_allclose(ours, expected, rtol=1e-4, atol=1e-5)
@@ -63,10 +68,7 @@ def test_teacher_forced_entropy_holds_at_most_a_chunk_of_logits(tiny):
     does not depend on the chunk sizes."""
     model, tokenizer, records = tiny
     prompts = [r["prompt"] for r in records[:4]]
-    torch.manual_seed(2)
-    rollout = generate(model, tokenizer, prompts, 4, 24, 1.0, 1.0, 0)
-    P = rollout.prompt_len
-    tokens = [row[P:][mask.bool()].tolist() for row, mask in zip(rollout.input_ids, rollout.response_mask)]
+    rollout, tokens = sampled_tokens(model, tokenizer, prompts, 4, 24, seed=2)
     shapes = []
     hook = model.get_output_embeddings().register_forward_hook(lambda m, i, out: shapes.append(tuple(out.shape)))
     try:
