@@ -64,9 +64,9 @@ def read_transfer_table(path: str | Path, value_column: str, split: str | None =
         raise UserError(f"{name}: empty file, expected a header trained_on,evaluated_on,{value_column}")
     header = [h.strip() for h in rows[0]]
     required = ["trained_on", "evaluated_on", value_column]
-    for col in required:
-        if col not in header:
-            raise UserError(f"{name}: missing column '{col}' (header is {','.join(header)})")
+    for column in required:
+        if column not in header:
+            raise UserError(f"{name}: missing column '{column}' (header is {','.join(header)})")
     col = {h: header.index(h) for h in header}
     has_split = "split" in col
     if has_split and split is None:
@@ -89,11 +89,11 @@ def read_transfer_table(path: str | Path, value_column: str, split: str | None =
             if split is not None and row_split != split:
                 continue
         t_on, e_on, raw = (row[col[c]].strip() for c in required)
-        for label, value in (("trained_on", t_on), ("evaluated_on", e_on)):
-            if not value:
+        for label, task in (("trained_on", t_on), ("evaluated_on", e_on)):
+            if not task:
                 raise UserError(f"{name} line {lineno}: empty {label}")
-            if ORDER_SEPARATOR in value:
-                raise UserError(f"{name} line {lineno}: task name '{value}' may not contain '{ORDER_SEPARATOR}'")
+            if ORDER_SEPARATOR in task:
+                raise UserError(f"{name} line {lineno}: task name '{task}' may not contain '{ORDER_SEPARATOR}'")
         if e_on == BASE:
             raise UserError(f"{name} line {lineno}: '{BASE}' is reserved for θ0 and cannot be an evaluated_on task")
         try:
@@ -169,3 +169,46 @@ def read_weights(path: str | Path | None, tasks: tuple[str, ...],
     if not alpha.any():
         raise UserError(f"{source}: all weights are zero")
     return alpha
+
+
+@dataclass(frozen=True)
+class FlooredTransfer:
+    """A transfer table in a chosen task order, with the accuracy floor applied, and its BWT matrix (Eq. 6)."""
+
+    tasks: tuple[str, ...]
+    base: FloatArray
+    single: FloatArray
+    bwt: FloatArray
+    warnings: tuple[str, ...]  # one line per cell raised to the floor
+
+
+def floored_transfer(table: TransferTable, floor: float | None, source: str,
+                     tasks: tuple[str, ...] | list[str] | None = None) -> FlooredTransfer:
+    """``table`` reordered to ``tasks`` (default: its own order), accuracies below ``floor`` raised to it (each
+    named in ``warnings``), and the BWT matrix. With ``floor`` None a zero accuracy is an error naming its line,
+    since log-accuracy (Eq. 6) is undefined there. The one place `order`, `validate-predictions` and `report`
+    turn an accuracy table into BWT."""
+    from .bwt import apply_accuracy_floor, bwt_matrix
+
+    order = tuple(tasks) if tasks is not None else table.tasks
+    if sorted(order) != sorted(table.tasks):
+        raise UserError(f"{source}: tasks {list(table.tasks)} differ from {list(order)}")
+    perm = [table.tasks.index(t) for t in order]
+    base, single = table.base[perm], table.single[np.ix_(perm, perm)]
+    cells = [(BASE, i, None) for i in range(len(order))] + \
+            [(order[j], i, j) for i in range(len(order)) for j in range(len(order))]
+    if floor is None:
+        for t_on, i, j in cells:
+            if (base[i] if j is None else single[i, j]) <= 0.0:
+                raise UserError(f"{source} line {table.lines[(t_on, order[i])]}: accuracy 0 for trained_on={t_on}, "
+                                f"evaluated_on={order[i]} makes log-accuracy undefined; set order.floor (or --floor)")
+        return FlooredTransfer(order, base, single, bwt_matrix(base, single), ())
+    new_base, raised_base = apply_accuracy_floor(base, floor)
+    new_single, raised_single = apply_accuracy_floor(single, floor)
+    warnings = []
+    for t_on, i, j in cells:
+        if raised_base[i] if j is None else raised_single[i, j]:
+            value = base[i] if j is None else single[i, j]
+            warnings.append(f"{source} line {table.lines[(t_on, order[i])]}: accuracy {value:g} "
+                            f"(trained_on={t_on}, evaluated_on={order[i]}) raised to floor {floor:g}")
+    return FlooredTransfer(order, new_base, new_single, bwt_matrix(new_base, new_single), tuple(warnings))

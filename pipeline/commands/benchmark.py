@@ -10,7 +10,7 @@ from pathlib import Path
 from ..cli import command
 from ..config import DEFAULT_PARAMS, load_params
 from ..errors import UserError
-from .evaluate import parse_models
+from .args import parse_models
 
 COLUMNS = ["model", "benchmark", "domain", "category", "metric", "score", "score_se", "n"]
 

@@ -10,6 +10,7 @@ from pathlib import Path
 from ..cli import command
 from ..config import DEFAULT_PARAMS, load_params
 from ..errors import UserError
+from .args import parse_models
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -74,7 +75,8 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _row(name: str, task: str, split: str, result: dict, base_per_prompt: dict) -> dict:
-    """One row of the tables: model ``name`` on ``task``'s ``split`` (with its paired gain over θ0 when θ0 came first)."""
+    """One row of the tables: model ``name`` on ``task``'s ``split`` (with its paired gain over θ0 when θ0 came
+    first)."""
     from ..eval.evaluate import paired_difference
 
     result = dict(result)
@@ -90,16 +92,3 @@ def _row(name: str, task: str, split: str, result: dict, base_per_prompt: dict) 
           + (f" gain={result['gain']:+.3f}±{result['gain_se']:.3f}" if "gain" in result else "")
           + (f" undefined={result['undefined']} (left out)" if result.get("undefined") else "") + reused, flush=True)
     return {"trained_on": name, "evaluated_on": task, "split": split, **result}
-
-
-def parse_models(specs: list[str]) -> dict[str, str]:
-    """``--model NAME=DIR`` arguments → {name: folder}; a malformed spec or a missing folder is a one-line error."""
-    models = {}
-    for spec in specs:
-        name, sep, path = spec.partition("=")
-        if not sep or not name or not path:
-            raise UserError(f"--model {spec!r}: expected NAME=DIR")
-        if not Path(path).is_dir():
-            raise UserError(f"--model {name}: {path} is not a folder")
-        models[name] = path
-    return models

@@ -17,12 +17,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..analysis.bwt import apply_accuracy_floor, bwt_matrix
 from ..analysis.entropy import entropy_change_matrix
 from ..analysis.ordering import EXACT_MAX_K, SOLVERS, OrderResult, forgettability_scores
 from ..analysis.prediction import algorithm1_terminal_accuracies, terminal_log_accuracies_batch
 from ..analysis.scores import delta_rel, lop_constant, lop_matrix, score_s
-from ..analysis.tables import ORDER_SEPARATOR, TransferTable, read_transfer_table, read_weights
+from ..analysis.tables import ORDER_SEPARATOR, floored_transfer, read_transfer_table, read_weights
 from ..cli import command
 from ..config import load_params
 from ..errors import UserError
@@ -49,10 +48,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--split", help="keep only rows of this split when ACC.csv has a split column "
                                          "(default: order.split of --params)")
     parser.add_argument("--entropies", metavar="ENT.csv",
-                        help="optional trained_on,evaluated_on,entropy table: writes the entropy change matrix (Eq. 12)")
+                        help="optional trained_on,evaluated_on,entropy table: writes the entropy change matrix "
+                             "(Eq. 12)")
     parser.add_argument("--params", metavar="params.yaml",
-                        help="take defaults for floor, method, weights, exact_max_k and restarts from its order section")
-    parser.add_argument("--seed", type=int, default=None, help="seed of the large-K heuristic (default: params seed or 0)")
+                        help="take defaults for floor, method, weights, exact_max_k and restarts from its order "
+                             "section")
+    parser.add_argument("--seed", type=int, default=None,
+                        help="seed of the large-K heuristic (default: params seed or 0)")
 
 
 @dataclass(frozen=True)
@@ -79,30 +81,6 @@ def _settings(args: argparse.Namespace) -> Settings:
     return Settings(floor=floor, method=args.method or base.method, weights=base.weights,
                     exact_max_k=base.exact_max_k, restarts=base.restarts,
                     seed=base.seed if args.seed is None else args.seed, split=args.split or base.split)
-
-
-def _floored(table: TransferTable, floor: float | None, source: str) -> tuple[np.ndarray, np.ndarray]:
-    """Apply the explicit floor, warning for every raised cell; refuse zeros without one."""
-    cells = [("base", i, None) for i in range(len(table.tasks))] + \
-            [(table.tasks[j], i, j) for i in range(len(table.tasks)) for j in range(len(table.tasks))]
-    if floor is None:
-        for t_on, i, j in cells:
-            value = table.base[i] if j is None else table.single[i, j]
-            if value <= 0.0:
-                line = table.lines[(t_on, table.tasks[i])]
-                raise UserError(f"{source} line {line}: accuracy 0 for trained_on={t_on}, evaluated_on={table.tasks[i]} "
-                                "makes log-accuracy undefined; pass an explicit --floor")
-        return table.base, table.single
-    base, raised_base = apply_accuracy_floor(table.base, floor)
-    single, raised_single = apply_accuracy_floor(table.single, floor)
-    for t_on, i, j in cells:
-        raised = raised_base[i] if j is None else raised_single[i, j]
-        if raised:
-            value = table.base[i] if j is None else table.single[i, j]
-            line = table.lines[(t_on, table.tasks[i])]
-            print(f"warning: {source} line {line}: accuracy {value:g} (trained_on={t_on}, "
-                  f"evaluated_on={table.tasks[i]}) raised to floor {floor:g}", file=sys.stderr)
-    return base, single
 
 
 def _prediction(tasks: tuple[str, ...], bwt: np.ndarray, base: np.ndarray, alpha: np.ndarray,
@@ -150,10 +128,12 @@ def run(args: argparse.Namespace) -> int:
         if args.entropies else None
     if entropy is not None and set(entropy.tasks) != set(tasks):
         raise UserError(f"{args.entropies}: tasks {list(entropy.tasks)} differ from {source}'s {list(tasks)}")
-    base, single = _floored(table, s.floor, source)
+    floored = floored_transfer(table, s.floor, source)
+    for warning in floored.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    base, bwt = floored.base, floored.bwt
 
     # 2. BWT (Eq. 6) and the LOP over S (Eq. 10).
-    bwt = bwt_matrix(base, single)
     w = lop_matrix(bwt, alpha)
     results: dict[str, OrderResult] = {}
     for name in REPORTED:

@@ -38,11 +38,9 @@ def _read_csv(path: Path):
 
 @command("report", help="The paper's tables (summary.md) and figures (PNG) from the DAG's outputs.")
 def run(args: argparse.Namespace) -> int:
-    import numpy as np
     import pandas as pd
 
-    from ..analysis.bwt import apply_accuracy_floor, bwt_matrix
-    from ..analysis.tables import read_transfer_table
+    from ..analysis.tables import floored_transfer, read_transfer_table
     from ..io import staged_outputs, write_json_atomic
     from ..report.figures import read_curves, save_bar_chart, save_training_curves
     from ..report.heatmap import save_heatmap
@@ -56,17 +54,15 @@ def run(args: argparse.Namespace) -> int:
     if not (order_dir / "curriculum.json").exists():
         raise UserError(f"{order_dir / 'curriculum.json'}: file not found (run `order` first)")
     curriculum = json.loads((order_dir / "curriculum.json").read_text())
-    floor = params.order.floor or 1e-3
+    floor = params.order.floor
 
-    t1 = table1(final, transfer, tasks, split="test", floor=floor)
     bwt = {}
     for split in ("val", "test"):
         table = read_transfer_table(transfer_dir / "accuracies.csv", "accuracy", split=split)
-        perm = [table.tasks.index(t) for t in tasks]
-        base, _ = apply_accuracy_floor(table.base[perm], floor)
-        single, _ = apply_accuracy_floor(table.single[np.ix_(perm, perm)], floor)
-        bwt[split] = pd.DataFrame(bwt_matrix(base, single), index=pd.Index(tasks, name="evaluated on ↓ / trained on →"),
+        floored = floored_transfer(table, floor, str(transfer_dir / "accuracies.csv"), tasks)
+        bwt[split] = pd.DataFrame(floored.bwt, index=pd.Index(tasks, name="evaluated on ↓ / trained on →"),
                                   columns=tasks)
+    t1 = table1(final, transfer, tasks, split="test", floor=floor or 0.0)  # floor None: zeros refused above
     entropy = _read_csv(order_dir / "entropy_change.csv").set_index("trained_on") \
         if (order_dir / "entropy_change.csv").exists() else None
     validation = json.loads((validate_dir / "validation.json").read_text()) \
@@ -80,7 +76,8 @@ def run(args: argparse.Namespace) -> int:
     t1b = benchmark_table1(bench) if bench is not None and len(bench) else None
 
     models = Path(args.models)
-    runs = {f"single-{t}": (f"single: {t}", models / "single" / t / "log.jsonl") for t in tasks}  # file stem: (title, log)
+    # file stem: (title, log)
+    runs = {f"single-{t}": (f"single: {t}", models / "single" / t / "log.jsonl") for t in tasks}
     runs |= {"joint": ("joint", models / "joint" / "log.jsonl"),
              "curriculum": (f"curriculum: {' → '.join(curriculum['order'])}", models / "curriculum" / "log.jsonl")}
     curves = {stem: (title, read_curves(log)) for stem, (title, log) in runs.items() if log.exists()}

@@ -8,18 +8,20 @@ from pathlib import Path
 from ..cli import command
 from ..config import DEFAULT_PARAMS, load_params
 from ..errors import UserError
-from ..io import read_json, run_folder_lock
+from ..io import read_json
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--mode", required=True, choices=["single", "joint", "curriculum"], help="schedule (Section 2.3)")
+    parser.add_argument("--mode", required=True, choices=["single", "joint", "curriculum"],
+                        help="schedule (Section 2.3)")
     parser.add_argument("--task", help="the task of a single-task run")
     parser.add_argument("--order", help="curriculum: curriculum.json from `order` (its recommended order) or a "
                                         "comma-separated task list")
     parser.add_argument("--base", default="data/models/base", help="θ0 folder (HF format)")
     parser.add_argument("--curated", default="data/curated", help="folder of curate outputs")
     parser.add_argument("--out", required=True, metavar="DIR",
-                        help="run folder: model/, log.jsonl, metrics.json, checkpoints/step-<n>/ (train.grpo.keep_every) "
+                        help="run folder: model/, log.jsonl, metrics.json, checkpoints/step-<n>/ "
+                             "(train.grpo.keep_every) "
                              "and, for a curriculum, segments/<i>-<task>/; "
                              "work/ holds the resumable checkpoint while the run is in progress")
     parser.add_argument("--singles", metavar="DIR",
@@ -47,8 +49,11 @@ def _order(spec: str, tasks: list[str]) -> list[str]:
     return order
 
 
-@command("train", help="MT-GRPO training (train.backend: local or verl) with a single-task, joint or curriculum schedule.")
+@command("train", help="MT-GRPO training (train.backend: local or verl) with a single-task, joint or curriculum "
+                        "schedule.")
 def run(args: argparse.Namespace) -> int:
+    from ..rl.run import train_run
+
     params = load_params(args.params)
     if args.mode == "single" and args.task not in params.tasks:
         raise UserError(f"--task must be one of {params.tasks} for --mode single")
@@ -62,21 +67,3 @@ def run(args: argparse.Namespace) -> int:
         return 0
     print(f"trained ({args.mode}) {summary['steps']} steps in {summary['seconds']:.0f} s -> {Path(args.out) / 'model'}")
     return 0
-
-
-def train_run(params, mode: str, base: Path, curated: Path, out: Path, task: str | None = None,
-              order: list[str] | None = None, dry_run: bool = False, params_file: Path | None = None,
-              singles: Path | None = None) -> dict:
-    """One GRPO run with ``train.backend``; writes ``out/{model,log.jsonl,metrics.json,checkpoints,segments}``
-    and returns the summary (with ``dry_run``: prints what it would run and writes nothing). ``params_file``
-    is the file ``params`` came from (the verl backend passes it to the reward function); ``singles`` the
-    single-task runs a curriculum may start from (see ``--singles``)."""
-    from ..rl.plan import plan_training
-    from ..rl.backends import TRAIN_BACKENDS
-
-    plan = plan_training(params, mode, curated, task=task, order=order)
-    run = TRAIN_BACKENDS[params.train.backend]
-    if dry_run:
-        return run(params, plan, base, out, dry_run=True, params_file=params_file, singles=singles)
-    with run_folder_lock(out):  # one run at a time per folder: two would interleave one log
-        return run(params, plan, base, out, params_file=params_file, singles=singles)

@@ -4,9 +4,10 @@ The orders come from ``validate.orders``: ``worst`` (the lowest predicted S in `
 ``best`` (the recommended order, whose model is ``train_curriculum``'s: reused, not retrained) or
 explicit orders. The recommended order is always reported. As in the paper's Table 3, both sides
 use one split (``validate.split``, default test): Algorithm 1 runs on that split's BWT and θ0
-accuracies (from ``evaluate_transfer``), and each model is evaluated on it with the ``eval`` settings. Writes ``--out``: ``predictions.csv`` (one row per order and task: predicted and
-actual accuracy), ``validation.json`` (per order: predicted and actual Δrel (Eq. 14) and S
-(Eq. 10)), and ``models/<order>/`` for the curricula trained here.
+accuracies (from ``evaluate_transfer``), and each model is evaluated on it with the ``eval`` settings.
+Writes ``--out``: ``predictions.csv`` (one row per order and task: predicted and actual accuracy),
+``validation.json`` (per order: predicted and actual Δrel (Eq. 14) and S (Eq. 10)),
+and ``models/<order>/`` for the curricula trained here.
 """
 
 from __future__ import annotations
@@ -66,14 +67,12 @@ def run(args: argparse.Namespace) -> int:
     import numpy as np
     import pandas as pd
 
-    from ..analysis.bwt import apply_accuracy_floor, bwt_matrix
     from ..analysis.prediction import algorithm1_terminal_accuracies
-    from ..analysis.tables import read_transfer_table
     from ..analysis.scores import delta_rel, score_s
-    from ..analysis.tables import ORDER_SEPARATOR
+    from ..analysis.tables import ORDER_SEPARATOR, floored_transfer, read_transfer_table
     from ..eval.parallel import Unit, evaluate_units
     from ..io import read_json, staged_outputs, write_json_atomic
-    from .train import train_run
+    from ..rl.run import train_run
 
     params = load_params(args.params)
     order_dir, out = Path(args.order_dir), Path(args.out)
@@ -83,16 +82,16 @@ def run(args: argparse.Namespace) -> int:
             raise UserError(f"{path}: not found (run `order` and `train_curriculum` first)")
     report = read_json(report_path, "curriculum.json of `order`")
     if not isinstance(report, dict) or not all(k in report for k in ("tasks", "order", "weights")):
-        raise UserError(f"{report_path}: missing 'tasks', 'order' or 'weights' (expected the curriculum.json of `order`)")
+        raise UserError(f"{report_path}: missing 'tasks', 'order' or 'weights' "
+                        "(expected the curriculum.json of `order`)")
     tasks = list(report["tasks"])
     if sorted(tasks) != sorted(params.tasks):
         raise UserError(f"{report_path}: tasks {tasks} differ from params' {list(params.tasks)}")
     split = params.validate_.split
     table = read_transfer_table(args.accuracies, "accuracy", split=split)
-    perm = [table.tasks.index(t) for t in tasks]
-    floor = params.order.floor or 1e-3
-    base, _ = apply_accuracy_floor(table.base[perm], floor)
-    bwt = bwt_matrix(base, apply_accuracy_floor(table.single[np.ix_(perm, perm)], floor)[0])
+    floor = params.order.floor
+    floored = floored_transfer(table, floor, str(args.accuracies), tasks)
+    base, bwt = floored.base, floored.bwt
     alpha = np.array([report["weights"][t] for t in tasks])
     orders = resolve_orders(list(params.validate_.orders), list(report["order"]), order_dir / "curricula.csv", tasks)
 
@@ -114,7 +113,10 @@ def run(args: argparse.Namespace) -> int:
             predicted = algorithm1_terminal_accuracies(bwt, base, [tasks.index(t) for t in order])
             actual = [results[label, task]["accuracy"] for task in tasks]
             actual_se = [results[label, task]["accuracy_se"] for task in tasks]
-            actual_floored = np.maximum(np.array(actual), floor)
+            if floor is None and min(actual) <= 0.0:
+                raise UserError(f"curriculum {name}: a measured accuracy of 0 makes log-accuracy undefined; "
+                                "set order.floor")
+            actual_floored = np.maximum(np.array(actual), floor or 0.0)
             for i, task in enumerate(tasks):
                 rows.append({"label": label, "order": name, "task": task, "split": split,
                              "predicted": predicted[i], "actual": actual[i], "actual_se": actual_se[i],

@@ -7,6 +7,7 @@ and, for a curriculum, ``segments/<i>-<task>/`` (the HF model at each task bound
 
 from __future__ import annotations
 
+import importlib
 import json
 import shutil
 from pathlib import Path
@@ -16,6 +17,15 @@ from ..registry import Registry
 from .plan import TrainPlan
 
 TRAIN_BACKENDS: Registry[Callable[..., dict]] = Registry("training backend")
+BACKEND_MODULES = {"local": "pipeline.rl.backends", "verl": "pipeline.scale.verl_run"}
+"""Where each backend registers itself, imported on first use (as the CLI loads its commands), so that the
+core ``rl`` package never imports its ``scale`` plugin."""
+
+
+def train_backend(name: str) -> Callable[..., dict]:
+    """The backend registered as ``name``, importing its module first."""
+    importlib.import_module(BACKEND_MODULES[name])
+    return TRAIN_BACKENDS[name]
 
 
 @TRAIN_BACKENDS.register("local")
@@ -85,5 +95,3 @@ def describe(plan: TrainPlan) -> str:
                      + ", ".join(f"{k}={getattr(settings, k)}" for k in keys))
     return "\n".join(lines)
 
-
-from ..scale import verl_run  # noqa: E402,F401  (registers the "verl" backend)

@@ -16,7 +16,7 @@ import numpy as np
 
 from ..config import GRPOParams, Params
 from ..errors import UserError
-from .schedules import Batch, capped_sizes, curriculum_schedule, joint_schedule, single_schedule
+from .schedules import Batch, capped_sizes, curriculum_schedule, joint_schedule, segment_spans, single_schedule
 
 
 @dataclass(frozen=True)
@@ -32,12 +32,7 @@ class TrainPlan:
 
     def segments(self) -> list[tuple[str, list[Batch]]]:
         """Consecutive runs of batches with the same segment name (one verl run each)."""
-        out: list[tuple[str, list[Batch]]] = []
-        for batch in self.schedule:
-            if not out or out[-1][0] != batch.segment:
-                out.append((batch.segment, []))
-            out[-1][1].append(batch)
-        return out
+        return [(s.name, self.schedule[s.start:s.stop]) for s in segment_spans(self.schedule)]
 
 
 def plan_training(params: Params, mode: str, curated: Path, task: str | None = None,

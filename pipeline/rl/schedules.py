@@ -30,6 +30,29 @@ class Batch:
     segment: str  # task name for curriculum/single segments, "joint" otherwise
 
 
+@dataclass(frozen=True)
+class Segment:
+    """A maximal run of consecutive batches with the same ``segment`` name: batches ``start .. stop - 1`` of the
+    schedule, the ``number``-th segment (from 1). One verl run, one optimizer, one ``segments/<number>-<name>``."""
+
+    name: str
+    number: int
+    start: int
+    stop: int
+
+
+def segment_spans(schedule: Sequence[Batch]) -> list[Segment]:
+    """The segments of ``schedule``, in order (one for a single-task or joint run, K for a curriculum)."""
+    spans: list[Segment] = []
+    for index, batch in enumerate(schedule):
+        if spans and spans[-1].name == batch.segment:
+            last = spans[-1]
+            spans[-1] = Segment(last.name, last.number, last.start, index + 1)
+        else:
+            spans.append(Segment(batch.segment, len(spans) + 1, index, index + 1))
+    return spans
+
+
 def _chunks(items: list[Item], size: int, epoch: int, segment: str) -> list[Batch]:
     return [Batch(tuple(items[i:i + size]), epoch, segment) for i in range(0, len(items), size)]
 
@@ -75,4 +98,8 @@ def capped_sizes(sizes: dict[str, int], steps: dict[str, int | None], batch_size
     """Prompts each task contributes per epoch: its first ``steps[t] × batch_size[t]`` records (all when
     ``steps[t]`` is None). Single-task, joint and curriculum runs built on these sizes see the very same
     prompts of each task, so the schedules differ only in order (Section 2.3's comparison)."""
-    return {t: n if steps.get(t) is None else min(n, steps[t] * batch_size[t]) for t, n in sizes.items()}
+    out = {}
+    for t, n in sizes.items():
+        cap = steps.get(t)
+        out[t] = n if cap is None else min(n, cap * batch_size[t])
+    return out

@@ -52,7 +52,7 @@ from ..rewards.total import RewardModel, Sample
 from .checkpoint import discard_checkpoints, latest_checkpoint, save_checkpoint
 from .grpo import group_mean_std, grpo_advantages, mt_grpo_loss, rows_with_gradient, sequence_mean
 from .rollout import generate, token_logprobs
-from .schedules import Batch
+from .schedules import Batch, Segment, segment_spans
 
 
 def run_fingerprint(model, schedule: Sequence[Batch], params: GRPOParams | dict[str, GRPOParams], seed: int) -> str:
@@ -124,11 +124,13 @@ class GRPOTrainer:
         self.seed = seed
         self.ref_model = ref_model
         self.state = TrainState()
+        self.spans = segment_spans(self.schedule)
+        self.span_at = [span for span in self.spans for _ in range(span.start, span.stop)]  # batch index → segment
         self.log_path = self.out / "log.jsonl"
         self.timings_path = self.out / TIMINGS
         self.fingerprint = run_fingerprint(model, self.schedule, {"": params, **self.segment_params}, seed) \
             if self.segment_params else run_fingerprint(model, self.schedule, params, seed)
-        first = self.first_segment = list(self._first_segment())
+        first = self.first_segment = self.schedule[:self.spans[0].stop] if self.spans else []
         rewards_id = rewards.params.model_dump(mode="json") if hasattr(rewards, "params") else {}
         self.first_key = segment_key(model, first, self.params_of(first[0].segment) if first else params, seed,
                                      rewards_id)
@@ -137,14 +139,11 @@ class GRPOTrainer:
     def params_of(self, segment: str) -> GRPOParams:
         return self.segment_params.get(segment, self.p)
 
-    def _segment_start(self, index: int) -> bool:
-        return index == 0 or self.schedule[index - 1].segment != self.schedule[index].segment
-
     def _new_optimizer(self, index: int) -> None:
         """AdamW and the LR schedule for the segment that holds batch ``index`` (a fresh state)."""
-        segment = self.schedule[index].segment if self.schedule else ""
-        p = self.params_of(segment)
-        total = sum(1 for b in self.schedule if b.segment == segment) * p.ppo_epochs
+        span: Segment | None = self.span_at[index] if self.schedule else None
+        p = self.params_of(span.name if span else "")
+        total = (span.stop - span.start if span else 0) * p.ppo_epochs
         self.optimizer = torch.optim.AdamW(self.model.parameters(), lr=p.lr, weight_decay=p.weight_decay)
         schedule_fn = (lambda s: cosine_lr(s, total, max(1, total // 20))) if p.lr_schedule == "cosine" \
             else (lambda s: 1.0)
@@ -222,21 +221,15 @@ class GRPOTrainer:
         print(f"first segment ({name}, {steps} steps) taken from the single-task run {run}", file=sys.stderr)
         return True
 
-    def _first_segment(self):
-        """The batches of the schedule's first segment."""
-        for batch in self.schedule:
-            if batch.segment != self.schedule[0].segment:
-                return
-            yield batch
-
     # ----------------------------------------------------------------- one step
     def _beta(self, tasks: list[str], p: GRPOParams) -> torch.Tensor:
         return torch.tensor([p.beta.get(t, 0.0) for t in tasks])
 
     def step(self, batch: Batch) -> dict[str, Any]:
+        """One GRPO step on ``batch``: roll out, score, update the policy (Eqs. 2–5), report."""
         p = self.params_of(batch.segment)
-        recs = [self.records[t][i] for t, i in batch.items]
         t0 = time.perf_counter()
+        recs = [self.records[t][i] for t, i in batch.items]
         self.model.eval()
         rollout = generate(self.model, self.tokenizer, [r["prompt"] for r in recs], p.group_size, p.max_new_tokens,
                            p.temperature, p.top_p, p.top_k)
@@ -244,14 +237,29 @@ class GRPOTrainer:
         expanded = [r for r in recs for _ in range(p.group_size)]
         scored = self.rewards.score([Sample(r["task"], user_text(r["prompt"]), text, r["reference"], r["meta"])
                                      for r, text in zip(expanded, rollout.texts)])
+        group = torch.arange(len(recs)).repeat_interleave(p.group_size)
+        update = self._update(rollout, scored, group, [r["task"] for r in expanded], p)
+        seconds = time.perf_counter() - t0
+        metrics: dict[str, Any] = {
+            "step": self.state.step, "segment": batch.segment, "epoch": batch.epoch,
+            "lr": self.scheduler.get_last_lr()[0],
+            "clip_fraction": float(np.mean(update.clip)) if update.clip else 0.0,
+            "kl": float(np.mean(update.kls)) if update.kls else 0.0,
+            "excluded": int((~update.keep).sum()), "zero_std_groups": _zero_std_groups(scored, update.keep, group),
+            "tokens_per_s": int(rollout.response_mask.sum()) / seconds, "generate_s": gen_s, "step_s": seconds,
+            "tasks": _task_metrics(expanded, scored, rollout, update),
+        }
+        return metrics
+
+    def _update(self, rollout, scored: list, group: torch.Tensor, tasks: list[str], p: GRPOParams) -> "_Update":
+        """Group advantages (Eq. 3) over the samples not excluded, then ``ppo_epochs`` passes of mini-batch
+        AdamW steps on Eq. 4 (per-task β_k of Eq. 5), with gradient clipping and the LR schedule."""
         keep = torch.tensor([not s.excluded for s in scored])
         scores = torch.tensor([s.score for s in scored], dtype=torch.float32)
-        group = torch.arange(len(recs)).repeat_interleave(p.group_size)
         device = rollout.input_ids.device
         advantages = (grpo_advantages(scores[keep], group[keep]) if keep.any() else scores[:0]).to(device)
         rows = torch.nonzero(keep).squeeze(-1)
-        tasks = [expanded[i]["task"] for i in rows.tolist()]
-        beta = self._beta(tasks, p).to(device)
+        beta = self._beta([tasks[i] for i in rows.tolist()], p).to(device)
         rows = rows.to(device)
         # On-policy (one update over the whole batch): π_θold = π_θ, so the old log-probs are the
         # detached current ones and the extra forward pass is skipped (as verl's actor does).
@@ -260,7 +268,6 @@ class GRPOTrainer:
             old_logp = None if on_policy else token_logprobs(self.model, rollout, rows, p.temperature)[0]
             ref_logp = token_logprobs(self.ref_model, rollout, rows, p.temperature)[0] \
                 if self.ref_model is not None and bool((beta > 0).any()) else None
-        entropy = rollout.entropy[rows]  # Eq. 11's token entropy of π_θold at temperature 1
         mask = rollout.response_mask[rows]
         self.model.train()
         clip, kls = [], []
@@ -290,38 +297,7 @@ class GRPOTrainer:
                 self.optimizer.zero_grad(set_to_none=True)
             self.scheduler.step()
         self.model.eval()
-        seconds = time.perf_counter() - t0
-        n_tokens = int(rollout.response_mask.sum())
-        if keep.any():  # groups whose rewards are all equal (σ_q = 0, Eq. 2): no policy gradient
-            _, std = group_mean_std(scores[keep], group[keep])
-            zero_std = len(set(group[keep][std == 0].tolist()))
-        else:
-            zero_std = 0
-        metrics: dict[str, Any] = {
-            "step": self.state.step, "segment": batch.segment, "epoch": batch.epoch, "lr": self.scheduler.get_last_lr()[0],
-            "clip_fraction": float(np.mean(clip)) if clip else 0.0, "kl": float(np.mean(kls)) if kls else 0.0,
-            "excluded": int((~keep).sum()), "zero_std_groups": zero_std, "tokens_per_s": n_tokens / seconds,
-            "generate_s": gen_s, "step_s": seconds, "tasks": {},
-        }
-        ent_seq = sequence_mean(entropy, mask) if len(rows) else torch.zeros(0)
-        by_task: dict[str, list[int]] = defaultdict(list)
-        for i, r in enumerate(expanded):
-            by_task[r["task"]].append(i)
-        kept_index = {int(r): j for j, r in enumerate(rows.tolist())}
-        for task, idx in by_task.items():
-            comp = defaultdict(list)
-            for i in idx:
-                for name, value in scored[i].components.items():
-                    if value is not None:
-                        comp[name].append(value)
-            ents = [float(ent_seq[kept_index[i]]) for i in idx if i in kept_index]
-            metrics["tasks"][task] = {
-                "reward": float(np.mean([scored[i].score for i in idx])),
-                **{f"reward_{k}": float(np.mean(v)) for k, v in comp.items()},
-                "entropy": float(np.mean(ents)) if ents else None,
-                "response_length": float(rollout.response_mask[idx].sum(-1).float().mean()),
-            }
-        return metrics
+        return _Update(keep, rows, clip, kls)
 
     # ----------------------------------------------------------------- the loop
     def train(self) -> dict[str, Any]:
@@ -340,7 +316,8 @@ class GRPOTrainer:
         last: dict[str, Any] = {}
         for index in range(start, len(self.schedule)):
             batch = self.schedule[index]
-            if index > 0 and self._segment_start(index):
+            span = self.span_at[index]
+            if index > 0 and index == span.start:
                 self._new_optimizer(index)  # a new curriculum segment: a fresh optimizer, as a new verl run
             metrics = self.step(batch)
             timing = {"step": metrics["step"], **{k: metrics.pop(k) for k in TIMING_KEYS}}
@@ -353,9 +330,8 @@ class GRPOTrainer:
             rewards = {t: round(m["reward_accuracy"], 3) for t, m in metrics["tasks"].items() if "reward_accuracy" in m}
             bar.set_postfix(acc=rewards, tok_s=f"{timing['tokens_per_s']:.0f}")
             bar.update(1)
-            boundary = index + 1 == len(self.schedule) or self.schedule[index + 1].segment != batch.segment
-            if boundary and batch.segment != "joint":
-                seg_dir = self.out / "segments" / f"{self._segment_index(index)}-{batch.segment}"
+            if index + 1 == span.stop and batch.segment != "joint":
+                seg_dir = self.out / "segments" / f"{span.number}-{batch.segment}"
                 self.model.save_pretrained(seg_dir)
                 self.tokenizer.save_pretrained(seg_dir)
             if self.p.keep_every and self.state.step % self.p.keep_every == 0 and self.state.step < len(self.schedule):
@@ -365,14 +341,53 @@ class GRPOTrainer:
             if self.p.checkpoint_every and self.state.step % self.p.checkpoint_every == 0:
                 self.save_checkpoint()
         bar.close()
-        if self.schedule and all(b.segment == self.schedule[0].segment for b in self.schedule):
+        if len(self.spans) == 1:
             torch.save({"key": self.first_key, "rng": _rng_state(), "step": self.state.step},
                        self.out / FINAL_STATE)  # a curriculum that starts with this very run can start from it
         return last
 
-    def _segment_index(self, index: int) -> int:
-        segments = []
-        for b in self.schedule[: index + 1]:
-            if not segments or segments[-1] != b.segment:
-                segments.append(b.segment)
-        return len(segments)
+
+@dataclass
+class _Update:
+    """What one policy update used and measured: the samples kept (not excluded), their rows in the rollout,
+    and per mini-batch the clip fraction and KL."""
+
+    keep: torch.Tensor
+    rows: torch.Tensor
+    clip: list[float]
+    kls: list[float]
+
+
+def _zero_std_groups(scored: list, keep: torch.Tensor, group: torch.Tensor) -> int:
+    """Groups whose kept rewards are all equal (σ_q = 0, Eq. 2): they carry no policy gradient."""
+    if not keep.any():
+        return 0
+    scores = torch.tensor([s.score for s in scored], dtype=torch.float32)
+    _, std = group_mean_std(scores[keep], group[keep])
+    return len(set(group[keep][std == 0].tolist()))
+
+
+def _task_metrics(expanded: list[dict[str, Any]], scored: list, rollout, update: _Update) -> dict[str, Any]:
+    """Per task: mean total reward, each defined reward component, the mean token entropy of π_θold (Eq. 11,
+    over the kept samples) and the mean response length."""
+    rows = update.rows
+    ent_seq = sequence_mean(rollout.entropy[rows], rollout.response_mask[rows]) if len(rows) else torch.zeros(0)
+    by_task: dict[str, list[int]] = defaultdict(list)
+    for i, r in enumerate(expanded):
+        by_task[r["task"]].append(i)
+    kept_index = {int(r): j for j, r in enumerate(rows.tolist())}
+    out: dict[str, Any] = {}
+    for task, idx in by_task.items():
+        comp = defaultdict(list)
+        for i in idx:
+            for name, value in scored[i].components.items():
+                if value is not None:
+                    comp[name].append(value)
+        ents = [float(ent_seq[kept_index[i]]) for i in idx if i in kept_index]
+        out[task] = {
+            "reward": float(np.mean([scored[i].score for i in idx])),
+            **{f"reward_{k}": float(np.mean(v)) for k, v in comp.items()},
+            "entropy": float(np.mean(ents)) if ents else None,
+            "response_length": float(rollout.response_mask[idx].sum(-1).float().mean()),
+        }
+    return out

@@ -47,7 +47,8 @@ from typing import Any
 from ..config import GRPOParams, JudgeParams, VerlParams
 from ..rewards.judge import judge_deadline, share_of_concurrency
 
-VERL_ENTRY = Path(__file__).resolve().parent.parent / "rewards" / "verl_entry.py"
+VERL_ENTRY_MODULE = "pipeline.rewards.verl_entry"  # loaded by verl from its file: a code dependency of training
+VERL_ENTRY = Path(__file__).resolve().parents[2].joinpath(*VERL_ENTRY_MODULE.split(".")).with_suffix(".py")
 NO_DUAL_CLIP = 1e9  # verl applies dual clip with this lower bound; Eq. 4 has none
 JUDGE_TIMEOUT_MARGIN_S = 60.0  # verl's reward timeout exceeds the judge's own deadline by this much
 

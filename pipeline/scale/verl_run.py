@@ -223,7 +223,7 @@ def train_verl(params, plan: TrainPlan, base: Path, out: Path, dry_run: bool = F
     logs: list[dict[str, Any]] = []
     offset, timeouts, seconds = 0, 0, 0.0
     tokenizer = None
-    for (run, rows), (_, overrides, cmd) in zip(runs, commands):
+    for (run, rows), (_, _overrides, cmd) in zip(runs, commands):
         folder = run.train_file.parent
         if not (folder / "done.json").exists():
             folder.mkdir(parents=True, exist_ok=True)

@@ -20,7 +20,7 @@ from typing import Any, Iterable
 from ..prompt_length import load_tokenizer, prompt_tokens
 from ..prompts import chat
 from ..splits import content_id
-from . import Context, Record, fields, register_curator
+from .base import Context, Record, fields, register_curator
 
 
 def tests_problem(ground_truth: str) -> str | None:

@@ -22,7 +22,7 @@ from typing import Any, Iterable
 
 from ..prompts import chat
 from ..splits import content_id
-from . import Context, Record, fields, register_curator
+from .base import Context, Record, fields, register_curator
 
 FIGURE = re.compile(
     r"\b(figure|fig\.|diagram|picture|image|drawing|the graph|as shown|shown (below|above|on the (right|left))"

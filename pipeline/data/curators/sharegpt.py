@@ -13,7 +13,7 @@ from typing import Any, Iterable
 
 from ..prompts import chat
 from ..splits import content_id
-from . import Context, Record, fields, register_curator
+from .base import Context, Record, fields, register_curator
 
 HUMAN = {"human", "user"}
 ASSISTANT = {"gpt", "assistant", "chatgpt", "bard"}

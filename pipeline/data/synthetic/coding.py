@@ -18,12 +18,13 @@ import numpy as np
 from ...config import TaskDataParams
 from ..prompts import chat, code_user_prompt
 from ..splits import content_id
-from . import Record, generate_pool_and_pretrain, register_generator
+from .base import Record, generate_pool_and_pretrain, register_generator
 
 
 def _family(rng: np.random.Generator, difficulty: int) -> tuple[str, callable, str]:
     """(expression in x, python function, reasoning hint)."""
-    kinds = ["linear"] + (["square", "linear_minus"] if difficulty >= 2 else []) + (["mod", "max"] if difficulty >= 3 else [])
+    kinds = ["linear"] + (["square", "linear_minus"] if difficulty >= 2 else []) \
+        + (["mod", "max"] if difficulty >= 3 else [])
     kind = rng.choice(kinds)
     a, b = int(rng.integers(1, 6)), int(rng.integers(0, 60 if difficulty == 1 else 10))
     if kind == "linear":
@@ -49,8 +50,10 @@ def generate(cfg: TaskDataParams, task: str, rng: np.random.Generator) -> tuple[
         else:
             shown = sorted(int(x) for x in rng.choice(np.arange(0, 10), size=2, replace=False))
         hidden = [0, 1, 2, 3, 5, 7, 10]
-        question = f"Write a Python function f(x) with f({shown[0]}) = {fn(shown[0])} and f({shown[1]}) = {fn(shown[1])}."
-        check = "def check(candidate):\n" + "".join(f"    assert candidate({x}) == {fn(x)}\n" for x in hidden) + "\ncheck(f)\n"
+        question = (f"Write a Python function f(x) with f({shown[0]}) = {fn(shown[0])} "
+                    f"and f({shown[1]}) = {fn(shown[1])}.")
+        asserts = "".join(f"    assert candidate({x}) == {fn(x)}\n" for x in hidden)
+        check = "def check(candidate):\n" + asserts + "\ncheck(f)\n"
         code = f"```python\ndef f(x):\n    return {expr}\n```"
         return {
             "id": content_id(task, question, expr), "task": task, "source": "synthetic_coding", "split": "train",

@@ -14,7 +14,7 @@ import numpy as np
 from ...config import TaskDataParams
 from ..prompts import chat
 from ..splits import content_id
-from . import Record, generate_pool_and_pretrain, register_generator
+from .base import Record, generate_pool_and_pretrain, register_generator
 
 NAMES = ("Ana", "Ben", "Caro", "Dev", "Eli", "Fay", "Gus", "Hana", "Ivo", "Jun")
 ITEMS = ("apples", "books", "coins", "pens", "shells", "stamps", "cards", "marbles")
@@ -28,7 +28,8 @@ def _problem(rng: np.random.Generator, difficulty: int) -> tuple[str, str, str]:
     hi = 10 if difficulty == 1 else 13
     a, b = int(rng.integers(0, hi)), int(rng.integers(0, hi))
     if kind == "add":
-        return f"{name} has {a} {item} and gets {b} more. How many {item} does {name} have?", f"{a}+{b}={a + b}", str(a + b)
+        question = f"{name} has {a} {item} and gets {b} more. How many {item} does {name} have?"
+        return question, f"{a}+{b}={a + b}", str(a + b)
     if kind == "sub":
         a, b = max(a, b), min(a, b)
         return f"{name} has {a} {item} and gives away {b}. How many {item} are left?", f"{a}-{b}={a - b}", str(a - b)

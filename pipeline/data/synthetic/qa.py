@@ -26,7 +26,7 @@ import numpy as np
 from ...config import TaskDataParams
 from ..prompts import chat, qa_user_prompt
 from ..splits import content_id
-from . import Record, generate_pool_and_pretrain, register_generator
+from .base import Record, generate_pool_and_pretrain, register_generator
 
 RELATIONS: dict[str, tuple[str, tuple[str, ...]]] = {
     "color": ("What is the favourite colour of {e}?", (

@@ -16,7 +16,7 @@ import numpy as np
 from ...config import TaskDataParams
 from ..prompts import chat
 from ..splits import content_id
-from . import Record, generate_pool_and_pretrain, register_generator
+from .base import Record, generate_pool_and_pretrain, register_generator
 
 TOPICS = ("the sea", "a city", "the moon", "a forest", "winter", "a train", "the rain", "a garden")
 WORDS = ("blue", "light", "stone", "song", "wind", "fire", "gold", "sleep", "road", "bird", "cold", "dream")

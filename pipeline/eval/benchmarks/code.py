@@ -17,7 +17,7 @@ import json
 from typing import Any
 
 from ...data.prompts import code_user_prompt
-from . import Benchmark, record, register
+from .base import Benchmark, record, register
 
 # LiveCodeBench's evaluation prepends these imports to every solution (lcb_runner/evaluation/testing_util.py).
 LCB_PRELUDE = ("import sys, math, heapq, bisect, itertools, collections, string, re, random, functools, operator\n"

@@ -12,7 +12,7 @@ from typing import Any, Callable
 
 from ...data.prompts import user_text
 from ...rewards.total import RewardModel, Sample
-from . import BENCHMARKS
+from .base import BENCHMARKS
 
 
 def score_responses(records: list[dict[str, Any]], responses: list[str], rewards: RewardModel) -> list[float | None]:

@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from ...rewards.math import boxed_contents
-from . import Benchmark, record, register
+from .base import Benchmark, record, register
 
 TASK = "math"
 
@@ -40,7 +40,8 @@ def _simple(name: str, question_keys: tuple[str, ...], id_key: str | None):
     def to_record(row: dict[str, Any], line: int) -> dict[str, Any]:
         question = next(row[k] for k in question_keys if row.get(k))
         row_id = row.get(id_key) if id_key else None
-        return record(name, TASK, row_id if row_id is not None else line, question, _strip_dollars(_number(row["answer"])),
+        return record(name, TASK, row_id if row_id is not None else line, question,
+                      _strip_dollars(_number(row["answer"])),
                       str(row.get("subject") or row.get("type") or name), source_answer=str(row["answer"]))
     return to_record
 

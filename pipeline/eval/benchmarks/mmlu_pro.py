@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from ...data.prompts import qa_user_prompt
-from . import Benchmark, record, register
+from .base import Benchmark, record, register
 
 
 def _to_record(row: dict[str, Any], line: int) -> dict[str, Any]:

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from ...errors import UserError
-from . import Benchmark, record, register
+from .base import Benchmark, record, register
 
 CATEGORIES = ("writing", "roleplay")
 
@@ -28,7 +28,7 @@ def rows(folder: str) -> Iterator[tuple[int, dict[str, Any]]]:
             raise UserError(f"{path}: not found (MT-Bench needs a FastChat mt_bench folder with question.jsonl and "
                             "model_answer/gpt-4.jsonl)")
     gpt4 = {}
-    for line, text in enumerate(answers.read_text(encoding="utf-8").splitlines(), start=1):
+    for text in answers.read_text(encoding="utf-8").splitlines():
         if text.strip():
             row = json.loads(text)
             gpt4[row["question_id"]] = row["choices"][0]["turns"][0]

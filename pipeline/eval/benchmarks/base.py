@@ -1,0 +1,59 @@
+"""Benchmarks of Table 1 as records of the common schema, scored by the reward registry.
+
+One adapter per benchmark turns a row of the benchmark's public schema (a local file or folder,
+or its hub id) into a record: the paper's think/answer prompt, the ``reference`` its task's
+verifier needs, and ``meta`` with the benchmark's ``category`` (results are reported per
+benchmark and per category). ``task`` names the domain whose reward scores it (math, coding,
+qa, writing); the reward kind comes from ``rewards.tasks``.
+
+Each adapter also says how to write its own reference as a response (:attr:`Benchmark.gold`):
+the gold checks feed those through the scorer, which must accept them (tests/eval/).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+from ...registry import Registry
+
+
+@dataclass(frozen=True)
+class Benchmark:
+    name: str
+    domain: str                                   # math | coding | qa | writing: the task that scores it
+    hub_id: str                                   # default source when no local path is given
+    hub_split: str
+    local_file: str                               # the file inside a local folder (../shared/data layout)
+    to_record: Callable[[dict[str, Any], int], dict[str, Any]]  # (row, row number) → record
+    gold: Callable[[dict[str, Any]], str]          # record → a response that states its reference answer
+    metric: str = "accuracy"                      # what Table 1 calls the score
+    loader: Callable[[str], Any] | None = None     # rows of a local source, when not one file of load_rows
+
+
+BENCHMARKS: Registry[Benchmark] = Registry("benchmark")
+
+
+def register(benchmark: Benchmark) -> Benchmark:
+    return BENCHMARKS.register(benchmark.name)(benchmark)
+
+
+def record(benchmark: str, task: str, row_id: Any, user: str, reference: str, category: str,
+           **meta: Any) -> dict[str, Any]:
+    """A benchmark record (split ``test``) with the paper's think/answer prompt."""
+    from ...data.prompts import chat
+
+    return {"id": f"{benchmark}/{row_id}", "task": task, "source": benchmark, "split": "test",
+            "prompt": chat(user), "reference": reference, "meta": {"benchmark": benchmark, "category": category,
+                                                                  **meta}}
+
+
+def resolve_source(benchmark: Benchmark, source: str | None) -> str:
+    """A local folder holding the benchmark's ``local_file`` (the ../shared/data layout), a file, or a hub id."""
+    if source is None:
+        return benchmark.hub_id
+    path = Path(source).expanduser()
+    if path.is_dir() and (path / benchmark.local_file).exists():
+        return str(path / benchmark.local_file)
+    return source
