@@ -301,8 +301,8 @@ class TrainParams(Section):
     grpo: GRPOParams = Field(default_factory=GRPOParams)
     verl: VerlParams = Field(default_factory=VerlParams)
     overrides: dict[str, dict[str, Any]] = Field(
-        default_factory=dict, description="Per-task overrides of grpo: a task's settings in train_single@{task} and in its "
-        "curriculum segment; its max_steps also caps its prompts in the joint run "
+        default_factory=dict, description="Per-task overrides of grpo: a task's settings in train_single@{task} and "
+        "in its curriculum segment; its max_steps also caps its prompts in the joint run "
         "(e.g. {math: {lr: 5e-5}}); changing one reruns only that task's branch.")
 
     def for_single(self, task: str) -> GRPOParams:
@@ -439,7 +439,7 @@ class Params(Section):
         missing = [t for t in self.tasks if t not in self.data.tasks]
         if missing:
             raise ValueError(f"data.tasks has no entry for task(s) {missing}")
-        for task, override in self.train.overrides.items():
+        for task in self.train.overrides:
             if task not in self.tasks:
                 raise ValueError(f"train.overrides names unknown task '{task}'")
             try:

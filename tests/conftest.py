@@ -2,12 +2,30 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
+BWRAP = shutil.which("bwrap") is not None
+NO_BWRAP_NOTE = ("bubblewrap is not installed: the sandbox's isolation tests are skipped and code rewards run with "
+                 "rlimits only (install it: apt-get install bubblewrap)")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if not BWRAP:  # the sandbox's loud fallback warning is expected here, not an error of the test it fires in
+        config.addinivalue_line("filterwarnings", "ignore:bubblewrap is not available:RuntimeWarning")
+
+
+def pytest_report_header(config: pytest.Config) -> str | None:
+    return None if BWRAP else NO_BWRAP_NOTE
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:
+    if not BWRAP:
+        terminalreporter.write_line(f"NOTE: {NO_BWRAP_NOTE}", yellow=True)
 
 
 @pytest.fixture

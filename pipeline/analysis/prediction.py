@@ -43,7 +43,7 @@ def _check_order(order: Sequence[int], k: int) -> np.ndarray:
     return sigma
 
 
-def permutation_matrix(order: Sequence[int]) -> FloatArray:
+def permutation_matrix(order: Sequence[int] | np.ndarray) -> FloatArray:
     """Φσ of Eq. 9: ``Φσ[i, j] = 1{i = σ(j)}``, shape ``(K, K)``."""
     sigma = np.asarray(order, dtype=np.int64)
     k = sigma.shape[0]

@@ -21,7 +21,8 @@ from typing import Any
 import yaml
 
 
-def ties_config(base: str, models: dict[str, str], density: float, lam: float, dtype: str = "float32") -> dict[str, Any]:
+def ties_config(base: str, models: dict[str, str], density: float, lam: float,
+                dtype: str = "float32") -> dict[str, Any]:
     """The mergekit configuration of a TIES merge of ``models`` (task → path) into ``base``."""
     return {
         "merge_method": "ties",

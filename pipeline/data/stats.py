@@ -47,8 +47,9 @@ class CurationStats:
             raise UserError(f"{where}: {self.invalid}/{self.read} rows invalid ({self.invalid / self.read:.1%} > "
                             f"max_invalid_fraction {max_invalid_fraction:g}); reasons: {self._reasons(True)}")
         if self.read and self.filtered / self.read > max_filtered_fraction:
-            raise UserError(f"{where}: {self.filtered}/{self.read} rows filtered out ({self.filtered / self.read:.1%} > "
-                            f"max_filtered_fraction {max_filtered_fraction:g}); reasons: {self._reasons(False)}")
+            raise UserError(f"{where}: {self.filtered}/{self.read} rows filtered out "
+                            f"({self.filtered / self.read:.1%} > max_filtered_fraction {max_filtered_fraction:g}); "
+                            f"reasons: {self._reasons(False)}")
         if sum(self.kept.values()) == 0:
             raise UserError(f"{where}: curation left no rows (read {self.read}; dropped {dict(self.dropped)})")
 

@@ -8,7 +8,8 @@
   (greedy accuracy, as at paper scale) ``samples`` completions are still drawn at T = 1 for it.
 
 Outputs the interface of the analysis: ``trained_on,evaluated_on,split,accuracy`` (plus
-``accuracy_se``, the standard error over prompts, ``accuracy_greedy``, ``accuracy_sampled``, ``n``) and ``trained_on,evaluated_on,split,entropy``.
+``accuracy_se``, the standard error over prompts, ``accuracy_greedy``, ``accuracy_sampled``, ``n``) and
+``trained_on,evaluated_on,split,entropy``.
 """
 
 from __future__ import annotations

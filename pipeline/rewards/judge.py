@@ -246,7 +246,8 @@ class LLMJudge:
                 self._loop, self._pid, self._sem, self._async_clients = loop, os.getpid(), None, []
             return self._loop
 
-    def judge_many(self, items: Sequence[tuple[str, str, str]], metas: Sequence[dict] | None = None) -> list[float | None]:
+    def judge_many(self, items: Sequence[tuple[str, str, str]],
+                   metas: Sequence[dict] | None = None) -> list[float | None]:
         """Scores for ``(question, response, reference)`` triples (``metas`` unused). Safe to call from any
         number of threads at once; a batch not judged within :attr:`deadline_s` is cancelled and scored
         undefined (``None``), each of its items counted in ``stats.timeouts`` and ``stats.undefined``."""
@@ -296,13 +297,15 @@ class RubricJudge:
         met_a, met_b = sum(criteria(a, rubric).values()), sum(criteria(b, rubric).values())
         return "A" if met_a > met_b else "B" if met_b > met_a else "C"
 
-    def judge_many(self, items: Sequence[tuple[str, str, str]], metas: Sequence[dict] | None = None) -> list[float | None]:
+    def judge_many(self, items: Sequence[tuple[str, str, str]],
+                   metas: Sequence[dict] | None = None) -> list[float | None]:
         scores: list[float | None] = []
-        for (question, response, reference), meta in zip(items, metas or [{}] * len(items)):
+        for (_question, response, reference), meta in zip(items, metas or [{}] * len(items)):
             rubric = (meta or {}).get("rubric")
             if rubric is None:
                 self.stats.undefined += 1
                 scores.append(None)
                 continue
-            scores.append(combine([self.verdict(response, reference, rubric), self.verdict(reference, response, rubric)]))
+            both = [self.verdict(response, reference, rubric), self.verdict(reference, response, rubric)]
+            scores.append(combine(both))
         return scores

@@ -81,14 +81,16 @@ SITE_PACKAGES = [p for p in __import__("site").getsitepackages() if Path(p).is_d
 UID_RANGE = 4096  # slot uids are claimed in [uid_base, uid_base + UID_RANGE)
 
 
-def claim_uids(count: int, uid_base: int, lock_dir: Path = Path(tempfile.gettempdir())) -> list[tuple[int, Any]]:
+def claim_uids(count: int, uid_base: int, lock_dir: Path | None = None) -> list[tuple[int, Any]]:
     """Claim ``count`` slot uids that no other process on this machine is using, with one
     ``flock``-ed file per uid (released when the process exits, even if it is killed).
 
     RLIMIT_NPROC counts every process of a uid machine-wide, so two jobs sharing slot uids (two
     Snakemake jobs on a node, or a training run beside the test suite) would eat each other's
     process budget: one job's fork bomb could make the other's programs fail to start, scoring 0.
+    ``lock_dir`` defaults to the system's temporary folder.
     """
+    lock_dir = Path(tempfile.gettempdir()) if lock_dir is None else lock_dir
     claimed: list[tuple[int, Any]] = []
     for uid in range(uid_base, uid_base + UID_RANGE):
         fh = open(lock_dir / f"omni-thinker-sandbox-uid-{uid}.lock", "a+")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 import yaml
@@ -99,7 +98,7 @@ def test_sft_rft_stage(trained):
                  "--out", str(out), "--params", str(params)]) == 0
     stats = json.loads((out / "rft.json").read_text())
     assert set(stats["tasks"]) == {"math", "writing"}
-    for task, s in stats["tasks"].items():
+    for s in stats["tasks"].values():
         assert s["prompts"] == 6 and s["sampled"] == 24 and s["kept"] <= s["correct"] - s["duplicates"]
     rows = [json.loads(line) for line in (out / "rft_data.jsonl").read_text().splitlines()]
     assert len(rows) == stats["examples"] == sum(s["kept"] for s in stats["tasks"].values()) > 0
@@ -119,7 +118,7 @@ def test_merge_ties_stage(trained):
                  "--curated", str(root / "curated"), "--out", str(out), "--params", str(params)]) == 0
     selection = json.loads((out / "selection.json").read_text())
     assert selection["merge"] == {"method": "ties", "lambda": 1.0, "density": 0.5}
-    for task, choice in selection["tasks"].items():
+    for choice in selection["tasks"].values():
         scores = {c["step"]: c["accuracy"] for c in choice["candidates"]}
         assert sorted(scores) == [1, 2, 3]
         assert choice["selected_step"] == best_checkpoint(list(scores.items()))

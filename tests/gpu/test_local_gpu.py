@@ -62,7 +62,7 @@ def test_rollout_log_probs_and_loss_on_cuda_equal_the_cpu(tmp_path):
     logp_cpu, ent_cpu = token_logprobs(cpu, cpu_rollout, with_entropy=True)
     torch.testing.assert_close(logp_gpu.cpu()[mask.cpu()], logp_cpu[mask.cpu()], atol=1e-4, rtol=1e-4)
     adv = torch.linspace(-1, 1, len(mask))
-    for model, logp, m, a in ((gpu, logp_gpu, mask, adv.cuda()), (cpu, logp_cpu, mask.cpu(), adv)):
+    for _model, logp, m, a in ((gpu, logp_gpu, mask, adv.cuda()), (cpu, logp_cpu, mask.cpu(), adv)):
         out = mt_grpo_loss(logp, logp.detach(), a, m, 0.2, 0.2, beta=torch.full_like(a, 0.1),
                            ref_logp=logp.detach() - 0.05)
         out.loss.backward()
