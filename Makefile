@@ -7,7 +7,7 @@ BIN    := $(CURDIR)/$(VENV)/bin
 RUN_STAMP := $(VENV)/.installed-run
 DEV_STAMP := $(VENV)/.installed-dev
 
-.PHONY: run test test-slurm bench clean-venv
+.PHONY: run test lint generate test-slurm bench clean-venv
 
 # What the DAG needs: the pipeline and the two workflow tools (no verl, TRL or test tools).
 $(RUN_STAMP): pyproject.toml
@@ -18,7 +18,7 @@ $(RUN_STAMP): pyproject.toml
 	$(PY) -m pip install -q -e '.[workflow]'
 	@touch $(RUN_STAMP)
 
-$(DEV_STAMP): $(RUN_STAMP)
+$(DEV_STAMP): $(RUN_STAMP) pyproject.toml
 	$(PY) -m pip install -q -e '.[dev]'
 	@touch $(DEV_STAMP)
 
@@ -27,8 +27,20 @@ $(DEV_STAMP): $(RUN_STAMP)
 run: $(RUN_STAMP)
 	PATH="$(BIN):$$PATH" dvc repro
 
-test: $(DEV_STAMP)
+test: lint
 	$(PY) -m pytest -q
+
+# Style (ruff), types of the pure modules (mypy) and generated workflow files current (see docs/dag.md).
+lint: $(DEV_STAMP)
+	$(VENV)/bin/ruff check
+	$(VENV)/bin/mypy
+	$(PY) -m pipeline stages --check
+
+# Regenerate what is generated: dvc.yaml and workflow_rules/stages.smk from the stage table
+# (pipeline/workflow/stages.py), docs/params.md from the config models. Tests fail while they are stale.
+generate: $(DEV_STAMP)
+	$(PY) -m pipeline stages --write
+	$(PY) -m pipeline params --reference --out docs/params.md
 
 # The cluster path for real (root, Debian): a single-node Slurm cluster, the smoke DAG through
 # `snakemake --cores all --profile slurm`, a failing job; the cluster is stopped again afterwards.

@@ -1,5 +1,5 @@
-# omni-thinker workflow: a table of contents. Stages live in workflow_rules/*.smk;
-# each rule runs one `python -m pipeline <stage>` command, the same as dvc.yaml.
+# omni-thinker workflow: a table of contents. Every rule is generated from the stage table
+# (pipeline/workflow/stages.py, `python -m pipeline stages --write`), the same table as dvc.yaml.
 from snakemake.utils import min_version
 
 min_version("8.0")
@@ -8,20 +8,8 @@ min_version("8.0")
 configfile: "params.yaml"
 
 
-localrules:
-    all,
-    order,
-    report,
-
-
 include: "workflow_rules/common.smk"
-include: "workflow_rules/curate.smk"
-include: "workflow_rules/models.smk"
-include: "workflow_rules/evaluate.smk"
-include: "workflow_rules/order.smk"
-include: "workflow_rules/baselines.smk"
-include: "workflow_rules/multitask.smk"
-include: "workflow_rules/report.smk"
+include: "workflow_rules/stages.smk"
 
 
 rule all:

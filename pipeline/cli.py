@@ -16,10 +16,10 @@ from typing import Callable, Sequence
 from . import __version__
 from .errors import EXIT_USER_ERROR, UserError
 
-COMMAND_MODULES = ("curate", "base_model", "train", "evaluate", "order", "sft_rft", "merge_ties", "validate", "benchmark",
-                   "report",
+COMMAND_MODULES = ("curate", "base_model", "train", "evaluate", "order", "sft_rft", "merge_ties", "validate",
+                   "benchmark", "report",
                    "score", "export_verl",
-                   "params")
+                   "params", "stages")
 """Modules of :mod:`pipeline.commands`, one per subcommand, in ``--help`` order."""
 
 
@@ -34,7 +34,10 @@ class Command:
 COMMANDS: dict[str, Command] = {}
 
 
-def command(name: str, help: str) -> Callable[[Callable[[argparse.Namespace], int]], Callable[[argparse.Namespace], int]]:
+Run = Callable[[argparse.Namespace], int]
+
+
+def command(name: str, help: str) -> Callable[[Run], Run]:
     """Register ``run(args) -> exit code`` as subcommand ``name``.
 
     The module must define ``add_arguments(parser)`` before the decorated function.
@@ -42,7 +45,7 @@ def command(name: str, help: str) -> Callable[[Callable[[argparse.Namespace], in
 
     def decorate(run: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
         module = sys.modules[run.__module__]
-        COMMANDS[name] = Command(name, help, getattr(module, "add_arguments"), run)
+        COMMANDS[name] = Command(name, help, module.add_arguments, run)
         return run
 
     return decorate

@@ -7,6 +7,7 @@ import yaml
 
 from pipeline.config import Params, explain, load_params, parse_params
 from pipeline.errors import UserError
+from .conftest import REPO
 
 
 def test_shipped_params_are_valid(repo):
@@ -97,3 +98,23 @@ def test_a_key_given_twice_is_an_error_naming_both_lines(tmp_path):
     path.write_text("train: {grpo: {lr: 0.1, lr: 0.2}}\n")
     with pytest.raises(UserError, match=r"duplicate key 'lr' \(lines 1 and 1\)"):
         load_params(path)
+
+
+def test_parameter_reference_page_is_current():
+    """docs/params.md is generated from the config models and params.yaml (`make generate`)."""
+    from pipeline.config import load_yaml
+    from pipeline.config_reference import reference_markdown
+
+    shipped = load_yaml((REPO / "params.yaml").read_text(encoding="utf-8"))
+    assert (REPO / "docs" / "params.md").read_text(encoding="utf-8") == reference_markdown(shipped), \
+        "docs/params.md is stale: run `make generate`"
+
+
+def test_parameter_reference_shows_both_defaults():
+    from pipeline.config_reference import reference_rows
+
+    rows = {key: (default, shipped) for key, _, default, shipped, _ in
+            reference_rows({"baselines": {"rft": {"lr": 1e-4}}, "data": {"tasks": {"qa": {"n": 7}}}})}
+    assert rows["baselines.rft.lr"] == ("`2.5e-06`", "`0.0001`")
+    assert rows["data.tasks.<task>.n"] == ("`null`", "qa: `7`")
+    assert rows["seed"] == ("`0`", "")

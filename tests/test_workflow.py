@@ -39,7 +39,7 @@ def snakemake_jobs(cwd: Path = REPO) -> dict[str, dict[str, object]]:
         head = re.match(r"(?:local)?rule (\w+):", block)
         if not head or head.group(1) == "all":
             continue
-        field = lambda name: set(re.search(rf"^\s+{name}: (.*)$", block, re.M).group(1).split(", "))  # noqa: E731
+        field = lambda name, block=block: set(re.search(rf"^\s+{name}: (.*)$", block, re.M).group(1).split(", "))  # noqa: E731
         wildcards = re.search(r"^\s+wildcards: (.*)$", block, re.M)
         name = head.group(1) + ("@" + ",".join(v.split("=")[1] for v in wildcards.group(1).split(", "))
                                 if wildcards else "")
@@ -87,7 +87,7 @@ def test_slurm_profile_resolves_from_the_repo_root_and_requests_gpus():
     out = _run(["snakemake", "--cores", "all", "--profile", "slurm", "--dry-run", "--forceall"], REPO).stdout
     rules = set(re.findall(r"^(?:local)?rule (\w+):", out, re.M))
     assert rules >= {"train_single", "train_curriculum", "train_joint", "evaluate_final", "report"}
-    local = re.search(r"^localrules:\n((?:\s+\w+,\n)+)", (REPO / "Snakefile").read_text(), re.M).group(1)
+    local = re.search(r"^localrules:\n((?:\s+\w+,\n)+)", (REPO / "workflow_rules" / "stages.smk").read_text(), re.M).group(1)
     assert set(re.findall(r"\w+", local)) == {"all", "order", "report"}  # cheap, run where snakemake runs
     profile = render_profile({})
     assert profile["executor"] == "slurm" and profile["slurm-status-command"] == "squeue"
@@ -212,6 +212,18 @@ def test_both_tools_run_the_dag_and_agree(tmp_path):
     snake_params.write_text(_read_smoke().replace("method: exact", "method: greedy"))
     dry = _run(["snakemake", "--dry-run", "--cores", "1"], snake).stdout
     assert set(re.findall(r"^rule (\w+):", dry, re.M)) - {"all"} == {"order", *DOWNSTREAM_OF_ORDER}
+    # A module that `order` imports only indirectly (commands/order → analysis/ordering → analysis/bounds):
+    # editing it reruns `order` and its dependents, nothing else, in both tools.
+    snake_params.write_text(_read_smoke())
+    for root in (snake, dvc):
+        module = root / "pipeline" / "analysis" / "bounds.py"
+        module.write_text(module.read_text() + "\n# an edit\n")
+    dry = _run(["snakemake", "--dry-run", "--cores", "1"], snake).stdout
+    assert set(re.findall(r"^rule (\w+):", dry, re.M)) - {"all"} == {"order", *DOWNSTREAM_OF_ORDER}
+    status = _run(["dvc", "status"], dvc).stdout
+    assert re.findall(r"^(\S+):$", status, re.M) == ["order"], status
+    rerun = re.findall(r"Running stage '([^']+)'", _run(["dvc", "repro"], dvc, timeout=600).stdout)
+    assert rerun[0] == "order" and set(rerun) <= {"order", *DOWNSTREAM_OF_ORDER}
 
 
 def _read_smoke() -> str:
