@@ -11,6 +11,7 @@ from typing import Any, Literal
 import numpy as np
 import torch
 
+from ..models.determinism import deterministic_training
 from ..models.warmstart import collate, cosine_lr, encode_example, sft_step
 from ..progress import progress
 
@@ -20,6 +21,7 @@ def sft_epochs(model, tokenizer, examples: list[dict[str, Any]], epochs: int, ba
     """Train ``model`` in place on ``examples`` (``prompt`` messages + ``completion`` text); losses per step."""
     if not examples:
         return []
+    deterministic_training()
     rng = np.random.default_rng(seed)
     torch.manual_seed(seed)
     encoded = [encode_example(tokenizer, e["prompt"], e["completion"], max_len) for e in examples]

@@ -22,6 +22,7 @@ import numpy as np
 import torch
 
 from ..progress import progress
+from .determinism import deterministic_training
 
 
 def encode_example(tokenizer, prompt: list[dict[str, str]], completion: str, max_len: int) -> tuple[list[int], int]:
@@ -109,6 +110,7 @@ def sft_step(model, optimizer, scheduler, batch: dict[str, torch.Tensor]) -> flo
 def sft(model, tokenizer, records_by_task: dict[str, list[dict[str, Any]]], steps: int, batch_size: int, lr: float,
         max_len: int, seed: int, desc: str = "warm start") -> list[float]:
     """Train ``model`` in place; returns the loss per step."""
+    deterministic_training()
     rng = np.random.default_rng(seed)
     torch.manual_seed(seed)
     encoded = {task: [encode_example(tokenizer, r["prompt"], r["meta"]["completion"], max_len) for r in recs]

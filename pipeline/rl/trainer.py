@@ -47,6 +47,7 @@ from ..progress import progress
 from ..config import GRPOParams
 from ..io import write_text_atomic
 from ..data.prompts import user_text
+from ..models.determinism import deterministic_training
 from ..models.warmstart import cosine_lr
 from ..rewards.total import RewardModel, Sample
 from .checkpoint import discard_checkpoints, latest_checkpoint, save_checkpoint
@@ -118,6 +119,7 @@ class GRPOTrainer:
     def __init__(self, model, tokenizer, records: dict[str, list[dict[str, Any]]], schedule: Sequence[Batch],
                  params: GRPOParams, rewards: RewardModel, out_dir: Path, seed: int, ref_model=None,
                  segment_params: dict[str, GRPOParams] | None = None) -> None:
+        deterministic_training()
         self.model, self.tokenizer, self.records = model, tokenizer, records
         self.schedule, self.p, self.rewards, self.out = list(schedule), params, rewards, Path(out_dir)
         self.segment_params = dict(segment_params or {})

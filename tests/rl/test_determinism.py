@@ -1,5 +1,6 @@
 """Same commit, same params, same machine, same thread count: the same weights, bit for bit, in separate
-processes (the trainer seeds every generator it uses; evaluation's noise is a function of the seed)."""
+processes, also side by side on a loaded machine (the trainer seeds every generator it uses and runs torch's
+deterministic kernels; evaluation's noise is a function of the seed)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ SCRIPT = r"""
 import hashlib, sys, tempfile
 import numpy as np, torch
 torch.set_num_threads(int(sys.argv[1]))
+HIDDEN, LAYERS, INTER, VOCAB, GROUP, STEPS = (int(v) for v in sys.argv[2:8])
 from pipeline.config import GRPOParams, RewardParams, parse_params
 from pipeline.data.curate import curate_task
 from pipeline.models.tiny import build_tiny_model
@@ -24,13 +26,13 @@ def main():
     params = parse_params({"tasks": ["math", "qa"], "data": {"tasks": {"math": {"source": "synthetic_math", "n": 80},
                            "qa": {"source": "synthetic_qa", "n": 80, "facts": 10}}}})
     records = {t: curate_task(params, t)[0]["train"] for t in ("math", "qa")}
-    tok = build_tokenizer([m["content"] for rs in records.values() for r in rs for m in r["prompt"]] * 2, vocab_size=400)
+    tok = build_tokenizer([m["content"] for rs in records.values() for r in rs for m in r["prompt"]] * 2, vocab_size=VOCAB)
     torch.manual_seed(0)
-    model = build_tiny_model(len(tok), 64, 2, 4, 2, 128, 256, 0, tok)
-    schedule = joint_schedule({t: 16 for t in records}, 4, 1, np.random.default_rng(0))[:5]
+    model = build_tiny_model(len(tok), HIDDEN, LAYERS, 4, 2, INTER, 256, 0, tok)
+    schedule = joint_schedule({t: 16 for t in records}, 4, 1, np.random.default_rng(0))[:STEPS]
     rewards = RewardModel(RewardParams())
-    GRPOTrainer(model, tok, records, schedule, GRPOParams(group_size=4, batch_size=4, max_new_tokens=16, lr=1e-3,
-                checkpoint_every=0, mini_batch_size=8), rewards, tempfile.mkdtemp(), seed=0).train()
+    GRPOTrainer(model, tok, records, schedule, GRPOParams(group_size=GROUP, batch_size=4, max_new_tokens=16, lr=1e-3,
+                checkpoint_every=0, mini_batch_size=64), rewards, tempfile.mkdtemp(), seed=0).train()
     rewards.close()
     print("HASH", hashlib.sha256(b"".join(v.numpy().tobytes() for v in model.state_dict().values())).hexdigest())
 
@@ -39,13 +41,60 @@ if __name__ == "__main__":
 """
 
 
-def weights_hash(threads: int) -> str:
-    proc = subprocess.run([sys.executable, "-c", SCRIPT, str(threads)], cwd=REPO, capture_output=True, text=True,
-                          timeout=600)
-    assert proc.returncode == 0, proc.stderr[-2000:]
-    return [line for line in proc.stdout.splitlines() if line.startswith("HASH")][0]
+SMALL = (64, 2, 128, 400, 4, 5)  # hidden, layers, intermediate, vocab, group size, steps
+
+
+def weights_hashes(script: str, args: list[str], side_by_side: int = 1) -> list[str]:
+    """Weight digests of ``side_by_side`` identical runs started at once (each in its own process)."""
+    procs = [subprocess.Popen([sys.executable, "-c", script, *args], cwd=REPO, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True) for _ in range(side_by_side)]
+    hashes = []
+    for proc in procs:
+        out, err = proc.communicate(timeout=900)
+        assert proc.returncode == 0, err[-2000:]
+        hashes.append([line for line in out.splitlines() if line.startswith("HASH")][0])
+    return hashes
 
 
 def test_training_is_bit_identical_across_processes_at_a_fixed_thread_count():
-    assert weights_hash(2) == weights_hash(2)
-    assert weights_hash(1) == weights_hash(1)
+    small = [str(v) for v in SMALL]
+    assert weights_hashes(SCRIPT, ["2", *small]) == weights_hashes(SCRIPT, ["2", *small])
+    assert weights_hashes(SCRIPT, ["1", *small]) == weights_hashes(SCRIPT, ["1", *small])
+
+
+LOADED = r"""
+import hashlib, sys, tempfile
+import numpy as np, torch
+torch.set_num_threads(2)
+from pipeline.config import load_params
+from pipeline.data.curate import curate_task
+from pipeline.models.tiny import build_tiny_model
+from pipeline.models.tokenizer import build_tokenizer
+from pipeline.rewards.total import RewardModel
+from pipeline.rl.schedules import joint_schedule
+from pipeline.rl.trainer import GRPOTrainer
+
+def main():
+    params = load_params("params.yaml")
+    records = {t: curate_task(params, t)[0]["train"][:64] for t in ("math", "qa", "writing")}
+    tok = build_tokenizer([m["content"] for rs in records.values() for r in rs for m in r["prompt"]] * 2,
+                          vocab_size=1024)
+    torch.manual_seed(0)
+    model = build_tiny_model(len(tok), 128, 4, 4, 2, 512, 256, 0, tok)  # the embedded default's sizes
+    schedule = joint_schedule({t: 64 for t in records}, 8, 1, np.random.default_rng(0))[:2]
+    rewards = RewardModel(params.rewards)
+    grpo = params.train.grpo.model_copy(update={"checkpoint_every": 0, "lr": 1e-3})
+    GRPOTrainer(model, tok, records, schedule, grpo, rewards, tempfile.mkdtemp(), seed=0).train()
+    rewards.close()
+    print("HASH", hashlib.sha256(b"".join(v.numpy().tobytes() for v in model.state_dict().values())).hexdigest())
+
+if __name__ == "__main__":
+    main()
+"""
+
+
+def test_training_is_bit_identical_side_by_side_on_a_loaded_machine():
+    """Two joint GRPO steps of the embedded default's model on its synthetic prompts, three runs at once on two
+    threads each. Without torch's deterministic kernels (pipeline/models/determinism.py) the backward pass
+    accumulated in a load-dependent order and the three runs ended at three different weights."""
+    assert len(set(weights_hashes(LOADED, [], side_by_side=3))) == 1
