@@ -43,7 +43,7 @@ def main() -> None:
     parser.add_argument("--workspace", action="store_true", help="also time dvc status / repro in this checkout")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        root = _copy_repo(Path(tmp) / "smoke")  # the working tree with configs/smoke.yaml as params.yaml
+        root = _copy_repo(Path(tmp) / "smoke")  # the working tree with configs/smoke.yaml resolved into params.yaml
         timed(["dvc", "init", "--no-scm", "-f", "-q"], root)
         full, out = timed(["dvc", "repro"], root)
         stages = out.count("Running stage")

@@ -10,7 +10,7 @@ turns it into exit code 2. Each field's ``description`` is its documentation
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, Sequence
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -510,13 +510,26 @@ def load_yaml(text: str) -> Any:
     return yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 (a SafeLoader subclass)
 
 
-def load_params(path: str | Path = DEFAULT_PARAMS) -> Params:
-    """Read and validate ``params.yaml``."""
+def merge_params(base: dict[str, Any], overlay: dict[str, Any]) -> dict[str, Any]:
+    """``overlay`` on ``base``: a mapping merges key by key, recursively; any other value (a list, a scalar,
+    null) replaces. The semantics of Snakemake's ``--configfile`` (``update_config``), so a profile means
+    the same to the CLI and to Snakemake. A profile holds only what differs from ``params.yaml``."""
+    out = dict(base)
+    for key, value in overlay.items():
+        out[key] = merge_params(out[key], value) \
+            if isinstance(value, dict) and isinstance(out.get(key), dict) else value
+    return out
+
+
+def read_params_file(path: str | Path) -> dict[str, Any]:
+    """One params file as a mapping (duplicate keys refused); errors name the file and line."""
     p = Path(path)
     try:
         text = p.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise UserError(f"{p}: file not found") from None
+    except IsADirectoryError:
+        raise UserError(f"{p}: a folder, expected a params file") from None
     try:
         data = load_yaml(text)
     except yaml.YAMLError as exc:
@@ -526,7 +539,30 @@ def load_params(path: str | Path = DEFAULT_PARAMS) -> Params:
             raise UserError(f"{p}: {problem}") from None
         where = f" line {mark.line + 1}" if mark is not None else ""
         raise UserError(f"{p}{where}: invalid YAML ({problem})") from None
-    return parse_params(data, source=str(p))
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise UserError(f"{p}: expected a mapping at the top level, got {type(data).__name__}")
+    return data
+
+
+def read_params_files(paths: str | Path | Sequence[str | Path]) -> dict[str, Any]:
+    """``params.yaml`` and the overlays after it, merged in order (:func:`merge_params`)."""
+    merged: dict[str, Any] = {}
+    for path in [paths] if isinstance(paths, (str, Path)) else paths:
+        merged = merge_params(merged, read_params_file(path))
+    return merged
+
+
+def load_params(paths: str | Path | Sequence[str | Path] = DEFAULT_PARAMS) -> Params:
+    """Read, merge (``params.yaml`` then each overlay) and validate; errors name the files and the key."""
+    files = [paths] if isinstance(paths, (str, Path)) else list(paths)
+    return parse_params(read_params_files(files), source=" + ".join(str(f) for f in files))
+
+
+def dump_params(params: Params) -> str:
+    """``params`` as a complete params file (every key, by its name in the file): what a profile resolves to."""
+    return yaml.safe_dump(params.model_dump(mode="json", by_alias=True), sort_keys=False, allow_unicode=True)
 
 
 def explain(model: type[BaseModel] = Params, prefix: str = "") -> list[str]:

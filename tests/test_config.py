@@ -5,7 +5,7 @@ import sys
 import pytest
 import yaml
 
-from pipeline.config import Params, explain, load_params, parse_params
+from pipeline.config import Params, explain, load_params, merge_params, parse_params, read_params_files
 from pipeline.errors import UserError
 from .conftest import REPO
 
@@ -69,13 +69,52 @@ def test_explain_documents_every_key():
 
 
 @pytest.mark.parametrize("name", ["smoke.yaml", "paper.yaml"])
-def test_shipped_profiles_are_valid(repo, name):
-    params = load_params(repo / "configs" / name)
+def test_shipped_profiles_are_valid_overlays_holding_only_what_differs(repo, name):
+    params = load_params([repo / "params.yaml", repo / "configs" / name])
     assert params.tasks == ["math", "coding", "qa", "writing"]
+    base, overlay = read_params_files(repo / "params.yaml"), read_params_files(repo / "configs" / name)
+
+    def leaves(node, path=()):
+        for key, value in node.items():
+            if isinstance(value, dict) and value:
+                yield from leaves(value, (*path, key))
+            else:
+                yield (*path, key), value
+
+    def lookup(node, path):
+        for key in path:
+            if not isinstance(node, dict) or key not in node:
+                return "<absent>"
+            node = node[key]
+        return node
+
+    same = [".".join(path) for path, value in leaves(overlay) if lookup(base, path) == value]
+    assert not same, f"configs/{name} repeats params.yaml's values: {same}"
+
+
+def test_overlays_merge_key_by_key():
+    base = {"a": {"x": 1, "y": {"p": 1, "q": 2}}, "l": [1, 2], "s": 1}
+    assert merge_params(base, {"a": {"y": {"q": 3}}, "l": [3], "s": None}) == \
+        {"a": {"x": 1, "y": {"p": 1, "q": 3}}, "l": [3], "s": None}
+    assert base["a"]["y"]["q"] == 2  # the inputs are left as they were
+
+
+def test_params_on_the_command_line_take_overlays(tmp_path, capsys):
+    from pipeline.cli import main
+
+    (tmp_path / "over.yaml").write_text("order: {method: greedy}\nseed: 3\n")
+    assert main(["params", "--params", str(REPO / "params.yaml"), str(tmp_path / "over.yaml"),
+                 "--out", str(tmp_path / "resolved.yaml")]) == 0
+    resolved = load_params(tmp_path / "resolved.yaml")
+    assert resolved.order.method == "greedy" and resolved.seed == 3 and resolved.models.hidden == 128
+    (tmp_path / "bad.yaml").write_text("order: {method: best}\n")
+    assert main(["params", "--params", str(REPO / "params.yaml"), str(tmp_path / "bad.yaml")]) == 2
+    err = capsys.readouterr().err
+    assert "bad.yaml" in err and "order.method" in err and len(err.strip().splitlines()) == 1
 
 
 def test_paper_profile_follows_table5_and_requires_isolation(repo):
-    p = load_params(repo / "configs" / "paper.yaml")
+    p = load_params([repo / "params.yaml", repo / "configs" / "paper.yaml"])
     assert p.rewards.code.require_isolation is True
     assert p.rewards.judge.model == "gpt-4.1-mini" and p.rewards.judge.temperature == 0.4
     assert p.models.base == "Qwen/Qwen2.5-7B-Instruct"

@@ -14,6 +14,7 @@ import pandas as pd
 import pytest
 
 from pipeline.data.schema import read_split
+from pipeline.workflow.render import RESOLVED_PARAMS
 
 REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
@@ -31,9 +32,9 @@ def _run(args: list[str], cwd: Path, timeout: float = 300) -> subprocess.Complet
     return proc
 
 
-def snakemake_jobs(cwd: Path = REPO) -> dict[str, dict[str, object]]:
+def snakemake_jobs(cwd: Path = REPO, extra: list[str] | None = None) -> dict[str, dict[str, object]]:
     """Jobs of a forced dry run (``rule@wildcard`` like DVC's foreach), with inputs, outputs and command."""
-    out = _run(["snakemake", "--dry-run", "--forceall", "--printshellcmds", "--cores", "1"], cwd).stdout
+    out = _run(["snakemake", "--dry-run", "--forceall", "--printshellcmds", "--cores", "1", *(extra or [])], cwd).stdout
     jobs: dict[str, dict[str, object]] = {}
     for block in re.split(r"\n(?=(?:local)?rule \w+:)", out):
         head = re.match(r"(?:local)?rule (\w+):", block)
@@ -71,7 +72,8 @@ def test_snakemake_and_dvc_declare_the_same_stages():
     snake, dvc = snakemake_jobs(), dvc_stages()
     assert set(snake) == set(dvc)
     for name in snake:
-        assert snake[name]["cmd"] == dvc[name]["cmd"], name
+        # Snakemake's stages read the configuration it was started with, resolved (workflow_rules/common.smk).
+        assert snake[name]["cmd"] == dvc[name]["cmd"].replace("--params params.yaml", f"--params {RESOLVED_PARAMS}"), name
         assert snake[name]["outputs"] == dvc[name]["outputs"], name
         s_in, d_in = snake[name]["inputs"], dvc[name]["inputs"]
         # DVC may name a data folder where Snakemake lists the files in it; both must cover each other.
@@ -123,6 +125,24 @@ def render_profile(env: dict[str, str]) -> dict:
         os.environ.update(saved)
 
 
+def test_a_profile_overlay_and_a_copied_profile_run_the_same_stages(tmp_path):
+    """`snakemake --configfile configs/smoke.yaml` on the shipped params.yaml and plain `snakemake` on the profile
+    resolved into params.yaml: the same jobs, the same commands, the same configuration read by every stage."""
+    from pipeline.config import load_params
+
+    overlay = _copy_repo(tmp_path / "overlay", smoke=False)
+    copied = _copy_repo(tmp_path / "copied", smoke=True)
+    jobs_overlay = snakemake_jobs(overlay, extra=["--configfile", "configs/smoke.yaml"])
+    jobs_copied = snakemake_jobs(copied)
+    assert jobs_overlay == jobs_copied
+    assert load_params(overlay / RESOLVED_PARAMS) == load_params(copied / RESOLVED_PARAMS) == \
+        load_params([REPO / "params.yaml", REPO / "configs" / "smoke.yaml"])
+    assert load_params(overlay / RESOLVED_PARAMS).models.hidden == 32  # the profile's value, not params.yaml's
+    # Without the overlay, the stages read the embedded default.
+    snakemake_jobs(overlay)
+    assert load_params(overlay / RESOLVED_PARAMS) == load_params(REPO / "params.yaml")
+
+
 def test_snakemake_lint_passes():
     proc = subprocess.run(["snakemake", "--lint"], cwd=REPO, env=ENV, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stdout + proc.stderr
@@ -135,19 +155,52 @@ def _copy_repo(dst: Path, smoke: bool = True) -> Path:
         if (REPO / rel).is_file() and rel != "dvc.lock":
             (dst / rel).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(REPO / rel, dst / rel)
-    if smoke:  # the whole DAG with tiny sizes
-        shutil.copy2(REPO / "configs" / "smoke.yaml", dst / "params.yaml")
+    if smoke:  # the whole DAG with tiny sizes: the smoke profile resolved into params.yaml, as for DVC
+        from pipeline.config import dump_params, load_params
+
+        (dst / "params.yaml").write_text(dump_params(load_params([REPO / "params.yaml", REPO / "configs" / "smoke.yaml"])))
     return dst
 
 
+def _set(path: Path, key: str, value) -> None:
+    """Set dotted ``key`` of a params file (a full file or an overlay) to ``value``."""
+    import yaml
+
+    data = yaml.safe_load(path.read_text()) or {}
+    node = data
+    *parents, leaf = key.split(".")
+    for part in parents:
+        node = node.setdefault(part, {})
+    node[leaf] = value
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+
+
+def _get(path: Path, key: str):
+    import yaml
+
+    node = yaml.safe_load(path.read_text())
+    for part in key.split("."):
+        node = node[part]
+    return node
+
+
+SMOKE = ["--configfile", "configs/smoke.yaml"]
+
+
 def test_both_tools_run_the_dag_and_agree(tmp_path):
-    snake = _copy_repo(tmp_path / "snake")
-    # After a Snakemake run, `dvc commit` records its results and DVC finds nothing to do.
-    _run(["snakemake", "--cores", "1"], snake, timeout=600)
+    """Snakemake runs the smoke profile as an overlay (--configfile configs/smoke.yaml, params.yaml untouched);
+    DVC runs it resolved into params.yaml. The same stages give the same results."""
+    snake = _copy_repo(tmp_path / "snake", smoke=False)
+    _run(["snakemake", "--cores", "1", *SMOKE], snake, timeout=600)
+    # After a Snakemake run, the profile resolved for DVC and `dvc commit` record its results: nothing to do.
+    _run([sys.executable, "-m", "pipeline", "params", "--params", "params.yaml", "configs/smoke.yaml",
+          "--out", "params.yaml"], snake)
     _run(["dvc", "init", "--no-scm", "-f", "-q"], snake)
     _run(["dvc", "commit", "--force", "--quiet"], snake)
     assert "up to date" in _run(["dvc", "status"], snake).stdout
     assert "Running stage" not in _run(["dvc", "repro"], snake).stdout
+    again = _run(["snakemake", "--cores", "1", *SMOKE], snake)  # the resolved params.yaml is the same configuration
+    assert "Nothing to be done" in again.stdout + again.stderr
     dvc = _copy_repo(tmp_path / "dvc")
     _run(["dvc", "init", "--no-scm", "-f", "-q"], dvc)
     _run(["dvc", "repro"], dvc, timeout=600)
@@ -182,18 +235,18 @@ def test_both_tools_run_the_dag_and_agree(tmp_path):
     # A second repro does nothing; a parameter change reruns the stage.
     assert "Running stage" not in _run(["dvc", "repro"], dvc).stdout
     params = dvc / "params.yaml"
-    params.write_text(params.read_text().replace("method: exact", "method: greedy"))
+    _set(params, "order.method", "greedy")
     rerun = re.findall(r"Running stage '([^']+)'", _run(["dvc", "repro"], dvc, timeout=600).stdout)
     assert rerun[0] == "order" and set(rerun) == {"order", *DOWNSTREAM_OF_ORDER}
     # One task's data parameter reruns that task's curation and everything downstream of θ0 (which is
     # trained on every task's data), but no other task's curation.
-    params.write_text(_bump_math(params.read_text()))
+    _set(params, "data.tasks.math.pretrain_n", _get(params, "data.tasks.math.pretrain_n") + 1)
     rerun = re.findall(r"Running stage '([^']+)'", _run(["dvc", "repro"], dvc, timeout=600).stdout)
     assert rerun[:2] == ["curate@math", "base_model"] and not [s for s in rerun if s.startswith("curate@")][1:]
     # One task's GRPO parameter reruns only that task's training and its consumers.
     weights = dvc / "data/models/single/math/model/model.safetensors"
     before = weights.read_bytes()
-    params.write_text(params.read_text().replace("overrides:\n    math: {}", "overrides:\n    math:\n      lr: 0.0002"))
+    _set(params, "train.overrides.math.lr", 0.0002)
     rerun = re.findall(r"Running stage '([^']+)'", _run(["dvc", "repro"], dvc, timeout=600).stdout)
     assert rerun[0] == "train_single@math" and set(rerun) <= {"train_single@math", *CONSUMERS_OF_A_TASK_RUN}
     assert "evaluate_transfer" in rerun and "merge_ties" in rerun  # they read the run's folder, log included
@@ -201,24 +254,24 @@ def test_both_tools_run_the_dag_and_agree(tmp_path):
     # σ = 0 (no advantage, so no update at any learning rate) the evaluation, and so `order`, is unchanged.
     if weights.read_bytes() != before:
         assert set(rerun) == {"train_single@math", *CONSUMERS_OF_A_TASK_RUN}
-    # Snakemake: the same parameter change reruns the same job (params trigger), nothing else.
-    snake_params = snake / "params.yaml"
-    snake_params.write_text(snake_params.read_text().replace("overrides:\n    math: {}",
-                                                             "overrides:\n    math:\n      lr: 0.0002"))
-    dry = _run(["snakemake", "--dry-run", "--cores", "1"], snake).stdout
+    # Snakemake: the same parameter change in the profile reruns the same job (params trigger), nothing else.
+    overlay = snake / "configs" / "smoke.yaml"
+    _set(overlay, "train.overrides.math.lr", 0.0002)
+    dry = _run(["snakemake", "--dry-run", "--cores", "1", *SMOKE], snake).stdout
     assert set(re.findall(r"^rule (\w+):", dry, re.M)) - {"all"} == {"train_single", *CONSUMERS_OF_A_TASK_RUN}
     assert re.findall(r"^\s+wildcards: task=(\w+)", dry, re.M) == ["math"]
     # The order method (the math change reverted): `order` and everything downstream, nothing upstream.
-    snake_params.write_text(_read_smoke().replace("method: exact", "method: greedy"))
-    dry = _run(["snakemake", "--dry-run", "--cores", "1"], snake).stdout
+    overlay.write_text(_read_smoke())
+    _set(overlay, "order.method", "greedy")
+    dry = _run(["snakemake", "--dry-run", "--cores", "1", *SMOKE], snake).stdout
     assert set(re.findall(r"^rule (\w+):", dry, re.M)) - {"all"} == {"order", *DOWNSTREAM_OF_ORDER}
     # A module that `order` imports only indirectly (commands/order → analysis/ordering → analysis/bounds):
     # editing it reruns `order` and its dependents, nothing else, in both tools.
-    snake_params.write_text(_read_smoke())
+    overlay.write_text(_read_smoke())
     for root in (snake, dvc):
         module = root / "pipeline" / "analysis" / "bounds.py"
         module.write_text(module.read_text() + "\n# an edit\n")
-    dry = _run(["snakemake", "--dry-run", "--cores", "1"], snake).stdout
+    dry = _run(["snakemake", "--dry-run", "--cores", "1", *SMOKE], snake).stdout
     assert set(re.findall(r"^rule (\w+):", dry, re.M)) - {"all"} == {"order", *DOWNSTREAM_OF_ORDER}
     status = _run(["dvc", "status"], dvc).stdout
     assert re.findall(r"^(\S+):$", status, re.M) == ["order"], status
@@ -234,11 +287,6 @@ DOWNSTREAM_OF_ORDER = {"train_curriculum", "validate_predictions", "evaluate_fin
 CONSUMERS_OF_A_TASK_RUN = {"evaluate_transfer", "order", "merge_ties", "train_curriculum", "train_joint",
                            "validate_predictions", "evaluate_final", "evaluate_benchmarks", "report"}
 """A task's GRPO settings also drive its curriculum segment and its prompts in the joint run."""
-
-
-def _bump_math(text: str) -> str:
-    return re.sub(r"(math:\n\s+source: synthetic_math\n(?:\s+\w+: .*\n)*?\s+pretrain_n: )(\d+)",
-                  lambda m: m.group(1) + str(int(m.group(2)) + 1), text, count=1)
 
 
 def test_invalid_params_stop_snakemake(tmp_path):

@@ -1,12 +1,20 @@
-# Shared helpers of the generated rules (stages.smk): the configuration validated with the project's own
-# typed loader (the same pydantic models as the CLI and DVC's params), each rule's params keys and its code
-# (the import closure of its command module, computed from the stage table when the workflow is parsed).
-from pipeline.config import parse_params
+# Shared helpers of the generated rules (stages.smk). The configuration is the one the workflow was started
+# with: params.yaml, then each --configfile overlay (a profile in configs/), merged by Snakemake the way the
+# CLI merges `--params params.yaml OVERLAY`, then --config. It is validated with the project's own models and
+# written whole to RESOLVED_PARAMS, which every stage command reads: a profile is never copied over
+# params.yaml, and switching profiles reruns only the stages whose params keys (below) changed.
+from pipeline.config import parse_params, read_params_file
+from pipeline.workflow.render import RESOLVED_PARAMS, write_resolved_params
 from pipeline.workflow.render import stage_code as _stage_code
 from pipeline.workflow.stages import stage as _stage
 
-TASKS = list(parse_params(config, source="params.yaml (Snakemake config)").tasks)
-CONFIG_FILES = "params.yaml"  # what every stage command reads (--params)
+for _file in workflow.configfiles:  # duplicate keys and broken YAML: one line naming the file
+    read_params_file(_file)
+_SOURCE = " + ".join(["params.yaml", *(str(f) for f in workflow.configfiles if str(f) != "params.yaml")])
+PARAMS = parse_params(config, source=f"{_SOURCE} (Snakemake config)")
+TASKS = list(PARAMS.tasks)
+RESOLVED = PARAMS.model_dump(mode="json", by_alias=True)  # every key, defaults filled: what the stages read
+write_resolved_params(PARAMS, source=_SOURCE)
 
 
 def stage_code(name):
@@ -15,8 +23,9 @@ def stage_code(name):
 
 
 def param(key, wc):
-    """The value of dotted params key `key` ({task}: the job's task); None when absent."""
-    value = config
+    """The validated value of dotted params key `key` ({task}: the job's task); None when absent. Validated,
+    so a key written out in full or left to its default is the same parameter (no spurious rerun)."""
+    value = RESOLVED
     for part in key.format(task=getattr(wc, "task", "")).split("."):
         value = value.get(part) if isinstance(value, dict) else None
     return value

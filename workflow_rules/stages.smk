@@ -1,5 +1,5 @@
 # Generated from pipeline/workflow/stages.py by `python -m pipeline stages --write`: edit the table, not this file.
-# Helpers (TASKS, CONFIG_FILES, param, stage_code) are in common.smk.
+# Helpers (TASKS, param, stage_code) and the resolved configuration: common.smk.
 
 localrules:
     all,
@@ -18,7 +18,6 @@ rule curate:
         "data/curated/{task}/pretrain.parquet",
         "data/curated/{task}/stats.json",
     params:
-        config_files=CONFIG_FILES,
         seed=lambda wc: param("seed", wc),
         data_val_fraction=lambda wc: param("data.val_fraction", wc),
         data_test_fraction=lambda wc: param("data.test_fraction", wc),
@@ -29,7 +28,7 @@ rule curate:
     conda:
         "../environment.yml"
     shell:
-        "python -m pipeline curate --task {wildcards.task} --out data/curated/{wildcards.task} --params {params.config_files} > {log} 2>&1"
+        "python -m pipeline curate --task {wildcards.task} --out data/curated/{wildcards.task} --params .snakemake/omni-thinker/params.yaml > {log} 2>&1"
 
 
 # base_model: θ0: the tiny Qwen2 built and warm-started, or models.base copied (Section 4)
@@ -41,7 +40,6 @@ rule base_model:
     output:
         directory("data/models/base"),
     params:
-        config_files=CONFIG_FILES,
         seed=lambda wc: param("seed", wc),
         models=lambda wc: param("models", wc),
     threads: workflow.cores
@@ -50,7 +48,7 @@ rule base_model:
     conda:
         "../environment.yml"
     shell:
-        "python -m pipeline base-model --out data/models/base --params {params.config_files} > {log} 2>&1"
+        "python -m pipeline base-model --out data/models/base --params .snakemake/omni-thinker/params.yaml > {log} 2>&1"
 
 
 # train_single@{task}: single-task GRPO from θ0 (Section 4)
@@ -65,7 +63,6 @@ rule train_single:
         "data/models/single/{task}/log.jsonl",
         "data/models/single/{task}/metrics.json",
     params:
-        config_files=CONFIG_FILES,
         seed=lambda wc: param("seed", wc),
         train_backend=lambda wc: param("train.backend", wc),
         train_verl=lambda wc: param("train.verl", wc),
@@ -78,7 +75,7 @@ rule train_single:
     conda:
         "../environment.yml"
     shell:
-        "python -m pipeline train --mode single --task {wildcards.task} --base data/models/base --out data/models/single/{wildcards.task} --params {params.config_files} > {log} 2>&1"
+        "python -m pipeline train --mode single --task {wildcards.task} --base data/models/base --out data/models/single/{wildcards.task} --params .snakemake/omni-thinker/params.yaml > {log} 2>&1"
 
 
 # evaluate_transfer: θ0 and every single-task model on every task, val and test: accuracy and entropy (Eq. 11)
@@ -94,7 +91,6 @@ rule evaluate_transfer:
         "data/eval/transfer/entropies.csv",
         "data/eval/transfer/units.jsonl",
     params:
-        config_files=CONFIG_FILES,
         seed=lambda wc: param("seed", wc),
         eval=lambda wc: param("eval", wc),
         rewards=lambda wc: param("rewards", wc),
@@ -105,7 +101,7 @@ rule evaluate_transfer:
     conda:
         "../environment.yml"
     shell:
-        "python -m pipeline evaluate --transfer data/models/base data/models/single --out data/eval/transfer --params {params.config_files} > {log} 2>&1"
+        "python -m pipeline evaluate --transfer data/models/base data/models/single --out data/eval/transfer --params .snakemake/omni-thinker/params.yaml > {log} 2>&1"
 
 
 # order: BWT (Eq. 6), Algorithm 1, the curriculum from the LOP (Eq. 10) and the entropy matrix (Eq. 12)
@@ -122,7 +118,6 @@ rule order:
         "data/order/entropy_change.png",
         "data/order/curriculum.json",
     params:
-        config_files=CONFIG_FILES,
         seed=lambda wc: param("seed", wc),
         order=lambda wc: param("order", wc),
     priority: 50
@@ -131,7 +126,7 @@ rule order:
     conda:
         "../environment.yml"
     shell:
-        "python -m pipeline order --accuracies data/eval/transfer/accuracies.csv --entropies data/eval/transfer/entropies.csv --out data/order --params {params.config_files} > {log} 2>&1"
+        "python -m pipeline order --accuracies data/eval/transfer/accuracies.csv --entropies data/eval/transfer/entropies.csv --out data/order --params .snakemake/omni-thinker/params.yaml > {log} 2>&1"
 
 
 # sft_rft: the rejection-sampling SFT baseline from θ0 (Section 4)
@@ -145,7 +140,6 @@ rule sft_rft:
         "data/models/sft/rft_data.jsonl",
         "data/models/sft/rft.json",
     params:
-        config_files=CONFIG_FILES,
         seed=lambda wc: param("seed", wc),
         baselines_rft=lambda wc: param("baselines.rft", wc),
         eval_backend=lambda wc: param("eval.backend", wc),
@@ -156,7 +150,7 @@ rule sft_rft:
     conda:
         "../environment.yml"
     shell:
-        "python -m pipeline sft-rft --base data/models/base --out data/models/sft --params {params.config_files} > {log} 2>&1"
+        "python -m pipeline sft-rft --base data/models/base --out data/models/sft --params .snakemake/omni-thinker/params.yaml > {log} 2>&1"
 
 
 # merge_ties: the TIES-merging baseline: the best single-task checkpoints on val, merged into θ0 with mergekit
@@ -174,7 +168,6 @@ rule merge_ties:
         directory("data/models/merged/model"),
         "data/models/merged/selection.json",
     params:
-        config_files=CONFIG_FILES,
         seed=lambda wc: param("seed", wc),
         eval=lambda wc: param("eval", wc),
         rewards=lambda wc: param("rewards", wc),
@@ -185,7 +178,7 @@ rule merge_ties:
     conda:
         "../environment.yml"
     shell:
-        "python -m pipeline merge-ties --base data/models/base --singles data/models/single --reuse data/eval/transfer --out data/models/merged --params {params.config_files} > {log} 2>&1"
+        "python -m pipeline merge-ties --base data/models/base --singles data/models/single --reuse data/eval/transfer --out data/models/merged --params .snakemake/omni-thinker/params.yaml > {log} 2>&1"
 
 
 # train_curriculum: MT-GRPO task by task in the order of `order`; its first segment is σ(1)'s single-task run (Section 2.3)
@@ -202,7 +195,6 @@ rule train_curriculum:
         "data/models/curriculum/log.jsonl",
         "data/models/curriculum/metrics.json",
     params:
-        config_files=CONFIG_FILES,
         seed=lambda wc: param("seed", wc),
         train_backend=lambda wc: param("train.backend", wc),
         train_verl=lambda wc: param("train.verl", wc),
@@ -215,7 +207,7 @@ rule train_curriculum:
     conda:
         "../environment.yml"
     shell:
-        "python -m pipeline train --mode curriculum --order data/order/curriculum.json --base data/models/base --singles data/models/single --out data/models/curriculum --params {params.config_files} > {log} 2>&1"
+        "python -m pipeline train --mode curriculum --order data/order/curriculum.json --base data/models/base --singles data/models/single --out data/models/curriculum --params .snakemake/omni-thinker/params.yaml > {log} 2>&1"
 
 
 # train_joint: MT-GRPO over all tasks mixed (Section 2.3)
@@ -229,7 +221,6 @@ rule train_joint:
         "data/models/joint/log.jsonl",
         "data/models/joint/metrics.json",
     params:
-        config_files=CONFIG_FILES,
         seed=lambda wc: param("seed", wc),
         train_backend=lambda wc: param("train.backend", wc),
         train_verl=lambda wc: param("train.verl", wc),
@@ -241,7 +232,7 @@ rule train_joint:
     conda:
         "../environment.yml"
     shell:
-        "python -m pipeline train --mode joint --base data/models/base --out data/models/joint --params {params.config_files} > {log} 2>&1"
+        "python -m pipeline train --mode joint --base data/models/base --out data/models/joint --params .snakemake/omni-thinker/params.yaml > {log} 2>&1"
 
 
 # evaluate_final: Base, ST×K, SFT, MM, JT and CL on test (Table 1; Base and ST reused from evaluate_transfer)
@@ -261,7 +252,6 @@ rule evaluate_final:
         "data/eval/final/entropies.csv",
         "data/eval/final/units.jsonl",
     params:
-        config_files=CONFIG_FILES,
         seed=lambda wc: param("seed", wc),
         eval=lambda wc: param("eval", wc),
         rewards=lambda wc: param("rewards", wc),
@@ -271,7 +261,7 @@ rule evaluate_final:
     conda:
         "../environment.yml"
     shell:
-        "python -m pipeline evaluate --transfer data/models/base data/models/single --model sft=data/models/sft/model --model merged=data/models/merged/model --model joint=data/models/joint/model --model curriculum=data/models/curriculum/model --split test --reuse data/eval/transfer --out data/eval/final --params {params.config_files} > {log} 2>&1"
+        "python -m pipeline evaluate --transfer data/models/base data/models/single --model sft=data/models/sft/model --model merged=data/models/merged/model --model joint=data/models/joint/model --model curriculum=data/models/curriculum/model --split test --reuse data/eval/transfer --out data/eval/final --params .snakemake/omni-thinker/params.yaml > {log} 2>&1"
 
 
 # evaluate_benchmarks: Table 1's benchmarks (benchmarks.names; none in the embedded default)
@@ -287,7 +277,6 @@ rule evaluate_benchmarks:
     output:
         "data/eval/benchmarks/results.csv",
     params:
-        config_files=CONFIG_FILES,
         seed=lambda wc: param("seed", wc),
         eval=lambda wc: param("eval", wc),
         rewards=lambda wc: param("rewards", wc),
@@ -298,7 +287,7 @@ rule evaluate_benchmarks:
     conda:
         "../environment.yml"
     shell:
-        "python -m pipeline benchmark --model base=data/models/base --model sft=data/models/sft/model --model merged=data/models/merged/model --model joint=data/models/joint/model --model curriculum=data/models/curriculum/model --singles data/models/single --out data/eval/benchmarks --params {params.config_files} > {log} 2>&1"
+        "python -m pipeline benchmark --model base=data/models/base --model sft=data/models/sft/model --model merged=data/models/merged/model --model joint=data/models/joint/model --model curriculum=data/models/curriculum/model --singles data/models/single --out data/eval/benchmarks --params .snakemake/omni-thinker/params.yaml > {log} 2>&1"
 
 
 # validate_predictions: extra curricula trained and measured against Algorithm 1's predictions (Table 3)
@@ -319,7 +308,6 @@ rule validate_predictions:
         directory("data/validate/models"),
         "data/validate/validation.json",
     params:
-        config_files=CONFIG_FILES,
         seed=lambda wc: param("seed", wc),
         train_backend=lambda wc: param("train.backend", wc),
         train_verl=lambda wc: param("train.verl", wc),
@@ -335,7 +323,7 @@ rule validate_predictions:
     conda:
         "../environment.yml"
     shell:
-        "python -m pipeline validate-predictions --order-dir data/order --accuracies data/eval/transfer/accuracies.csv --curriculum data/models/curriculum --base data/models/base --singles data/models/single --out data/validate --params {params.config_files} > {log} 2>&1"
+        "python -m pipeline validate-predictions --order-dir data/order --accuracies data/eval/transfer/accuracies.csv --curriculum data/models/curriculum --base data/models/base --singles data/models/single --out data/validate --params .snakemake/omni-thinker/params.yaml > {log} 2>&1"
 
 
 # report: the paper's tables and figures in data/report/
@@ -365,7 +353,6 @@ rule report:
         directory("data/report/curves"),
         "data/report/metrics.json",
     params:
-        config_files=CONFIG_FILES,
         order_floor=lambda wc: param("order.floor", wc),
         eval_accuracy=lambda wc: param("eval.accuracy", wc),
         eval_samples=lambda wc: param("eval.samples", wc),
@@ -374,4 +361,4 @@ rule report:
     conda:
         "../environment.yml"
     shell:
-        "python -m pipeline report --transfer data/eval/transfer --final data/eval/final --order-dir data/order --validate data/validate --benchmarks data/eval/benchmarks --models data/models --out data/report --params {params.config_files} > {log} 2>&1"
+        "python -m pipeline report --transfer data/eval/transfer --final data/eval/final --order-dir data/order --validate data/validate --benchmarks data/eval/benchmarks --models data/models --out data/report --params .snakemake/omni-thinker/params.yaml > {log} 2>&1"

@@ -18,3 +18,16 @@ def parse_models(specs: list[str]) -> dict[str, str]:
             raise UserError(f"--model {name}: {path} is not a folder")
         models[name] = path
     return models
+
+
+def add_params_argument(parser, required_default: bool = True) -> None:
+    """``--params FILE [FILE ...]``: params.yaml, then the overlays merged on it in order (a profile in
+    ``configs/`` holds only what differs), as ``snakemake --configfile`` does."""
+    parser.add_argument("--params", nargs="+", metavar="FILE", default=["params.yaml"] if required_default else None,
+                        help="parameters: params.yaml, then overlays merged on it in order, e.g. "
+                             "`--params params.yaml configs/smoke.yaml` (default: params.yaml)")
+
+
+def params_label(files: list[str] | str) -> str:
+    """How error messages name the parameters: the files, joined with +."""
+    return files if isinstance(files, str) else " + ".join(files)

@@ -9,15 +9,16 @@ import time
 from pathlib import Path
 
 from ..cli import command
-from ..config import DEFAULT_PARAMS, load_params
+from ..config import load_params
 from ..errors import UserError
 from ..io import staged_outputs, write_json_atomic
+from .args import add_params_argument
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--curated", default="data/curated", help="folder of curate outputs (one subfolder per task)")
     parser.add_argument("--out", required=True, metavar="DIR", help="model folder (HF format)")
-    parser.add_argument("--params", default=str(DEFAULT_PARAMS), help="parameters file (default: params.yaml)")
+    add_params_argument(parser)
 
 
 @command("base-model", help="Build θ0: tokenizer + tiny Qwen2 warm-started on the pretrain split, or a given HF model.")

@@ -8,9 +8,9 @@ import io
 from pathlib import Path
 
 from ..cli import command
-from ..config import DEFAULT_PARAMS, load_params
+from ..config import load_params
 from ..errors import UserError
-from .args import parse_models
+from .args import add_params_argument, params_label, parse_models
 
 COLUMNS = ["model", "benchmark", "domain", "category", "metric", "score", "score_se", "n"]
 
@@ -21,7 +21,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--singles", metavar="DIR", help="single-task runs: DIR/<domain>/model is evaluated on its "
                         "domain's benchmarks (Table 1's ST×K column), named after the domain")
     parser.add_argument("--out", required=True, metavar="DIR", help="writes results.csv")
-    parser.add_argument("--params", default=str(DEFAULT_PARAMS), help="parameters file (default: params.yaml)")
+    add_params_argument(parser)
 
 
 @command("benchmark", help="Evaluate models on the benchmarks of benchmarks.names (Table 1), per category.")
@@ -34,7 +34,8 @@ def run(args: argparse.Namespace) -> int:
     known = all_benchmarks()
     unknown = [n for n in [*p.names, *p.sources] if n not in known]
     if unknown:
-        raise UserError(f"{args.params}: benchmarks: unknown benchmark(s) {unknown} (known: {', '.join(known)})")
+        raise UserError(f"{params_label(args.params)}: benchmarks: unknown benchmark(s) {unknown} "
+                        f"(known: {', '.join(known)})")
     models = parse_models(args.model)
     plan: dict[str, list[str]] = {}  # model path → benchmarks
     names: dict[str, str] = {}

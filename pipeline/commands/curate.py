@@ -6,14 +6,15 @@ import argparse
 import json
 
 from ..cli import command
-from ..config import DEFAULT_PARAMS, load_params
+from ..config import load_params
 from ..errors import UserError
+from .args import add_params_argument, params_label
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--task", required=True, help="task name (a key of data.tasks in params)")
     parser.add_argument("--out", required=True, metavar="DIR", help="output folder (e.g. data/curated/math)")
-    parser.add_argument("--params", default=str(DEFAULT_PARAMS), help="parameters file (default: params.yaml)")
+    add_params_argument(parser)
 
 
 @command("curate", help="Curate one task into train/val/test (and pretrain) parquet files with stats.json.")
@@ -22,7 +23,7 @@ def run(args: argparse.Namespace) -> int:
 
     params = load_params(args.params)
     if args.task not in params.data.tasks:
-        raise UserError(f"{args.params}: data.tasks has no entry for task '{args.task}' "
+        raise UserError(f"{params_label(args.params)}: data.tasks has no entry for task '{args.task}' "
                         f"(have: {', '.join(params.data.tasks)})")
     splits, stats = curate_task(params, args.task)
     write_task(splits, stats, args.out)

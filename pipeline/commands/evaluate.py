@@ -8,9 +8,9 @@ import io
 from pathlib import Path
 
 from ..cli import command
-from ..config import DEFAULT_PARAMS, load_params
+from ..config import load_params
 from ..errors import UserError
-from .args import parse_models
+from .args import add_params_argument, parse_models
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -27,7 +27,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "eval settings, rewards and seed) are taken from its units.jsonl; repeat")
     parser.add_argument("--out", required=True, metavar="DIR",
                         help="writes accuracies.csv, entropies.csv and units.jsonl (every result, per prompt)")
-    parser.add_argument("--params", default=str(DEFAULT_PARAMS), help="parameters file (default: params.yaml)")
+    add_params_argument(parser)
 
 
 @command("evaluate", help="Per-task accuracy (mean@k and greedy) and token entropy (Eq. 11) of models on val/test.")

@@ -7,8 +7,9 @@ import time
 from pathlib import Path
 
 from ..cli import command
-from ..config import DEFAULT_PARAMS, load_params
+from ..config import load_params
 from ..errors import UserError
+from .args import add_params_argument
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -20,7 +21,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "recomputed (see pipeline/eval/reuse.py); repeat")
     parser.add_argument("--out", required=True, metavar="DIR",
                         help="writes model/ (HF, with mergekit.yaml) and selection.json")
-    parser.add_argument("--params", default=str(DEFAULT_PARAMS), help="parameters file (default: params.yaml)")
+    add_params_argument(parser)
 
 
 @command("merge-ties", help="Model-merging baseline: best single-task checkpoints on val, TIES-merged (mergekit).")

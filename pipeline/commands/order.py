@@ -50,9 +50,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--entropies", metavar="ENT.csv",
                         help="optional trained_on,evaluated_on,entropy table: writes the entropy change matrix "
                              "(Eq. 12)")
-    parser.add_argument("--params", metavar="params.yaml",
-                        help="take defaults for floor, method, weights, exact_max_k and restarts from its order "
-                             "section")
+    parser.add_argument("--params", nargs="+", metavar="FILE",
+                        help="take defaults for floor, method, weights, exact_max_k and restarts from the order "
+                             "section of params.yaml and the overlays after it")
     parser.add_argument("--seed", type=int, default=None,
                         help="seed of the large-K heuristic (default: params seed or 0)")
 

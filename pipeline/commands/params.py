@@ -1,42 +1,41 @@
-"""``params``: validate params.yaml and print the resolved configuration."""
+"""``params``: validate params.yaml (and overlays) and print the resolved configuration or the reference."""
 
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
-
-import yaml
 
 from ..cli import command
-from ..config import DEFAULT_PARAMS, explain, load_params
+from ..config import dump_params, explain, load_params, read_params_files
+from .args import add_params_argument
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--params", default=str(DEFAULT_PARAMS), help="parameters file (default: params.yaml)")
+    add_params_argument(parser)
     parser.add_argument("--explain", action="store_true", help="list every key with its default and meaning")
     parser.add_argument("--reference", action="store_true",
                         help="the parameter reference (docs/params.md) in Markdown: every key's type, model default, "
                              "the params file's value and meaning")
-    parser.add_argument("--out", metavar="FILE", help="with --reference: write it to FILE (atomically)")
+    parser.add_argument("--out", metavar="FILE",
+                        help="write to FILE (atomically) instead of printing: the resolved configuration, a complete "
+                             "params file (e.g. a profile resolved for DVC), or with --reference the reference")
 
 
-@command("params", help="Validate a params file and print the resolved configuration.")
+@command("params", help="Validate params files (params.yaml, then overlays) and print the resolved configuration.")
 def run(args: argparse.Namespace) -> int:
+    from ..io import write_text_atomic
+
     if args.explain:
         print("\n".join(explain()))
         return 0
+    params = load_params(args.params)  # valid files, or a one-line error
     if args.reference:
-        from ..config import load_yaml
         from ..config_reference import reference_markdown
-        from ..io import write_text_atomic
 
-        load_params(args.params)  # a valid file, or a one-line error
-        text = reference_markdown(load_yaml(Path(args.params).read_text(encoding="utf-8")))
-        if args.out:
-            write_text_atomic(args.out, text)
-        else:
-            print(text, end="")
-        return 0
-    params = load_params(args.params)
-    print(yaml.safe_dump(params.model_dump(mode="json"), sort_keys=False).rstrip())
+        text = reference_markdown(read_params_files(args.params))
+    else:
+        text = dump_params(params)
+    if args.out:
+        write_text_atomic(args.out, text)
+    else:
+        print(text, end="")
     return 0

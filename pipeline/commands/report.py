@@ -13,8 +13,9 @@ import json
 from pathlib import Path
 
 from ..cli import command
-from ..config import DEFAULT_PARAMS, load_params
+from ..config import load_params
 from ..errors import UserError
+from .args import add_params_argument
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -25,7 +26,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--benchmarks", default="data/eval/benchmarks", help="evaluate_benchmarks outputs")
     parser.add_argument("--models", default="data/models", help="run folders (single/<task>, joint, curriculum)")
     parser.add_argument("--out", required=True, metavar="DIR", help="report folder")
-    parser.add_argument("--params", default=str(DEFAULT_PARAMS), help="parameters file (default: params.yaml)")
+    add_params_argument(parser)
 
 
 def _read_csv(path: Path):

@@ -8,9 +8,10 @@ import sys
 from pathlib import Path
 
 from ..cli import command
-from ..config import DEFAULT_PARAMS, load_params
+from ..config import load_params
 from ..errors import UserError
 from ..io import atomic_path, write_json_atomic
+from .args import add_params_argument
 
 REQUIRED = ("id", "task", "prompt", "reference", "response")
 
@@ -21,7 +22,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", required=True, metavar="OUTPUT.jsonl",
                         help='one line per valid input line: {"id", "task", "score", "components", "excluded"}; '
                              "reward statistics go to OUTPUT.jsonl.stats.json")
-    parser.add_argument("--params", default=str(DEFAULT_PARAMS), help="parameters file (default: params.yaml)")
+    add_params_argument(parser)
 
 
 def _parse(lineno: int, line: str) -> tuple[dict | None, str | None]:

@@ -9,8 +9,9 @@ import time
 from pathlib import Path
 
 from ..cli import command
-from ..config import DEFAULT_PARAMS, load_params
+from ..config import load_params
 from ..errors import UserError
+from .args import add_params_argument
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -19,7 +20,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", required=True, metavar="DIR",
                         help="writes model/ (HF), rft.json (kept prompts and responses per task) and "
                              "rft_data.jsonl (the kept responses)")
-    parser.add_argument("--params", default=str(DEFAULT_PARAMS), help="parameters file (default: params.yaml)")
+    add_params_argument(parser)
 
 
 @command("sft-rft", help="RFT baseline: sample from θ0, keep correct responses, fine-tune θ0 on them.")

@@ -5,8 +5,9 @@ from __future__ import annotations
 import argparse
 
 from ..cli import command
-from ..config import DEFAULT_PARAMS, load_params
+from ..config import load_params
 from ..errors import UserError
+from .args import add_params_argument
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -14,8 +15,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     what.add_argument("--write", action="store_true",
                       help="regenerate dvc.yaml, workflow_rules/stages.smk and the README's stage table")
     what.add_argument("--check", action="store_true", help="exit 1 when a generated file is stale")
-    parser.add_argument("--params", default=str(DEFAULT_PARAMS), help="parameters file (its tasks name dvc.yaml's plot "
-                                                                      "series; default: params.yaml)")
+    add_params_argument(parser)
 
 
 @command("stages", help="List the stages of the DAG, or regenerate / check dvc.yaml and the Snakemake rules.")

@@ -6,9 +6,10 @@ import argparse
 from pathlib import Path
 
 from ..cli import command
-from ..config import DEFAULT_PARAMS, load_params
+from ..config import load_params
 from ..errors import UserError
 from ..io import read_json
+from .args import add_params_argument
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -28,7 +29,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="curriculum: folder of the single-task runs (<task>/); when the run of the first task "
                              "is exactly the curriculum's first segment (same θ0, batches, settings, seed, rewards), "
                              "the curriculum starts from its final state instead of training that segment again")
-    parser.add_argument("--params", default=str(DEFAULT_PARAMS), help="parameters file (default: params.yaml)")
+    add_params_argument(parser)
     parser.add_argument("--dry-run", action="store_true",
                         help="print the plan (local) or the exact verl commands and rendered Hydra configs (verl), "
                              "and write nothing")
@@ -61,7 +62,7 @@ def run(args: argparse.Namespace) -> int:
         raise UserError("--mode curriculum needs --order (curriculum.json or a comma-separated list)")
     order = _order(args.order, list(params.tasks)) if args.mode == "curriculum" else None
     summary = train_run(params, args.mode, Path(args.base), Path(args.curated), Path(args.out),
-                        task=args.task, order=order, dry_run=args.dry_run, params_file=Path(args.params),
+                        task=args.task, order=order, dry_run=args.dry_run,
                         singles=Path(args.singles) if args.singles else None)
     if args.dry_run:
         return 0

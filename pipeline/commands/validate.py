@@ -17,8 +17,9 @@ import shutil
 from pathlib import Path
 
 from ..cli import command
-from ..config import DEFAULT_PARAMS, load_params
+from ..config import load_params
 from ..errors import UserError
+from .args import add_params_argument
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -33,7 +34,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                                                          "`train --singles`)")
     parser.add_argument("--curated", default="data/curated", help="folder of curate outputs")
     parser.add_argument("--out", required=True, metavar="DIR", help="writes predictions.csv, validation.json, models/")
-    parser.add_argument("--params", default=str(DEFAULT_PARAMS), help="parameters file (default: params.yaml)")
+    add_params_argument(parser)
 
 
 def resolve_orders(specs: list[str], best: list[str], curricula_csv: Path, tasks: list[str]) -> dict[str, list[str]]:
@@ -104,7 +105,7 @@ def run(args: argparse.Namespace) -> int:
             else:
                 run_dir = out / "models" / "-".join(order)
                 train_run(params, "curriculum", Path(args.base), Path(args.curated), run_dir, order=order,
-                          params_file=Path(args.params), singles=Path(args.singles) if args.singles else None)
+                          singles=Path(args.singles) if args.singles else None)
                 model_dirs[label] = run_dir / "model"
         units = [Unit(label, str(model_dirs[label]), task, split) for label in orders for task in tasks]
         results = {(u.name, u.task): r for u, r in evaluate_units(units, params, Path(args.curated))}

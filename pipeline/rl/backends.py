@@ -30,7 +30,7 @@ def train_backend(name: str) -> Callable[..., dict]:
 
 @TRAIN_BACKENDS.register("local")
 def train_local(params, plan: TrainPlan, base: Path, out: Path, dry_run: bool = False,
-                params_file: Path | None = None, singles: Path | None = None) -> dict:
+                singles: Path | None = None) -> dict:
     """Our MT-GRPO loop (:class:`~pipeline.rl.trainer.GRPOTrainer`) on CPU or one GPU; resumable from
     ``out/work`` (snapshots for checkpoint selection, ``keep_every``, are kept for single-task runs only).
     A curriculum starts from ``singles/<first task>`` when that single-task run is exactly its first segment."""

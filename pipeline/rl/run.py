@@ -10,15 +10,13 @@ from .plan import plan_training
 
 
 def train_run(params, mode: str, base: Path, curated: Path, out: Path, task: str | None = None,
-              order: list[str] | None = None, dry_run: bool = False, params_file: Path | None = None,
-              singles: Path | None = None) -> dict:
+              order: list[str] | None = None, dry_run: bool = False, singles: Path | None = None) -> dict:
     """One GRPO run with ``train.backend``; writes ``out/{model,log.jsonl,metrics.json,checkpoints,segments}``
-    and returns the summary (with ``dry_run``: prints what it would run and writes nothing). ``params_file``
-    is the file ``params`` came from (the verl backend passes it to the reward function); ``singles`` the
+    and returns the summary (with ``dry_run``: prints what it would run and writes nothing). ``singles``: the
     single-task runs a curriculum may start from (see ``train --singles``)."""
     plan = plan_training(params, mode, curated, task=task, order=order)
     run = train_backend(params.train.backend)
     if dry_run:
-        return run(params, plan, base, out, dry_run=True, params_file=params_file, singles=singles)
+        return run(params, plan, base, out, dry_run=True, singles=singles)
     with run_folder_lock(out):  # one run at a time per folder: two would interleave one log
-        return run(params, plan, base, out, params_file=params_file, singles=singles)
+        return run(params, plan, base, out, singles=singles)

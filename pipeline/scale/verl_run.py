@@ -183,21 +183,24 @@ def _run(cmd: list[str], env: dict[str, str], what: str) -> None:
 
 @TRAIN_BACKENDS.register("verl")
 def train_verl(params, plan: TrainPlan, base: Path, out: Path, dry_run: bool = False,
-               params_file: Path | None = None, singles: Path | None = None) -> dict:
+               singles: Path | None = None) -> dict:
     """Run ``plan`` as verl runs; with ``dry_run``, print each command and its rendered config instead.
-    ``singles`` is not used: verl runs are not bit-reproducible, so a curriculum trains its first segment."""
+    ``singles`` is not used: verl runs are not bit-reproducible, so a curriculum trains its first segment.
+    The reward workers read the run's resolved parameters from ``out/work/params.yaml`` (written here), so a
+    run started from params.yaml and overlays, or from a DVC experiment, scores with exactly its own."""
     from omegaconf import OmegaConf
 
     from ..data.prompt_length import check_prompt_lengths, load_tokenizer, within_prompt_length
     from ..data.schema import read_split
     from ..data.verl_export import write_verl_parquet
-    from ..io import staged_outputs, write_json_atomic
+    from ..config import dump_params
+    from ..io import staged_outputs, write_json_atomic, write_text_atomic
 
     if importlib.util.find_spec("verl") is None:
         raise UserError("train.backend: verl needs the verl package (pip install -e '.[gpu]' on a CUDA machine; "
                         "the [dev] extra has it for --dry-run)")
-    params_file = Path(params_file or os.environ.get("OMNI_THINKER_PARAMS") or "params.yaml").resolve()
     work = Path(out).resolve() / "work" / "verl"
+    params_file = work.parent / "params.yaml"
     base_ref = str(Path(base).resolve()) if Path(base).exists() else str(base)
     runs = plan_runs(plan, base_ref, work)
     commands = []
@@ -220,6 +223,7 @@ def train_verl(params, plan: TrainPlan, base: Path, out: Path, dry_run: bool = F
             print(OmegaConf.to_yaml(compose_config(overrides)))
         return {"mode": plan.mode, "backend": "verl", "runs": [r.name for r, _, _ in commands], "dry_run": True}
 
+    write_text_atomic(params_file, dump_params(params))
     logs: list[dict[str, Any]] = []
     offset, timeouts, seconds = 0, 0, 0.0
     tokenizer = None

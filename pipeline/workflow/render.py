@@ -18,6 +18,9 @@ from .deps import ROOT, collapse, import_closure
 from .stages import PLOTS, STAGES, TARGET, Stage
 
 PARAMS_FILE = "params.yaml"
+RESOLVED_PARAMS = ".snakemake/omni-thinker/params.yaml"
+"""What Snakemake's stage commands read: the configuration the workflow was started with, written whole when
+the workflow is parsed (a constant path, so the rules' text never changes with the profile)."""
 GENERATED = {"dvc.yaml": "dvc", "workflow_rules/stages.smk": "smk", "README.md": "readme"}
 """Files written by ``python -m pipeline stages --write`` (repository-relative) → their renderer (the README:
 only its stage table)."""
@@ -86,13 +89,13 @@ def _param_name(key: str) -> str:
 
 def smk_rule(stage: Stage) -> list[str]:
     """One Snakemake rule, as lines."""
-    shell = " ".join([*stage.cmd(), "--params", "{params.config_files}"]).replace("{task}", "{wildcards.task}")
+    shell = " ".join([*stage.cmd(), "--params", RESOLVED_PARAMS]).replace("{task}", "{wildcards.task}")
     lines = [f"# {stage.name}{'@{task}' if stage.per_task else ''}: {stage.doc}", f"rule {stage.name}:", "    input:"]
     lines += [f"        {_smk_path(p)}," for p in stage.inputs]
     lines += [f'        code=stage_code("{stage.name}"),', "    output:"]
     lines += [f"        {_smk_path(p, output=True)}," for p in (*stage.outputs, *stage.metrics)]
-    lines += ["    params:", "        config_files=CONFIG_FILES,",
-              *(f'        {_param_name(k)}=lambda wc: param("{k}", wc),' for k in stage.params)]
+    if stage.params:
+        lines += ["    params:", *(f'        {_param_name(k)}=lambda wc: param("{k}", wc),' for k in stage.params)]
     if stage.resources in THREADS_ALL:
         lines.append("    threads: workflow.cores")
     if stage.critical:
@@ -106,11 +109,24 @@ def smk_rule(stage: Stage) -> list[str]:
 def render_smk() -> str:
     """``workflow_rules/stages.smk``: every stage as a rule (helpers in ``common.smk``)."""
     local = ["all", *(s.name for s in STAGES if s.resources == "local")]
-    lines = [f"# {HEADER}", "# Helpers (TASKS, CONFIG_FILES, param, stage_code) are in common.smk.", "",
+    lines = [f"# {HEADER}", "# Helpers (TASKS, param, stage_code) and the resolved configuration: common.smk.", "",
              "localrules:", *(f"    {name}," for name in local), "", ""]
     for stage in STAGES:
         lines += smk_rule(stage) + ["", ""]
     return "\n".join(lines).rstrip() + "\n"
+
+
+def write_resolved_params(params, source: str, root: Path = Path(".")) -> Path:
+    """Write the validated configuration of the workflow (Snakemake's merged ``config``) to
+    :data:`RESOLVED_PARAMS`, complete and atomically, with a comment naming its sources, for the stage commands
+    to read; ``root``: the workflow's working directory."""
+    from ..config import dump_params
+    from ..io import write_text_atomic
+
+    path = root / RESOLVED_PARAMS
+    text = f"# The configuration this workflow was started with: {source}. Written by workflow_rules/common.smk.\n"
+    write_text_atomic(path, text + dump_params(params))
+    return path
 
 
 def stage_table_markdown() -> str:

@@ -10,6 +10,7 @@ import yaml
 from pipeline.baselines.rft import TaskStats, keep_response, select_responses
 from pipeline.baselines.select import best_checkpoint, candidates
 from pipeline.cli import main
+from pipeline.config import read_params_files
 from pipeline.errors import UserError
 
 from ..conftest import REPO
@@ -61,8 +62,9 @@ def test_candidates_lists_snapshots_then_the_final_model(tmp_path):
 def trained(tmp_path_factory):
     """Curated data, a tiny θ0 and two single-task runs with kept snapshots (the smoke sizes)."""
     root = tmp_path_factory.mktemp("baselines")
-    params = yaml.safe_load((REPO / "configs" / "smoke.yaml").read_text())
+    params = read_params_files([REPO / "params.yaml", REPO / "configs" / "smoke.yaml"])
     params["tasks"] = tasks = ["math", "writing"]
+    params["train"]["overrides"] = {t: {} for t in tasks}  # every task on train.grpo's settings below
     for section in (params["data"]["tasks"], params["rewards"]["tasks"], params["train"]["overrides"]):
         for task in set(section) - set(tasks):
             del section[task]

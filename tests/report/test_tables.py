@@ -69,13 +69,14 @@ def test_resolve_orders(tmp_path):
 def test_validate_and_report_refuse_missing_inputs_with_one_line(tmp_path, capsys):
     from pipeline.cli import main
 
-    params = Path(__file__).resolve().parents[2] / "configs" / "smoke.yaml"
+    root = Path(__file__).resolve().parents[2]
+    params = [str(root / "params.yaml"), str(root / "configs" / "smoke.yaml")]
     out = tmp_path / "out"
     assert main(["validate-predictions", "--order-dir", str(tmp_path / "order"), "--out", str(out),
-                 "--params", str(params)]) == 2
+                 "--params", *params]) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "curriculum.json" in err
-    assert main(["report", "--transfer", str(tmp_path / "transfer"), "--out", str(out), "--params", str(params)]) == 2
+    assert main(["report", "--transfer", str(tmp_path / "transfer"), "--out", str(out), "--params", *params]) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "accuracies.csv" in err
     assert not out.exists()  # nothing half-written

@@ -263,7 +263,7 @@ def test_paper_config_composes_and_passes_verls_validation(workspace):
     from pipeline.config import load_params
 
     root, _ = workspace
-    p = load_params(REPO / "configs" / "paper.yaml")
+    p = load_params([REPO / "params.yaml", REPO / "configs" / "paper.yaml"])
     run = VerlRun(name="curriculum-1-math", model=p.models.base, train_file=root / "t.parquet",
                   val_file=root / "v.parquet", steps=24, checkpoint_dir=root / "c", grpo=p.train.for_single("math"),
                   beta=0.0)

@@ -50,9 +50,9 @@ def slurm_logs(cwd: Path) -> str:
     return "\n".join(parts)
 
 
-def planned_cluster_jobs(cwd: Path) -> list[str]:
+def planned_cluster_jobs(cwd: Path, extra: list[str]) -> list[str]:
     """The jobs of a forced dry run that are not local rules (one entry per job)."""
-    out = subprocess.run(["snakemake", "--dry-run", "--forceall", "--cores", "1"], cwd=cwd, env=CPU_ENV,
+    out = subprocess.run(["snakemake", "--dry-run", "--forceall", "--cores", "1", *extra], cwd=cwd, env=CPU_ENV,
                          capture_output=True, text=True, check=True).stdout
     stats = out.split("Job stats:", 1)[1]
     counts = dict((m.group(1), int(m.group(2))) for m in re.finditer(r"^(\w+)\s+(\d+)$", stats, re.M))
@@ -67,15 +67,18 @@ def job_state(job_id: str) -> str:
 
 
 def test_smoke_dag_runs_as_slurm_jobs_and_matches_a_local_run(tmp_path):
-    cluster = _copy_repo(tmp_path / "cluster")
-    code, log, seconds = run_snakemake(["--cores", "all", "--profile", "slurm"], cluster, timeout=1500)
+    """The smoke profile as an overlay (--configfile): every Slurm job's Snakemake gets it forwarded and its stage
+    reads it; the results equal a local run of the same profile resolved into params.yaml."""
+    cluster = _copy_repo(tmp_path / "cluster", smoke=False)
+    overlay = ["--configfile", "configs/smoke.yaml"]
+    code, log, seconds = run_snakemake(["--cores", "all", "--profile", "slurm", *overlay], cluster, timeout=1500)
     assert code == 0, f"snakemake through Slurm failed:\n{log[-6000:]}\n{slurm_logs(cluster)}"
     print(f"smoke DAG through Slurm: {seconds:.0f} s")
 
     # Every rule but the local ones ran as a Slurm job, and Slurm says each COMPLETED.
     remote = re.findall(r"^rule (\w+):", log, re.M)
     assert set(re.findall(r"^localrule (\w+):", log, re.M)) == {"all", "order", "report"}
-    assert len(remote) == len(planned_cluster_jobs(cluster)) and {
+    assert len(remote) == len(planned_cluster_jobs(cluster, overlay)) and {
         "curate", "train_single", "evaluate_transfer", "train_curriculum", "train_joint", "sft_rft", "merge_ties",
         "evaluate_final", "validate_predictions"} <= set(remote)
     submitted = SUBMITTED.findall(log)
