@@ -15,7 +15,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from ..test_workflow import ENV, REPO, _copy_repo
+from ..workflow.test_dag import ENV, REPO, _copy_repo
 
 pytestmark = pytest.mark.skipif(os.environ.get("OMNI_SLURM_TESTS") != "1" or shutil.which("sinfo") is None,
                                 reason="needs a running Slurm cluster and OMNI_SLURM_TESTS=1 "

@@ -11,7 +11,7 @@ import pytest
 
 from pipeline.cli import COMMANDS, build_parser, main
 
-from .conftest import REPO, write_accuracy_csv
+from ..conftest import REPO, write_accuracy_csv
 
 TASKS = ["math", "coding", "qa", "writing"]
 

@@ -16,7 +16,7 @@ import pytest
 from pipeline.data.schema import read_split
 from pipeline.workflow.render import RESOLVED_PARAMS
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 ENV = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"}
 LOG_REDIRECT = re.compile(r"\s*>\s*\S+\s+2>&1\s*$")
