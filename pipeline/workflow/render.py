@@ -15,7 +15,7 @@ from pathlib import Path
 import yaml
 
 from .deps import ROOT, collapse, import_closure
-from .stages import PLOTS, STAGES, TARGET, Stage
+from .stages import PLOTS, STAGES, Stage
 
 PARAMS_FILE = "params.yaml"
 RESOLVED_PARAMS = ".snakemake/omni-thinker/params.yaml"
@@ -170,4 +170,4 @@ def stale(tasks: list[str], root: Path = ROOT) -> list[str]:
             if not (root / name).is_file() or (root / name).read_text(encoding="utf-8") != render(name, tasks, root)]
 
 
-__all__ = ["GENERATED", "TARGET", "render", "render_dvc", "render_smk", "stage_code", "stale"]
+__all__ = ["GENERATED", "RESOLVED_PARAMS", "render", "render_dvc", "render_smk", "stage_code", "stale"]

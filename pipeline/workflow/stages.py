@@ -160,9 +160,6 @@ STAGES: tuple[Stage, ...] = (
           resources="local"),
 )
 
-TARGET = "data/report/summary.md"
-"""What ``snakemake`` (rule ``all``) and ``make run`` build."""
-
 PLOTS: tuple[object, ...] = (
     "data/report/figure1.png", "data/report/bwt_val.png", "data/report/bwt_test.png",
     "data/report/entropy_change.png", "data/report/training_curves.png",

@@ -1,4 +1,6 @@
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from pipeline.config import RewardParams, TaskRewardParams
 from pipeline.errors import UserError
@@ -35,6 +37,20 @@ def test_qa_set_membership_and_letter_references():
 def test_format_rewards(text, valid, present):
     assert tags_valid(text) is valid and format_reward(text) == float(valid)
     assert tags_present(text) == present and tags_reward(text) == 0.25 * present
+
+
+FORMAT_REGEX = r"^\s*<think>(?:(?!</?think>|</?answer>).)*</think>\s*<answer>(?:(?!</?think>|</?answer>).)*</answer>\s*$"
+"""Appendix A.1's format rule written as a regex: the oracle of the linear check (which is what runs)."""
+
+
+@settings(max_examples=600, deadline=None)
+@given(st.lists(st.sampled_from(["<think>", "</think>", "<answer>", "</answer>", "a", " ", "\n", "<", "think>", "/"]),
+                max_size=12))
+def test_format_check_equals_the_regex(parts):
+    import re
+
+    text = "".join(parts)
+    assert tags_valid(text) is (re.match(FORMAT_REGEX, text, re.DOTALL) is not None), text
 
 
 def test_extract_last_answer():
