@@ -1,14 +1,5 @@
-"""Benchmarks of Table 1 as records of the common schema, scored by the reward registry.
-
-One adapter per benchmark turns a row of the benchmark's public schema (a local file or folder,
-or its hub id) into a record: the paper's think/answer prompt, the ``reference`` its task's
-verifier needs, and ``meta`` with the benchmark's ``category`` (results are reported per
-benchmark and per category). ``task`` names the domain whose reward scores it (math, coding,
-qa, writing); the reward kind comes from ``rewards.tasks``.
-
-Each adapter also says how to write its own reference as a response (:attr:`Benchmark.gold`):
-the gold checks feed those through the scorer, which must accept them (tests/eval/).
-"""
+"""The benchmark registry and the helpers every adapter shares (the :class:`Benchmark` record, ``register``,
+``record``, ``resolve_source``); the package (``__init__``) registers the adapters and loads benchmarks."""
 
 from __future__ import annotations
 
