@@ -7,6 +7,8 @@ the 1-based count of requests so far. The server listens on 127.0.0.1 on a free 
 from __future__ import annotations
 
 import json
+import socket
+import sys
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -23,8 +25,45 @@ def completion(content: str, prompt_tokens: int = 10, completion_tokens: int = 5
 
 
 class _Server(ThreadingHTTPServer):
+    """Tracks its connections and handler threads so that closing it ends them all: a keep-alive connection
+    left in a client's pool must not outlive the test and print a traceback into a later test's stderr."""
+
     request_queue_size = 256  # socketserver's default backlog of 5 would stall concurrent clients
     daemon_threads = True
+
+    def server_activate(self) -> None:
+        super().server_activate()
+        self.connections: list[socket.socket] = []
+        self.handlers: list[threading.Thread] = []
+        self.errors: list[BaseException] = []
+        self.track = threading.Lock()
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        thread = threading.Thread(target=self.process_request_thread, args=(request, client_address), daemon=True)
+        with self.track:
+            self.connections.append(request)
+            self.handlers.append(thread)
+        thread.start()
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """Kept in ``errors`` rather than printed from a thread into whichever test is running; a client that
+        hangs up (reset, broken pipe) is not an error."""
+        error = sys.exc_info()[1]
+        if error is not None and not isinstance(error, ConnectionError):
+            self.errors.append(error)
+
+    def close_all(self) -> None:
+        self.shutdown()
+        with self.track:
+            connections, handlers = list(self.connections), list(self.handlers)
+        for connection in connections:
+            try:
+                connection.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass  # already closed by its handler
+        for thread in handlers:
+            thread.join(timeout=10)
+        self.server_close()
 
 
 class OpenAIServer:
@@ -75,6 +114,10 @@ class OpenAIServer:
         self.thread.start()
         return self
 
+    @property
+    def errors(self) -> list[BaseException]:
+        """Exceptions raised while handling a request (the script's included)."""
+        return self.httpd.errors
+
     def __exit__(self, *exc: Any) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
+        self.httpd.close_all()
