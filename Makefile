@@ -42,8 +42,9 @@ generate: $(DEV_STAMP)
 	$(PY) -m pipeline stages --write
 	$(PY) -m pipeline params --reference --out docs/params.md
 
-# The cluster path for real (root, Debian): a single-node Slurm cluster, the smoke DAG through
-# `snakemake --cores all --profile slurm`, a failing job; the cluster is stopped again afterwards.
+# The cluster path for real (root, Debian): a two-node Slurm cluster on this machine, the smoke DAG through
+# `snakemake --cores all --profile slurm`, a two-node Ray job (success, failure, scancel), a failing job;
+# the cluster is stopped again afterwards.
 test-slurm: $(DEV_STAMP)
 	scripts/slurm-local-cluster start
 	PATH="$(BIN):$$PATH" OMNI_SLURM_TESTS=1 $(PY) -m pytest -q -s tests/slurm; \

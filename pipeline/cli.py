@@ -18,7 +18,7 @@ from .errors import EXIT_USER_ERROR, UserError
 
 COMMAND_MODULES = ("curate", "base_model", "train", "evaluate", "order", "sft_rft", "merge_ties", "validate",
                    "benchmark", "report",
-                   "score", "export_verl",
+                   "score", "export_verl", "ray_run",
                    "params", "stages")
 """Modules of :mod:`pipeline.commands`, one per subcommand, in ``--help`` order."""
 

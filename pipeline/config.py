@@ -258,7 +258,11 @@ class GRPOParams(Section):
     beta: dict[str, float] = Field(default_factory=dict, description="β_k per task (KL weight, Eq. 4); default 0.")
     checkpoint_every: int = Field(25, ge=0, description="Steps between resumable checkpoints (0: never).")
     keep_every: int = Field(0, ge=0, description="Steps between HF snapshots kept in checkpoints/step-<n>/ for "
-                            "checkpoint selection on validation (merge baseline); 0: the final model only.")
+                            "checkpoint selection on validation (merge baseline); 0: keep_snapshots decides. A "
+                            "value that leaves no snapshot before a single-task run's final step is refused.")
+    keep_snapshots: int = Field(0, ge=0, description="With keep_every 0: this many snapshots evenly spaced over "
+                                "each single-task run, derived from its length (every steps // (n + 1) steps); "
+                                "0 and keep_every 0: the final model only.")
 
 
 class VerlParams(Section):
@@ -268,8 +272,10 @@ class VerlParams(Section):
     :mod:`pipeline.scale.verl_config` for the mapping)."""
 
     n_gpus_per_node: int = Field(8, ge=1, description="trainer.n_gpus_per_node.")
-    nnodes: int = Field(1, ge=1, description="trainer.nnodes (a Ray cluster spanning them must be up: README "
-                        "\"Running at scale\").")
+    nnodes: int = Field(1, ge=1, description="trainer.nnodes: the Slurm job gets this many nodes and starts a "
+                        "Ray cluster over them (docs/slurm.md).")
+    ray_timeout_s: float = Field(300.0, gt=0, description="How long a Slurm job waits for every node to join its Ray "
+                                 "cluster before it stops, naming the missing nodes.")
     rollout_engine: Literal["vllm", "sglang"] = Field("vllm", description="actor_rollout_ref.rollout.name.")
     tensor_parallel_size: int = Field(1, ge=1, description="Rollout tensor parallelism "
                                       "(actor_rollout_ref.rollout.tensor_model_parallel_size).")
@@ -389,6 +395,34 @@ class ValidateParams(Section):
         "the trained curricula are evaluated on it (the paper's Table 3 uses test).")
 
 
+class JobRequest(Section):
+    """One Slurm job's CPUs, memory and time limit (unset: the class default)."""
+
+    cpus: int | None = Field(None, ge=1, description="CPUs per node (--cpus-per-task, one task per node).")
+    mem_gb: int | None = Field(None, ge=1, description="Memory per node in GB (--mem).")
+    hours: float | None = Field(None, gt=0, description="Time limit in hours (--time).")
+
+
+class SlurmParams(Section):
+    """Requests of the Slurm jobs (``snakemake --profile slurm``; docs/slurm.md). Nodes and GPUs are not set here:
+    they follow the run (:mod:`pipeline.workflow.resources`): ``train.verl`` for verl training (N nodes × GPUs),
+    ``eval.vllm.tensor_parallel_size`` for vLLM evaluation, none for a stage on the CPU backends. Not read by
+    any stage, so a change here reruns nothing."""
+
+    cpu_job: JobRequest = Field(default_factory=lambda: JobRequest(cpus=1, mem_gb=4, hours=1.0),
+                                description="A job without GPUs (the embedded default's stages, curation, order, "
+                                "report).")
+    cpus_per_gpu: int = Field(8, ge=1, description="CPUs per GPU of a GPU job (a node's CPUs: this × its GPUs).")
+    mem_gb_per_gpu: int = Field(64, ge=1, description="Host memory per GPU in GB (a node's: this × its GPUs).")
+    gpu_hours: dict[Literal["gpu_train", "gpu_node", "gpu_eval"], float] = Field(
+        default_factory=lambda: {"gpu_train": 48.0, "gpu_node": 24.0, "gpu_eval": 12.0},
+        description="Time limit of a GPU job by resource class: verl training (gpu_train), the RFT baseline on one "
+                    "node (gpu_node), vLLM evaluation (gpu_eval).")
+    stages: dict[str, JobRequest] = Field(default_factory=dict, description="Per-stage changes to the above, by "
+                                          "stage name (e.g. {train_curriculum: {hours: 96}}; checked against the "
+                                          "stage table when the workflow starts).")
+
+
 class BenchmarkParams(Section):
     """evaluate_benchmarks: Table 1's benchmarks (pipeline/eval/benchmarks), generated with ``eval``'s settings."""
 
@@ -420,6 +454,7 @@ class Params(Section):
     baselines: BaselineParams = Field(default_factory=BaselineParams)
     validate_: ValidateParams = Field(default_factory=ValidateParams, alias="validate")
     benchmarks: BenchmarkParams = Field(default_factory=BenchmarkParams)
+    slurm: SlurmParams = Field(default_factory=SlurmParams)
 
     @field_validator("tasks")
     @classmethod

@@ -1,5 +1,5 @@
 # Generated from pipeline/workflow/stages.py by `python -m pipeline stages --write`: edit the table, not this file.
-# Helpers (TASKS, param, stage_code) and the resolved configuration: common.smk.
+# Helpers (TASKS, param, stage_code, slurm_resources) and the resolved configuration: common.smk.
 
 localrules:
     all,
@@ -23,6 +23,7 @@ rule curate:
         data_test_fraction=lambda wc: param("data.test_fraction", wc),
         data_tasks_task=lambda wc: param("data.tasks.{task}", wc),
         models_base=lambda wc: param("models.base", wc),
+    resources: **slurm_resources("curate")
     log:
         "data/logs/curate/{task}.log",
     conda:
@@ -43,6 +44,7 @@ rule base_model:
         seed=lambda wc: param("seed", wc),
         models=lambda wc: param("models", wc),
     threads: workflow.cores
+    resources: **slurm_resources("base_model")
     log:
         "data/logs/base_model.log",
     conda:
@@ -69,6 +71,7 @@ rule train_single:
         train_grpo=lambda wc: param("train.grpo", wc),
         rewards=lambda wc: param("rewards", wc),
         train_overrides_task=lambda wc: param("train.overrides.{task}", wc),
+    resources: **slurm_resources("train_single")
     priority: 50
     log:
         "data/logs/train_single/{task}.log",
@@ -95,6 +98,7 @@ rule evaluate_transfer:
         eval=lambda wc: param("eval", wc),
         rewards=lambda wc: param("rewards", wc),
     threads: workflow.cores
+    resources: **slurm_resources("evaluate_transfer")
     priority: 50
     log:
         "data/logs/evaluate_transfer.log",
@@ -145,6 +149,7 @@ rule sft_rft:
         eval_backend=lambda wc: param("eval.backend", wc),
         eval_vllm=lambda wc: param("eval.vllm", wc),
         rewards=lambda wc: param("rewards", wc),
+    resources: **slurm_resources("sft_rft")
     log:
         "data/logs/sft_rft.log",
     conda:
@@ -173,6 +178,7 @@ rule merge_ties:
         rewards=lambda wc: param("rewards", wc),
         baselines_merge=lambda wc: param("baselines.merge", wc),
     threads: workflow.cores
+    resources: **slurm_resources("merge_ties")
     log:
         "data/logs/merge_ties.log",
     conda:
@@ -201,6 +207,7 @@ rule train_curriculum:
         train_grpo=lambda wc: param("train.grpo", wc),
         rewards=lambda wc: param("rewards", wc),
         train_overrides=lambda wc: param("train.overrides", wc),
+    resources: **slurm_resources("train_curriculum")
     priority: 50
     log:
         "data/logs/train_curriculum.log",
@@ -227,6 +234,7 @@ rule train_joint:
         train_grpo=lambda wc: param("train.grpo", wc),
         rewards=lambda wc: param("rewards", wc),
         train_overrides=lambda wc: param("train.overrides", wc),
+    resources: **slurm_resources("train_joint")
     log:
         "data/logs/train_joint.log",
     conda:
@@ -256,6 +264,7 @@ rule evaluate_final:
         eval=lambda wc: param("eval", wc),
         rewards=lambda wc: param("rewards", wc),
     threads: workflow.cores
+    resources: **slurm_resources("evaluate_final")
     log:
         "data/logs/evaluate_final.log",
     conda:
@@ -282,6 +291,7 @@ rule evaluate_benchmarks:
         rewards=lambda wc: param("rewards", wc),
         benchmarks=lambda wc: param("benchmarks", wc),
     threads: workflow.cores
+    resources: **slurm_resources("evaluate_benchmarks")
     log:
         "data/logs/evaluate_benchmarks.log",
     conda:
@@ -317,6 +327,7 @@ rule validate_predictions:
         eval=lambda wc: param("eval", wc),
         order_floor=lambda wc: param("order.floor", wc),
         validate=lambda wc: param("validate", wc),
+    resources: **slurm_resources("validate_predictions")
     priority: 50
     log:
         "data/logs/validate_predictions.log",

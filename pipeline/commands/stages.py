@@ -15,6 +15,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     what.add_argument("--write", action="store_true",
                       help="regenerate dvc.yaml, workflow_rules/stages.smk and the README's stage table")
     what.add_argument("--check", action="store_true", help="exit 1 when a generated file is stale")
+    what.add_argument("--resources", action="store_true",
+                      help="each stage's Slurm request under the params (nodes, GPUs, CPUs, memory, time): what "
+                           "`snakemake --profile slurm` submits; OMNI_SLURM_GPU_MODEL names the GPU type")
     add_params_argument(parser)
 
 
@@ -25,7 +28,19 @@ def run(args: argparse.Namespace) -> int:
     from ..workflow.render import GENERATED, render, stage_code, stale
     from ..workflow.stages import STAGES
 
-    tasks = list(load_params(args.params).tasks)
+    params = load_params(args.params)
+    tasks = list(params.tasks)
+    if args.resources:
+        import os
+
+        from ..workflow.resources import all_stage_resources
+
+        print(f"{'stage':<22} {'nodes':>5} {'GPUs/node':<14} {'CPUs/node':>9} {'mem/node':>9} {'time':>7}")
+        for name, r in all_stage_resources(params, os.environ.get("OMNI_SLURM_GPU_MODEL") or None).items():
+            gpus = r.get("gres", "-").removeprefix("gpu:")
+            print(f"{name:<22} {r['nodes']:>5} {gpus:<14} {r['cpus_per_task']:>9} {r['mem_mb'] // 1024:>6} GB "
+                  f"{r['runtime'] / 60:>5.1f} h")
+        return 0
     if args.check:
         old = stale(tasks)
         if old:

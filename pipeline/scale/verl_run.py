@@ -35,12 +35,14 @@ import shlex
 import shutil
 import subprocess
 import sys
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
 
 from ..errors import UserError
 from ..rl.backends import TRAIN_BACKENDS
 from ..rl.plan import TrainPlan
+from .ray_slurm import ray_cluster_for_job
 from .verl_config import VerlRun, grpo_overrides, hf_checkpoint, main_ppo_command, worker_env_overrides
 
 
@@ -181,6 +183,41 @@ def _run(cmd: list[str], env: dict[str, str], what: str) -> None:
         raise UserError(f"{what} failed with exit code {proc.returncode} (command above)")
 
 
+def _train_runs(params, plan: TrainPlan, runs: list[tuple[VerlRun, list[dict[str, Any]]]],
+                commands: list[tuple[VerlRun, list[str], list[str]]], params_file: Path,
+                ray_env: dict[str, str]) -> None:
+    """Run every verl run without a ``done.json`` (in order; each writes one on success), with ``ray_env``."""
+    from ..data.prompt_length import check_prompt_lengths, load_tokenizer, within_prompt_length
+    from ..data.schema import read_split
+    from ..data.verl_export import write_verl_parquet
+    from ..io import write_json_atomic
+
+    tokenizer = None
+    for (run, rows), (_, _overrides, cmd) in zip(runs, commands):
+        folder = run.train_file.parent
+        if (folder / "done.json").exists():
+            continue
+        folder.mkdir(parents=True, exist_ok=True)
+        if tokenizer is None:
+            tokenizer = load_tokenizer(runs[0][0].model)
+        check_prompt_lengths(rows, tokenizer, params.train.verl.max_prompt_length, run.name)
+        write_verl_parquet(rows, run.train_file)
+        tasks = list(dict.fromkeys(row["task"] for row in rows))
+        val = [r for t in tasks for r in read_split(plan.curated / t / "val.parquet")]
+        write_verl_parquet(within_prompt_length(val, tokenizer, params.train.verl.max_prompt_length), run.val_file)
+        log = folder / "verl_log.jsonl"
+        keep_log_parts(log)
+        secrets = write_judge_env(folder / "judge_env.json", [params.rewards.judge.api_key_env, "OPENAI_BASE_URL"])
+        try:
+            _run(cmd, {**os.environ, **ray_env, "OMNI_THINKER_PARAMS": str(params_file),
+                       "VERL_FILE_LOGGER_PATH": str(log)}, f"verl run {run.name}")
+        finally:
+            if secrets is not None:
+                secrets.unlink(missing_ok=True)
+        final_checkpoint(run)
+        write_json_atomic(folder / "done.json", {"run": run.name, "steps": run.steps})
+
+
 @TRAIN_BACKENDS.register("verl")
 def train_verl(params, plan: TrainPlan, base: Path, out: Path, dry_run: bool = False,
                singles: Path | None = None) -> dict:
@@ -190,9 +227,6 @@ def train_verl(params, plan: TrainPlan, base: Path, out: Path, dry_run: bool = F
     run started from params.yaml and overlays, or from a DVC experiment, scores with exactly its own."""
     from omegaconf import OmegaConf
 
-    from ..data.prompt_length import check_prompt_lengths, load_tokenizer, within_prompt_length
-    from ..data.schema import read_split
-    from ..data.verl_export import write_verl_parquet
     from ..config import dump_params
     from ..io import staged_outputs, write_json_atomic, write_text_atomic
 
@@ -224,31 +258,15 @@ def train_verl(params, plan: TrainPlan, base: Path, out: Path, dry_run: bool = F
         return {"mode": plan.mode, "backend": "verl", "runs": [r.name for r, _, _ in commands], "dry_run": True}
 
     write_text_atomic(params_file, dump_params(params))
+    pending = [run for run, _ in runs if not (run.train_file.parent / "done.json").exists()]
+    verl = params.train.verl
+    cluster = ray_cluster_for_job(verl.nnodes, verl.n_gpus_per_node, verl.ray_timeout_s) if pending else nullcontext({})
+    with cluster as ray_env:  # inside a Slurm job: one Ray cluster over its nodes for every run (docs/slurm.md)
+        _train_runs(params, plan, runs, commands, params_file, ray_env)
     logs: list[dict[str, Any]] = []
     offset, timeouts, seconds = 0, 0, 0.0
-    tokenizer = None
-    for (run, rows), (_, _overrides, cmd) in zip(runs, commands):
+    for run, rows in runs:
         folder = run.train_file.parent
-        if not (folder / "done.json").exists():
-            folder.mkdir(parents=True, exist_ok=True)
-            if tokenizer is None:
-                tokenizer = load_tokenizer(runs[0][0].model)
-            check_prompt_lengths(rows, tokenizer, params.train.verl.max_prompt_length, run.name)
-            write_verl_parquet(rows, run.train_file)
-            tasks = list(dict.fromkeys(row["task"] for row in rows))
-            val = [r for t in tasks for r in read_split(plan.curated / t / "val.parquet")]
-            write_verl_parquet(within_prompt_length(val, tokenizer, params.train.verl.max_prompt_length), run.val_file)
-            log = folder / "verl_log.jsonl"
-            keep_log_parts(log)
-            secrets = write_judge_env(folder / "judge_env.json", [params.rewards.judge.api_key_env, "OPENAI_BASE_URL"])
-            try:
-                _run(cmd, {**os.environ, "OMNI_THINKER_PARAMS": str(params_file), "VERL_FILE_LOGGER_PATH": str(log)},
-                     f"verl run {run.name}")
-            finally:
-                if secrets is not None:
-                    secrets.unlink(missing_ok=True)
-            final_checkpoint(run)
-            write_json_atomic(folder / "done.json", {"run": run.name, "steps": run.steps})
         logs += read_verl_log(folder / "verl_log.jsonl", rows[0]["task"] if plan.mode != "joint" else "joint",
                               offset)
         timeouts += count_judge_timeouts(run.judge_log)

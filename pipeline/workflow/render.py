@@ -58,7 +58,7 @@ def dvc_stage(stage: Stage, root: Path = ROOT) -> list[str]:
         body += ["params:", *(f"  - {k.replace('{task}', '${item}')}" for k in stage.params)]
     body += ["outs:", *(f"  - {_dvc_path(o)}" for o in stage.outputs)]
     if stage.metrics:
-        body += ["metrics:", *(line for m in stage.metrics for line in (f"  - {_dvc_path(m)}:", "      cache: false"))]
+        body += ["metrics:", *(f"  - {_dvc_path(m)}" for m in stage.metrics)]  # cached: data/ is not in git
     lines = [f"  # {stage.name}{'@{task}' if stage.per_task else ''}: {stage.doc}", f"  {stage.name}:"]
     if stage.per_task:
         lines += ["    foreach: ${tasks}", "    do:"]
@@ -98,6 +98,8 @@ def smk_rule(stage: Stage) -> list[str]:
         lines += ["    params:", *(f'        {_param_name(k)}=lambda wc: param("{k}", wc),' for k in stage.params)]
     if stage.resources in THREADS_ALL:
         lines.append("    threads: workflow.cores")
+    if stage.resources != "local":
+        lines.append(f'    resources: **slurm_resources("{stage.name}")')
     if stage.critical:
         lines.append(f"    priority: {SNAKEMAKE_PRIORITY}")
     log = f"data/logs/{stage.name}/{{task}}.log" if stage.per_task else f"data/logs/{stage.name}.log"
@@ -109,7 +111,8 @@ def smk_rule(stage: Stage) -> list[str]:
 def render_smk() -> str:
     """``workflow_rules/stages.smk``: every stage as a rule (helpers in ``common.smk``)."""
     local = ["all", *(s.name for s in STAGES if s.resources == "local")]
-    lines = [f"# {HEADER}", "# Helpers (TASKS, param, stage_code) and the resolved configuration: common.smk.", "",
+    lines = [f"# {HEADER}",
+             "# Helpers (TASKS, param, stage_code, slurm_resources) and the resolved configuration: common.smk.", "",
              "localrules:", *(f"    {name}," for name in local), "", ""]
     for stage in STAGES:
         lines += smk_rule(stage) + ["", ""]

@@ -15,10 +15,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-Resources = Literal["local", "cpu", "all_cores", "gpu_train", "gpu_eval"]
+Resources = Literal["local", "cpu", "all_cores", "gpu_train", "gpu_node", "gpu_eval"]
 """Resource classes: ``local`` runs where the workflow runs (cheap, no cluster job); ``cpu`` one core;
-``all_cores`` every core of its node (nothing runs beside it); ``gpu_train`` / ``gpu_eval`` a GPU job at paper
-scale (the Slurm profile's requests)."""
+``all_cores`` every core of its node (nothing runs beside it); ``gpu_train`` verl training over
+``train.verl.nnodes`` nodes, ``gpu_node`` one GPU node, ``gpu_eval`` vLLM evaluation — GPU jobs when the run's
+backends use GPUs (:mod:`.resources` derives each request from params)."""
 
 
 @dataclass(frozen=True)
@@ -30,7 +31,7 @@ class Stage:
     doc: str                       # one line: what it does, with the paper's section
     inputs: tuple[str, ...] = ()
     outputs: tuple[str, ...] = ()
-    metrics: tuple[str, ...] = ()  # small JSON outputs (DVC: metrics, not cached)
+    metrics: tuple[str, ...] = ()  # small JSON outputs (DVC: metrics, cached and pushed like outputs)
     params: tuple[str, ...] = ()   # dotted params keys it reads
     per_task: bool = False
     resources: Resources = "cpu"
@@ -85,7 +86,7 @@ STAGES: tuple[Stage, ...] = (
           "the rejection-sampling SFT baseline from θ0 (Section 4)",
           inputs=("data/models/base/", "data/curated/{tasks}/train.parquet"),
           outputs=("data/models/sft/model/", "data/models/sft/rft_data.jsonl"), metrics=("data/models/sft/rft.json",),
-          params=("seed", "baselines.rft", "eval.backend", "eval.vllm", "rewards"), resources="gpu_train"),
+          params=("seed", "baselines.rft", "eval.backend", "eval.vllm", "rewards"), resources="gpu_node"),
     Stage("merge_ties", "merge_ties", "merge-ties",
           ("--base", "data/models/base", "--singles", "data/models/single", "--reuse", "data/eval/transfer",
            "--out", "data/models/merged"),

@@ -4,6 +4,7 @@ Snakemake quickly. Runs when OMNI_SLURM_TESTS=1 and a cluster answers (`.ci/run`
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -21,7 +22,8 @@ pytestmark = pytest.mark.skipif(os.environ.get("OMNI_SLURM_TESTS") != "1" or shu
                                 reason="needs a running Slurm cluster and OMNI_SLURM_TESTS=1 "
                                        "(scripts/slurm-local-cluster start; .ci/run does both)")
 
-CPU_ENV = {**ENV, "OMNI_SLURM_GPUS": "off"}  # the local cluster has no GPUs: the profile's CPU fallback
+# The local cluster's nodes share one machine: small Ray object stores (site flags, as a cluster would set them).
+CPU_ENV = {**ENV, "OMNI_RAY_START_ARGS": "--object-store-memory=200000000"}
 SUBMITTED = re.compile(r"Job (\d+) has been submitted with SLURM jobid (\d+)")
 
 
@@ -109,3 +111,86 @@ def test_a_failing_job_ends_snakemake_quickly(tmp_path):
     assert "Error in rule fails" in log, log[-3000:]
     assert seconds < 180, f"took {seconds:.0f} s to notice the failure"
     print(f"failing job reported after {seconds:.0f} s")
+
+
+RAY_PROCESS = r"raylet|gcs_server|ray start|ray::|default_worker.py"
+
+
+def ray_processes() -> list[str]:
+    """Ray's processes on this machine (every local node's), as `pid command` lines."""
+    out = subprocess.run(["pgrep", "-af", RAY_PROCESS], capture_output=True, text=True).stdout
+    return [line for line in out.splitlines() if "pgrep" not in line]
+
+
+def job_logs(cwd: Path) -> str:
+    """The Slurm job logs of a run, whole."""
+    return "\n".join(log.read_text(errors="replace") for log in sorted((cwd / ".snakemake/slurm_logs").rglob("*.log")))
+
+
+def wait_until_no_ray(seconds: float = 60.0) -> list[str]:
+    deadline = time.monotonic() + seconds
+    while ray_processes() and time.monotonic() < deadline:
+        time.sleep(1)
+    return ray_processes()
+
+
+def cluster_nodes() -> list[str]:
+    return subprocess.run(["sinfo", "-h", "-N", "-o", "%N"], capture_output=True, text=True,
+                          check=True).stdout.split()
+
+
+@pytest.fixture
+def ray_job(tmp_path):
+    """The two-node Ray workflow (tests/slurm/ray_job) in a fresh folder; needs a cluster of 2+ nodes and no Ray
+    already running here (so that what is left afterwards is the job's)."""
+    if len(set(cluster_nodes())) < 2:
+        pytest.skip("needs a Slurm cluster of two nodes (scripts/slurm-local-cluster starts two)")
+    assert not ray_processes(), f"Ray is already running here:\n{ray_processes()}"
+    shutil.copytree(Path(__file__).parent / "ray_job", tmp_path / "ray_job")
+    return tmp_path / "ray_job"
+
+
+def test_a_two_node_job_runs_verls_ray_start_up_and_stops_ray(ray_job):
+    """Slurm allocation → Ray head on the first node, a worker on the second through srun → verl's start-up
+    (ray.init as run_ppo, a placement group per node through RayResourcePool) → teardown."""
+    code, log, seconds = run_snakemake(["--cores", "all", "--profile", str(REPO / "slurm"), "probe"], ray_job,
+                                       timeout=600)
+    assert code == 0, f"{log[-6000:]}\n{slurm_logs(ray_job)}"
+    probe = json.loads((ray_job / "probe.json").read_text())
+    nodes = sorted(set(cluster_nodes()))[:2]
+    assert probe == {"ray_nodes": 2, "placement_groups": 2, "nodes": nodes}, probe
+    job_log = job_logs(ray_job)
+    assert f"ray: head on {nodes[0]}" in job_log and f"workers on {nodes[1]}" in job_log and "ray: stopped" in job_log
+    assert [job_state(slurm_id) for _, slurm_id in SUBMITTED.findall(log)] == ["COMPLETED"]
+    assert not wait_until_no_ray(), f"Ray processes left after the job:\n{ray_processes()}"
+    print(f"two-node Ray job through Slurm: {seconds:.0f} s")
+
+
+def test_a_failing_stage_on_the_ray_cluster_leaves_no_ray(ray_job):
+    code, log, _ = run_snakemake(["--cores", "all", "--profile", str(REPO / "slurm"), "fails.txt"], ray_job,
+                                 timeout=600)
+    assert code != 0 and "Error in rule fails" in log, log[-3000:]
+    assert "ray: stopped" in job_logs(ray_job)
+    assert not wait_until_no_ray(), f"Ray processes left after the failed job:\n{ray_processes()}"
+
+
+def test_a_cancelled_stage_on_the_ray_cluster_leaves_no_ray(ray_job):
+    proc = subprocess.Popen(["snakemake", "--cores", "all", "--profile", str(REPO / "slurm"), "sleeps.txt"],
+                            cwd=ray_job, env=CPU_ENV, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline = time.monotonic() + 300
+        while not (ray_job / "started").exists() and time.monotonic() < deadline and proc.poll() is None:
+            time.sleep(1)
+        assert (ray_job / "started").exists(), "the job never started its command on the Ray cluster"
+        assert ray_processes(), "no Ray process while the job runs"
+        jobs = subprocess.run(["squeue", "-h", "-o", "%i"], capture_output=True, text=True).stdout.split()
+        assert len(jobs) == 1, jobs
+        subprocess.run(["scancel", jobs[0]], check=True)
+        out, _ = proc.communicate(timeout=300)
+    finally:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGINT)
+            proc.communicate(timeout=60)
+    assert proc.returncode != 0, out[-3000:]
+    assert job_state(jobs[0]) == "CANCELLED"
+    assert not wait_until_no_ray(90), f"Ray processes left after scancel:\n{ray_processes()}"
