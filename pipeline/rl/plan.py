@@ -16,7 +16,8 @@ import numpy as np
 
 from ..config import GRPOParams, Params
 from ..errors import UserError
-from .schedules import Batch, capped_sizes, curriculum_schedule, joint_schedule, segment_spans, single_schedule
+from .schedules import (Batch, capped_sizes, curriculum_schedule, joint_schedule, segment_spans, single_schedule,
+                        snapshot_interval)
 
 
 @dataclass(frozen=True)
@@ -56,6 +57,11 @@ def plan_training(params: Params, mode: str, curated: Path, task: str | None = N
     segment_params = None
     if mode == "single":
         schedule = single_schedule(sizes, task, grpo.batch_size, grpo.epochs, rng)
+        steps = (sum(len(b.items) == grpo.batch_size for b in schedule) if params.train.backend == "verl"
+                 else len(schedule))  # verl drops a last partial batch
+        where = f"train.overrides.{task}" if "keep_every" in params.train.overrides.get(task, {}) else "train.grpo"
+        grpo = grpo.model_copy(update={"keep_every": snapshot_interval(grpo.keep_every, grpo.keep_snapshots, steps,
+                                                                       where)})
     elif mode == "joint":
         schedule = joint_schedule(sizes, grpo.batch_size, grpo.epochs, rng)
     else:

@@ -18,6 +18,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable, Mapping, Sequence
 
+from ..errors import UserError
+
 import numpy as np
 
 Item = tuple[str, int]
@@ -103,3 +105,20 @@ def capped_sizes(sizes: dict[str, int], steps: dict[str, int | None], batch_size
         cap = steps.get(t)
         out[t] = n if cap is None else min(n, cap * batch_size[t])
     return out
+
+
+def snapshot_interval(keep_every: int, keep_snapshots: int, steps: int, where: str = "train.grpo") -> int:
+    """Steps between the snapshots a single-task run keeps for checkpoint selection (0: none, the final model
+    only). ``keep_every`` is taken as given but refused when it leaves no snapshot before the final step (a
+    selection with one candidate); otherwise ``keep_snapshots`` n is spread evenly: every ``steps // (n + 1)``
+    steps (at least 1), which keeps at least min(n, steps − 1) snapshots before the final step (a little more
+    when n + 1 does not divide the run)."""
+    if keep_every:
+        if keep_every >= steps:
+            raise UserError(f"{where}.keep_every: {keep_every} leaves no snapshot before the final step of this "
+                            f"{steps}-step run, so checkpoint selection would have the final model only; use "
+                            f"keep_every < {steps}, or keep_every: 0 with keep_snapshots: N to derive it")
+        return keep_every
+    if keep_snapshots:
+        return max(1, steps // (keep_snapshots + 1))
+    return 0

@@ -55,3 +55,17 @@ def test_local_dry_run_prints_the_plan_and_writes_nothing(tmp_path):
     assert "segment 1 qa: 3 batches; batch_size=2" in proc.stdout and "lr=5e-05" in proc.stdout
     assert "segment 2 math: 3 batches; batch_size=4" in proc.stdout
     assert not out.exists()
+
+
+def test_a_single_run_gets_its_snapshot_interval_from_its_length(tmp_path):
+    import pytest
+
+    from pipeline.errors import UserError
+
+    params, root = curated(tmp_path)  # qa: 6 prompts / batch 2 = 3 steps
+    raw = {**RAW, "train": {**RAW["train"], "grpo": {**RAW["train"]["grpo"], "keep_snapshots": 2}}}
+    assert plan_training(parse_params(raw), "single", root, task="qa").grpo.keep_every == 1  # 3 // 3
+    raw["train"] = {**raw["train"], "overrides": {"qa": {"batch_size": 2, "keep_every": 3}}}
+    with pytest.raises(UserError, match=r"train.overrides.qa.keep_every: 3 leaves no snapshot .* 3-step run"):
+        plan_training(parse_params(raw), "single", root, task="qa")
+    assert plan_training(parse_params(raw), "joint", root).grpo.keep_every == 0  # only single runs keep snapshots

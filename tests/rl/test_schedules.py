@@ -69,3 +69,22 @@ def test_capped_sizes_give_every_schedule_the_same_prompts():
     joint = joint_schedule(sizes, 2, 1, np.random.default_rng(0))
     items = lambda batches: sorted(i for b in batches for i in b.items)  # noqa: E731
     assert items(curriculum) == items(joint) == sorted((t, i) for t, n in sizes.items() for i in range(n))
+
+
+def test_snapshot_interval_takes_keep_every_refuses_one_candidate_and_derives_from_the_length():
+    import pytest
+
+    from pipeline.errors import UserError
+    from pipeline.rl.schedules import snapshot_interval
+
+    assert snapshot_interval(5, 0, 23) == 5
+    assert snapshot_interval(22, 0, 23) == 22            # one snapshot (step 22) before the final step
+    with pytest.raises(UserError, match=r"train.grpo.keep_every: 50 leaves no snapshot before the final step of "
+                                        r"this 23-step run"):
+        snapshot_interval(50, 0, 23)                     # configs/paper.yaml's old value on a 23-step run
+    with pytest.raises(UserError, match="keep_every: 23"):
+        snapshot_interval(23, 3, 23, "train.overrides.math")
+    # keep_snapshots n: every steps // (n + 1): 9 steps, n = 3 → 2 (snapshots 2, 4, 6, 8); 23 → 5 (5, 10, 15, 20)
+    assert snapshot_interval(0, 3, 9) == 2 and snapshot_interval(0, 3, 23) == 5
+    assert snapshot_interval(0, 3, 2) == 1               # a 2-step run keeps what it can: step 1
+    assert snapshot_interval(0, 0, 23) == 0              # neither: the final model only
