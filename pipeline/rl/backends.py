@@ -51,7 +51,8 @@ def train_local(params, plan: TrainPlan, base: Path, out: Path, dry_run: bool = 
     rewards = RewardModel(params.rewards)
     try:
         trainer = GRPOTrainer(model, tokenizer, plan.records, plan.schedule, plan.grpo, rewards, out / "work",
-                              params.seed, ref, segment_params=plan.segment_params)
+                              params.seed, ref, segment_params=plan.segment_params,
+                              keep_segments=plan.mode == "curriculum")
         if plan.mode == "curriculum" and singles is not None and plan.schedule:
             trainer.adopt_first_segment(Path(singles) / plan.schedule[0].segment)
         last = trainer.train()

@@ -118,11 +118,12 @@ def _set_rng_state(state: dict[str, Any]) -> None:
 class GRPOTrainer:
     def __init__(self, model, tokenizer, records: dict[str, list[dict[str, Any]]], schedule: Sequence[Batch],
                  params: GRPOParams, rewards: RewardModel, out_dir: Path, seed: int, ref_model=None,
-                 segment_params: dict[str, GRPOParams] | None = None) -> None:
+                 segment_params: dict[str, GRPOParams] | None = None, keep_segments: bool = False) -> None:
         deterministic_training()
         self.model, self.tokenizer, self.records = model, tokenizer, records
         self.schedule, self.p, self.rewards, self.out = list(schedule), params, rewards, Path(out_dir)
         self.segment_params = dict(segment_params or {})
+        self.keep_segments = keep_segments  # a curriculum: the model at each task boundary, for per-stage evaluation
         self.seed = seed
         self.ref_model = ref_model
         self.state = TrainState()
@@ -332,7 +333,7 @@ class GRPOTrainer:
             rewards = {t: round(m["reward_accuracy"], 3) for t, m in metrics["tasks"].items() if "reward_accuracy" in m}
             bar.set_postfix(acc=rewards, tok_s=f"{timing['tokens_per_s']:.0f}")
             bar.update(1)
-            if index + 1 == span.stop and batch.segment != "joint":
+            if index + 1 == span.stop and self.keep_segments:
                 seg_dir = self.out / "segments" / f"{span.number}-{batch.segment}"
                 self.model.save_pretrained(seg_dir)
                 self.tokenizer.save_pretrained(seg_dir)

@@ -43,7 +43,7 @@ def run(setup, out: Path, stop_after: int | None = None, params: GRPOParams = GR
     schedule = curriculum_schedule({t: 4 for t in records}, ["qa", "math"], 2, 1, np.random.default_rng(0))
     trainer = (Killed if stop_after else GRPOTrainer)(model, tokenizer, records, schedule, params,
                                                       RewardModel(RewardParams()), out, seed=0,
-                                                      segment_params=segment_params)
+                                                      segment_params=segment_params, keep_segments=True)
     trainer.stop_after = stop_after
     try:
         trainer.train()
@@ -156,6 +156,7 @@ def _single_run_folder(setup, root: Path, params: GRPOParams = GRPO) -> Path:
     schedule = curriculum_schedule({t: 4 for t in records}, ["qa"], 2, 1, np.random.default_rng(0))
     GRPOTrainer(model, tokenizer, records, schedule, params.model_copy(update={"keep_every": 1}),
                 RewardModel(RewardParams()), root / "work", seed=0).train()
+    assert not (root / "work" / "segments").exists()  # only a curriculum keeps its task-boundary models
     model.save_pretrained(root / "model")
     shutil.copy(root / "work" / FINAL_STATE, root / "model" / FINAL_STATE)
     shutil.copy(root / "work" / "log.jsonl", root / "log.jsonl")
@@ -170,7 +171,7 @@ def test_a_curriculum_starts_exactly_from_the_single_task_run_of_its_first_task(
     model = make_model(tokenizer)
     schedule = curriculum_schedule({t: 4 for t in records}, ["qa", "math"], 2, 1, np.random.default_rng(0))
     trainer = GRPOTrainer(model, tokenizer, records, schedule, GRPO, RewardModel(RewardParams()),
-                          tmp_path / "adopted", seed=0)
+                          tmp_path / "adopted", seed=0, keep_segments=True)
     assert trainer.adopt_first_segment(single)
     assert "taken from the single-task run" in capsys.readouterr().err
     trainer.train()
