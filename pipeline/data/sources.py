@@ -80,8 +80,9 @@ def _local_files(path: Path) -> list[Path]:
     return [path]
 
 
-def load_rows(source: str, hub_split: str = "train") -> Iterator[tuple[int, Any]]:
-    """Yield ``(line or row number, row)`` from a local path, else from the hub dataset ``source``."""
+def load_rows(source: str, hub_split: str = "train", hub_config: str | None = None) -> Iterator[tuple[int, Any]]:
+    """Yield ``(line or row number, row)`` from a local path, else from the hub dataset ``source`` (its
+    configuration ``hub_config`` when the dataset has several: the hub refuses to guess)."""
     path = Path(source).expanduser()
     if path.exists():
         for file in _local_files(path):
@@ -93,7 +94,7 @@ def load_rows(source: str, hub_split: str = "train") -> Iterator[tuple[int, Any]
     try:
         import datasets
 
-        ds = datasets.load_dataset(source, split=hub_split)
+        ds = datasets.load_dataset(source, hub_config, split=hub_split)
     except Exception as exc:  # noqa: BLE001 - any hub/network failure becomes one clear line
         raise UserError(f"{source}: not a local path and could not be loaded from the hub "
                         f"({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''})") from None

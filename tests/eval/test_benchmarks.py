@@ -228,3 +228,36 @@ def test_mt_bench_is_a_win_rate_against_gpt4_through_the_llm_judge(tmp_path):
         questions = {json.dumps(req["messages"]) for req in server.requests}
     assert longer["rate"] == 1.0 and same == [0.5, 0.5]  # GPT-4's own answer against itself: a tie
     assert any("Write a haiku about the sea." in q and "Waves fold on grey stone" in q for q in questions)
+
+
+def test_a_hub_dataset_with_several_configurations_is_loaded_with_the_benchmarks_own(tmp_path, monkeypatch):
+    """OlympiadBench's hub copy has one configuration per subset: without a name the hub refuses to load it. Shown
+    with datasets itself on a local dataset laid out like the hub's (README configs), then the hub call that
+    load_benchmark makes (the hub cannot be reached here, so datasets.load_dataset records what it is asked)."""
+    import datasets
+
+    from pipeline.eval.benchmarks import BENCHMARKS, load_benchmark
+
+    repo = tmp_path / "OlympiadBench"
+    for config in ("OE_TO_maths_en_COMP", "OE_TO_physics_en_COMP"):
+        (repo / config).mkdir(parents=True)
+        (repo / config / "train.jsonl").write_text(json.dumps({"id": 1, "question": config}) + "\n")
+    (repo / "README.md").write_text("---\nconfigs:\n" + "".join(
+        f"- config_name: {c}\n  data_files:\n  - split: train\n    path: {c}/train.jsonl\n"
+        for c in ("OE_TO_maths_en_COMP", "OE_TO_physics_en_COMP")) + "---\n")
+    with pytest.raises(ValueError, match="Config name is missing"):
+        datasets.load_dataset(str(repo), split="train")
+    chosen = datasets.load_dataset(str(repo), BENCHMARKS["olympiadbench"].hub_config, split="train")
+    assert chosen[0]["question"] == "OE_TO_maths_en_COMP"
+
+    asked = []
+    row = {"id": 7, "question": "Find x.", "final_answer": ["2"], "is_multiple_answer": False, "unit": None,
+           "answer_type": "Numerical", "subfield": "Algebra", "context": None}
+
+    def hub(path, name=None, split=None):
+        asked.append((path, name, split))
+        return [row]
+
+    monkeypatch.setattr(datasets, "load_dataset", hub)
+    records = load_benchmark("olympiadbench")
+    assert asked == [("Hothan/OlympiadBench", "OE_TO_maths_en_COMP", "train")] and records[0]["reference"] == "2"

@@ -32,7 +32,8 @@ def load_benchmark(name: str, source: str | None = None, max_items: int | None =
     if not where:
         raise UserError(f"benchmark '{name}' has no hub copy: give its local folder (benchmarks.sources.{name})")
     records = []
-    rows = benchmark.loader(where) if benchmark.loader else load_rows(where, hub_split=benchmark.hub_split)
+    rows = (benchmark.loader(where) if benchmark.loader
+            else load_rows(where, benchmark.hub_split, benchmark.hub_config))
     for line, row in rows:
         if isinstance(row, BadRow):
             raise UserError(f"{where} row {line}: {row.reason}")

@@ -21,6 +21,7 @@ class Benchmark:
     gold: Callable[[dict[str, Any]], str]          # record → a response that states its reference answer
     metric: str = "accuracy"                      # what Table 1 calls the score
     loader: Callable[[str], Any] | None = None     # rows of a local source, when not one file of load_rows
+    hub_config: str | None = None                 # the hub dataset's configuration, when it has several
 
 
 BENCHMARKS: Registry[Benchmark] = Registry("benchmark")

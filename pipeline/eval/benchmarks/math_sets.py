@@ -88,7 +88,9 @@ for bench in (
               _simple("math500", ("problem", "question"), "unique_id"), gold_response),
     Benchmark("minerva_math", TASK, "math-ai/minervamath", "test", "minerva_math/test.jsonl", _minerva,
               gold_response),
+    # the hub copy has one configuration per subset; the paper's (Qwen2.5-Math's) is the 675 open-ended,
+    # text-only, English competition maths problems, the local file's rows
     Benchmark("olympiadbench", TASK, "Hothan/OlympiadBench", "train", "olympiadbench/test.jsonl", _olympiad,
-              gold_response),
+              gold_response, hub_config="OE_TO_maths_en_COMP"),
 ):
     register(bench)
