@@ -149,6 +149,8 @@ rule sft_rft:
         eval_backend=lambda wc: param("eval.backend", wc),
         eval_vllm=lambda wc: param("eval.vllm", wc),
         rewards=lambda wc: param("rewards", wc),
+        train_backend=lambda wc: param("train.backend", wc),
+        train_verl=lambda wc: param("train.verl", wc),
     resources: **slurm_resources("sft_rft")
     log:
         "data/logs/sft_rft.log",

@@ -20,6 +20,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", required=True, metavar="DIR",
                         help="writes model/ (HF), rft.json (kept prompts and responses per task) and "
                              "rft_data.jsonl (the kept responses)")
+    parser.add_argument("--dry-run", action="store_true",
+                        help="with train.backend: verl, print the verl SFT command and its composed config "
+                             "(sft_trainer_engine.yaml with baselines.rft) and stop")
     add_params_argument(parser)
 
 
@@ -37,6 +40,8 @@ def run(args: argparse.Namespace) -> int:
 
     params = load_params(args.params)
     p = params.baselines.rft
+    if args.dry_run:
+        return _dry_run(params, Path(args.base), Path(args.out))
     records = {}
     for task in params.tasks:
         path = Path(args.curated) / task / "train.parquet"
@@ -64,16 +69,75 @@ def run(args: argparse.Namespace) -> int:
     if not kept:  # an outcome, not an input error: the baseline is then θ0 itself
         print(f"warning: no response sampled from {args.base} passed the reward filter; the RFT model is θ0 "
               "unchanged (raise baselines.rft.samples or check the rewards)", file=sys.stderr)
-    model, tokenizer = load_model(args.base)
-    losses = sft_epochs(model, tokenizer, kept, p.epochs, p.batch_size, p.lr, p.lr_schedule, p.max_len, params.seed,
-                        desc="RFT SFT")
+    if params.train.backend == "verl":  # paper scale: verl's SFT trainer (FSDP, packing, bf16) on the node's GPUs
+        model_dir, losses = _verl_sft(params, Path(args.base), Path(args.out), kept)
+        model, tokenizer = load_model(model_dir)
+    else:
+        model, tokenizer = load_model(args.base)
+        losses = sft_epochs(model, tokenizer, kept, p.epochs, p.batch_size, p.lr, p.lr_schedule, p.max_len,
+                            params.seed, desc="RFT SFT")
     summary = {"tasks": stats, "examples": len(kept), "steps": len(losses),
-               "final_loss": float(sum(losses[-20:]) / len(losses[-20:])) if losses else None, "sampling_s": sample_s,
-               "sft_s": time.perf_counter() - t0 - sample_s}
+               "final_loss": float(sum(losses[-20:]) / len(losses[-20:])) if losses else None}
+    timings = {"sampling_s": sample_s, "sft_s": time.perf_counter() - t0 - sample_s}
     with staged_outputs(args.out) as stage:
         model.save_pretrained(stage / "model")
         tokenizer.save_pretrained(stage / "model")
         write_json_atomic(stage / "rft.json", summary)
+        write_json_atomic(stage / "timings.json", timings)  # .dvcignore'd: machine-dependent
         (stage / "rft_data.jsonl").write_text("".join(json.dumps(e) + "\n" for e in kept), encoding="utf-8")
     print(f"RFT: {len(kept)} responses, {len(losses)} SFT steps -> {Path(args.out) / 'model'}")
     return 0
+
+
+def _verl_sft_plan(params, base: Path, out: Path):
+    from ..scale.verl_sft import sft_overrides, torchrun_command
+
+    work = out.resolve() / "work" / "verl_sft"
+    train_file, checkpoints = work / "train.parquet", work / "checkpoints"
+    model = str(base.resolve()) if base.exists() else str(base)
+    overrides = sft_overrides(params.baselines.rft, params.train.verl, model, train_file, checkpoints, params.seed)
+    return work, train_file, checkpoints, overrides, torchrun_command(sys.executable,
+                                                                      params.train.verl.n_gpus_per_node, overrides)
+
+
+def _dry_run(params, base: Path, out: Path) -> int:
+    import shlex
+
+    from omegaconf import OmegaConf
+
+    from ..scale.verl_sft import compose_sft_config
+
+    if params.train.backend != "verl":
+        raise UserError("sft-rft --dry-run shows the verl SFT run: it needs train.backend: verl "
+                        "(the local backend fine-tunes in-process)")
+    _, _, _, overrides, cmd = _verl_sft_plan(params, base, out)
+    print(shlex.join(cmd))
+    print(OmegaConf.to_yaml(compose_sft_config(overrides)))
+    return 0
+
+
+def _verl_sft(params, base: Path, out: Path, kept: list[dict]) -> tuple[Path, list[float]]:
+    """Fine-tune with verl's SFT trainer; the HF folder of its last checkpoint and its per-step losses."""
+    import os
+    import subprocess
+
+    from ..scale.verl_sft import sft_hf_checkpoint, sft_steps, write_sft_parquet
+
+    p = params.baselines.rft
+    steps = sft_steps(len(kept), p.batch_size, p.epochs)
+    if steps == 0:
+        raise UserError(f"baselines.rft.batch_size: {p.batch_size} is more than the {len(kept)} kept responses; "
+                        f"verl's SFT trainer drops a partial batch, so it would train no step")
+    work, train_file, checkpoints, _, cmd = _verl_sft_plan(params, base, out)
+    write_sft_parquet(kept, train_file)
+    log = work / "sft_log.jsonl"
+    print(f"verl SFT: {len(kept)} responses, {steps} steps: {' '.join(cmd[:8])} …", flush=True)
+    code = subprocess.run(cmd, env={**os.environ, "VERL_FILE_LOGGER_PATH": str(log)}).returncode
+    if code != 0:
+        raise UserError(f"verl SFT failed with exit code {code} (its log above); rerun to resume from its checkpoint")
+    hf = sft_hf_checkpoint(checkpoints, steps)
+    if not (hf / "config.json").exists():
+        raise UserError(f"verl SFT ended without the HF model of its last step {steps} ({hf})")
+    losses = [float(json.loads(line)["data"]["train/loss"]) for line in log.read_text().splitlines()
+              if line and "train/loss" in json.loads(line).get("data", {})] if log.exists() else []
+    return hf, losses

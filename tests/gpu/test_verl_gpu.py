@@ -65,3 +65,28 @@ def test_two_verl_grpo_steps_then_vllm_evaluation(tmp_path):
     accuracies = [float(line.split(",")[3]) for line in table[1:]]
     print("vLLM accuracies (base, math):", accuracies)
     assert max(accuracies) > 0, table  # vLLM's returned text keeps the tags
+
+
+def test_the_rft_baseline_on_verls_sft_trainer(tmp_path):
+    """sft-rft with train.backend: verl: responses sampled by vLLM, kept by the rewards, then verl's SFT trainer
+    (torchrun, FSDP, packing, bf16) on one GPU; its last checkpoint's HF folder becomes the model. verl 0.9.1
+    cannot run this on a CPU (its process group is `cpu:gloo,<device>:<backend>`), so this is its check."""
+    raw = yaml.safe_load((REPO / "params.yaml").read_text())
+    raw["tasks"] = ["math"]
+    raw["data"]["tasks"] = {"math": {**raw["data"]["tasks"]["math"], "n": 200, "pretrain_n": 800}}
+    raw["models"].update({"warmstart_steps": 50})
+    raw["train"] = {"backend": "verl", "verl": {"n_gpus_per_node": 1, "micro_batch_size_per_gpu": 4}}
+    raw["eval"].update({"backend": "vllm", "vllm": {"gpu_memory_utilization": 0.3}})
+    raw["baselines"]["rft"] = {"samples": 8, "max_prompts": 64, "max_new_tokens": 32, "batch_size": 8, "epochs": 2,
+                               "max_len": 256, "lr": 1e-4}
+    params = tmp_path / "params.yaml"
+    params.write_text(yaml.safe_dump(raw))
+    run("curate", "--task", "math", "--out", str(tmp_path / "curated" / "math"), params=params, cwd=REPO)
+    run("base-model", "--curated", str(tmp_path / "curated"), "--out", str(tmp_path / "base"), params=params, cwd=REPO)
+    out = tmp_path / "sft"
+    run("sft-rft", "--base", str(tmp_path / "base"), "--curated", str(tmp_path / "curated"), "--out", str(out),
+        params=params, cwd=REPO)
+    summary = json.loads((out / "rft.json").read_text())
+    print("verl SFT:", summary)
+    kept = summary["examples"]
+    assert kept >= 8 and summary["steps"] == (kept // 8) * 2 and (out / "model" / "config.json").exists()
