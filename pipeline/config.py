@@ -355,6 +355,9 @@ class RFTParams(Section):
     top_k: int = Field(0, ge=0, description="Sampling top-k (0: off).")
     max_new_tokens: int = Field(32, ge=1, description="Response length cap.")
     max_prompts: int | None = Field(None, ge=1, description="Cap on training prompts per task (null: all).")
+    prompts_per_batch: int = Field(8, ge=1, description="Prompts sampled together (prompts × samples responses "
+                                   "per engine call: bounds memory); each finished batch is saved, so a cut job "
+                                   "resumes after it.")
     max_per_prompt: int | None = Field(None, ge=1, description="Cap on distinct kept responses per prompt "
                                        "(null: all).")
     lr: float = Field(2.5e-6, gt=0, description="AdamW learning rate (paper: 2.5e-6).")

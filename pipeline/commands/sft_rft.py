@@ -54,10 +54,11 @@ def run(args: argparse.Namespace) -> int:
     kept, stats = [], {}
     try:
         torch.manual_seed(params.seed)
-        for task in params.tasks:
+        work = _sampling_work(params, Path(args.base), Path(args.out))
+        for i, task in enumerate(params.tasks):
             examples, task_stats = collect(generator, records[task], rewards, params.rewards.for_task(task).kind,
                                            p.samples, p.temperature, p.top_p, p.top_k, p.max_new_tokens,
-                                           p.max_per_prompt)
+                                           p.max_per_prompt, p.prompts_per_batch, params.seed, i, work / task)
             kept += examples
             stats[task] = task_stats.as_dict()
             print(f"RFT {task:<8} kept {task_stats.kept} responses for {task_stats.prompts_kept}/{task_stats.prompts} "
@@ -87,6 +88,32 @@ def run(args: argparse.Namespace) -> int:
         (stage / "rft_data.jsonl").write_text("".join(json.dumps(e) + "\n" for e in kept), encoding="utf-8")
     print(f"RFT: {len(kept)} responses, {len(losses)} SFT steps -> {Path(args.out) / 'model'}")
     return 0
+
+
+def _sampling_work(params, base: Path, out: Path) -> Path:
+    """``out/work/rft``: the finished sampling batches of a cut run, kept only while the run is the same one
+    (sampling, reward and evaluation settings, seed, tasks, and θ0's files); otherwise started afresh."""
+    import hashlib
+    import shutil
+
+    from ..io import write_json_atomic
+
+    work = out / "work" / "rft"
+    files = sorted((f.name, f.stat().st_size, f.stat().st_mtime_ns) for f in base.glob("*") if f.is_file()) \
+        if base.is_dir() else [str(base)]
+    run = {"rft": params.baselines.rft.model_dump(mode="json"), "rewards": params.rewards.model_dump(mode="json"),
+           "eval": params.eval.model_dump(mode="json"), "seed": params.seed, "tasks": list(params.tasks),
+           "base": files}
+    fingerprint = hashlib.sha256(json.dumps(run, sort_keys=True).encode()).hexdigest()
+    marker = work / "run.json"
+    if marker.exists() and json.loads(marker.read_text()).get("fingerprint") != fingerprint:
+        print(f"RFT: {work} holds batches of another run; sampling afresh", file=sys.stderr)
+        shutil.rmtree(work)
+    if not marker.exists():
+        write_json_atomic(marker, {"fingerprint": fingerprint})
+    elif any(work.rglob("batch-*.json")):
+        print(f"RFT: resuming the sampling from {work}", file=sys.stderr)
+    return work
 
 
 def _verl_sft_plan(params, base: Path, out: Path):

@@ -155,3 +155,54 @@ def test_sft_rft_with_nothing_kept_warns_and_keeps_theta0(trained, tmp_path, cap
     assert json.loads((out / "rft.json").read_text())["examples"] == 0
     saved, theta0 = load_model(out / "model")[0], load_model(tmp_path / "theta0")[0]
     assert all(torch.equal(a, b) for a, b in zip(saved.state_dict().values(), theta0.state_dict().values()))
+
+
+def test_rft_sampling_resumes_after_a_cut_and_keeps_what_an_uncut_run_keeps(trained, tmp_path, monkeypatch):
+    """Batches of 2 prompts (3 per task, 6 in all); the job is cut during the 4th batch. The rerun samples only
+    the 3 batches left and keeps exactly the responses of an uncut run (each batch's noise depends on its place)."""
+    from pipeline.eval.generators import TransformersGenerator
+
+    root, params_path = trained
+    raw = yaml.safe_load(params_path.read_text())
+    raw["baselines"]["rft"]["prompts_per_batch"] = 2
+    params = tmp_path / "params.yaml"
+    params.write_text(yaml.safe_dump(raw))
+    args = ["--base", str(root / "models" / "base"), "--curated", str(root / "curated"), "--params", str(params)]
+    assert main(["sft-rft", *args, "--out", str(tmp_path / "uncut")]) == 0
+
+    real, calls = TransformersGenerator.sample, []
+
+    def cut_at_the_fourth(self, *a, **k):
+        calls.append(k.get("seed"))
+        if len(calls) == 4:
+            raise KeyboardInterrupt("the job is cut")
+        return real(self, *a, **k)
+
+    def counted(self, *a, **k):
+        calls.append(k.get("seed"))
+        return real(self, *a, **k)
+
+    monkeypatch.setattr(TransformersGenerator, "sample", cut_at_the_fourth)
+    assert main(["sft-rft", *args, "--out", str(tmp_path / "cut")]) != 0  # the CLI reports the interruption
+    assert len(list((tmp_path / "cut" / "work" / "rft").rglob("batch-*.json"))) == 3
+    monkeypatch.setattr(TransformersGenerator, "sample", counted)
+    calls.clear()
+    assert main(["sft-rft", *args, "--out", str(tmp_path / "cut")]) == 0
+    assert len(calls) == 3  # the batches left, not the whole sampling again
+    for name in ("rft_data.jsonl", "rft.json"):
+        assert (tmp_path / "cut" / name).read_text() == (tmp_path / "uncut" / name).read_text(), name
+    assert not (tmp_path / "cut" / "work").exists()
+
+    # Another run's batches are not reused: a changed setting starts the sampling afresh.
+    raw["baselines"]["rft"]["temperature"] = 0.7
+    params.write_text(yaml.safe_dump(raw))
+    monkeypatch.setattr(TransformersGenerator, "sample", cut_at_the_fourth)
+    calls.clear()
+    assert main(["sft-rft", *args, "--out", str(tmp_path / "cut")]) != 0  # the CLI reports the interruption
+    raw["baselines"]["rft"]["temperature"] = 1.0
+    params.write_text(yaml.safe_dump(raw))
+    monkeypatch.setattr(TransformersGenerator, "sample", counted)
+    calls.clear()
+    assert main(["sft-rft", *args, "--out", str(tmp_path / "cut")]) == 0
+    assert len(calls) == 6
+    assert (tmp_path / "cut" / "rft_data.jsonl").read_text() == (tmp_path / "uncut" / "rft_data.jsonl").read_text()
