@@ -69,6 +69,7 @@ def test_training_from_a_model_without_tokenizer_stops_before_writing(model_dir,
     params["tasks"] = ["math"]
     params["data"]["tasks"] = {"math": {"source": "synthetic_math", "n": 40}}
     params["train"]["overrides"] = {}
+    params["train"]["grpo"]["keep_every"] = 0  # a 5-step run: no snapshots (else keep_every is refused first)
     params["validate"]["orders"] = ["worst"]
     (tmp_path / "p.yaml").write_text(yaml.safe_dump(params))
     assert main(["curate", "--task", "math", "--out", str(tmp_path / "cur" / "math"), "--params",
