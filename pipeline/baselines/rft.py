@@ -18,7 +18,7 @@ would.
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -43,12 +43,10 @@ class TaskStats:
     duplicates: int = 0
     kept: int = 0
     prompts_kept: int = 0
-    per_prompt: list[int] = field(default_factory=list, repr=False)
 
     def add(self, other: "TaskStats") -> None:
         for name in ("prompts", "sampled", "correct", "duplicates", "kept", "prompts_kept"):
             setattr(self, name, getattr(self, name) + getattr(other, name))
-        self.per_prompt += other.per_prompt
 
     def as_dict(self) -> dict[str, Any]:
         return {"prompts": self.prompts, "prompts_kept": self.prompts_kept,

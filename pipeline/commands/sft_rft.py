@@ -165,6 +165,6 @@ def _verl_sft(params, base: Path, out: Path, kept: list[dict]) -> tuple[Path, li
     hf = sft_hf_checkpoint(checkpoints, steps)
     if not (hf / "config.json").exists():
         raise UserError(f"verl SFT ended without the HF model of its last step {steps} ({hf})")
-    losses = [float(json.loads(line)["data"]["train/loss"]) for line in log.read_text().splitlines()
-              if line and "train/loss" in json.loads(line).get("data", {})] if log.exists() else []
-    return hf, losses
+    entries = [json.loads(line).get("data", {}) for line in log.read_text().splitlines() if line] \
+        if log.exists() else []
+    return hf, [float(e["train/loss"]) for e in entries if "train/loss" in e]

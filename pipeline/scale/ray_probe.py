@@ -57,10 +57,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--gpus-per-node", type=int, default=0)
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args(argv)
+    from ..io import write_json_atomic
+
     result = probe(args.nodes, args.gpus_per_node)
-    tmp = args.out.with_name(args.out.name + ".tmp")
-    tmp.write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8")
-    tmp.replace(args.out)
+    write_json_atomic(args.out, result)
     print(json.dumps(result), file=sys.stderr)
     return 0
 

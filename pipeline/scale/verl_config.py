@@ -187,6 +187,17 @@ def worker_env_overrides(env: dict[str, str]) -> list[str]:
     return [f"+ray_kwargs.ray_init.runtime_env.env_vars.{key}={hydra_value(value)}" for key, value in env.items()]
 
 
+def compose_verl_config(config_name: str, overrides: list[str]):
+    """verl's trainer config ``config_name`` (``verl/trainer/config/<name>.yaml``) composed with ``overrides``
+    through Hydra's compose API: what the trainer's ``@hydra.main`` sees."""
+    import verl
+    from hydra import compose, initialize_config_dir
+
+    config_dir = Path(verl.__file__).resolve().parent / "trainer" / "config"
+    with initialize_config_dir(config_dir=str(config_dir), version_base=None):
+        return compose(config_name=config_name, overrides=overrides)
+
+
 def main_ppo_command(python: str, overrides: list[str]) -> list[str]:
     """The argv of one verl run."""
     return [python, "-m", "verl.trainer.main_ppo", *overrides]

@@ -43,7 +43,8 @@ from ..errors import UserError
 from ..rl.backends import TRAIN_BACKENDS
 from ..rl.plan import TrainPlan
 from .ray_slurm import ray_cluster_for_job
-from .verl_config import VerlRun, grpo_overrides, hf_checkpoint, main_ppo_command, worker_env_overrides
+from .verl_config import (VerlRun, compose_verl_config, grpo_overrides, hf_checkpoint, main_ppo_command,
+                          worker_env_overrides)
 
 
 def run_beta(plan: TrainPlan, name: str) -> float:
@@ -88,12 +89,7 @@ def plan_runs(plan: TrainPlan, base: str, work: Path) -> list[tuple[VerlRun, lis
 
 def compose_config(overrides: list[str]):
     """verl's ``ppo_trainer.yaml`` composed with ``overrides`` (Hydra's compose API: what main_ppo sees)."""
-    import verl
-    from hydra import compose, initialize_config_dir
-
-    config_dir = Path(verl.__file__).resolve().parent / "trainer" / "config"
-    with initialize_config_dir(config_dir=str(config_dir), version_base=None):
-        return compose(config_name="ppo_trainer", overrides=overrides)
+    return compose_verl_config("ppo_trainer", overrides)
 
 
 def final_checkpoint(run: VerlRun) -> Path:

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from ..config import RFTParams, VerlParams
-from .verl_config import hydra_value
+from .verl_config import compose_verl_config, hydra_value
 
 SFT_CONFIG = "sft_trainer_engine"
 PROJECT_RUN = "rft-sft"
@@ -97,12 +97,7 @@ def sft_overrides(rft: RFTParams, verl: VerlParams, model: str, train_file: Path
 
 def compose_sft_config(overrides: list[str]):
     """verl's ``sft_trainer_engine.yaml`` composed with ``overrides`` (what ``verl.trainer.sft_trainer`` sees)."""
-    import verl
-    from hydra import compose, initialize_config_dir
-
-    config_dir = Path(verl.__file__).resolve().parent / "trainer" / "config"
-    with initialize_config_dir(config_dir=str(config_dir), version_base=None):
-        return compose(config_name=SFT_CONFIG, overrides=overrides)
+    return compose_verl_config(SFT_CONFIG, overrides)
 
 
 def torchrun_command(python: str, gpus: int, overrides: list[str]) -> list[str]:

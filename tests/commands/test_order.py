@@ -76,6 +76,14 @@ def _good(tmp_path):
                               rng.uniform(0.2, 0.8, (4, 4)).tolist())
 
 
+def _set_line(path, index, text):
+    """``path`` with its line ``index`` (0-based, header included) replaced by ``text``."""
+    lines = path.read_text().splitlines()
+    lines[index] = text
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
 @pytest.mark.parametrize(
     ("mutate", "message"),
     [
@@ -105,10 +113,7 @@ def test_bad_accuracy_table(tmp_path, capsys, mutate, message):
 
 
 def test_error_names_the_line(tmp_path, capsys):
-    acc = _good(tmp_path)
-    lines = acc.read_text().splitlines()
-    lines[4] = "coding,math,7"
-    acc.write_text("\n".join(lines) + "\n")
+    acc = _set_line(_good(tmp_path), 4, "coding,math,7")
     assert run_order("--accuracies", acc, "--out", tmp_path / "o") == 2
     assert f"{acc} line 5:" in capsys.readouterr().err
 
@@ -132,10 +137,7 @@ def test_failed_rerun_leaves_previous_outputs_untouched(tmp_path, capsys):
 
 
 def test_zero_accuracy_requires_explicit_floor_then_warns(tmp_path, capsys):
-    acc = _good(tmp_path)
-    lines = acc.read_text().splitlines()
-    lines[3] = "coding,math,0"
-    acc.write_text("\n".join(lines) + "\n")
+    acc = _set_line(_good(tmp_path), 3, "coding,math,0")
     assert run_order("--accuracies", acc, "--out", tmp_path / "a") == 2
     err = capsys.readouterr().err
     assert "line 4: accuracy 0" in err and "--floor" in err
