@@ -9,7 +9,8 @@ The stage runs as one Slurm job over N nodes (the profile's ``nodes``, derived f
    (``ray start --address … --block``, one task per node, ``--overlap``),
 3. waits until Ray reports every node alive with its GPUs (``ray.nodes()``), at most ``timeout_s``, else
    stops with one line naming the missing nodes,
-4. hands the caller ``RAY_ADDRESS`` (verl's ``ray.init`` then joins this cluster instead of starting one),
+4. hands the caller ``RAY_ADDRESS`` and the job's Ray auth mode (verl's ``ray.init`` then joins this cluster
+   instead of starting one),
 5. and stops Ray when the block ends, fails or is cancelled (Slurm's SIGTERM is turned into an exception):
    the worker step is terminated (its ``ray start --block`` stops that node's processes), then the head's.
 
@@ -139,6 +140,27 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def job_auth_env() -> dict[str, str]:
+    """Ray's token authentication set explicitly for the job's cluster (off: the allocation's nodes only talk
+    to each other). Without it Ray decides by whether ``~/.ray/auth_token`` exists, a file any earlier local
+    ``ray.init()`` writes, and a head that turns authentication on from it refuses this process's driver."""
+    return {"RAY_AUTH_MODE": "disabled"}
+
+
+@contextmanager
+def _environ(values: Mapping[str, str]) -> Iterator[None]:
+    saved = {k: os.environ.get(k) for k in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
 class _Terminated(Exception):
     """SIGTERM (scancel, Slurm's time limit) while the Ray cluster was up."""
 
@@ -197,8 +219,9 @@ def ray_on_slurm(allocation: Allocation, gpus_per_node: int, timeout_s: float = 
     address = f"{ip}:{port}"
     cpus = int(os.environ["SLURM_CPUS_ON_NODE"]) if os.environ.get("SLURM_CPUS_ON_NODE", "").isdigit() else None
     extra = ray_start_args(True, cpus)
+    auth = job_auth_env()
     # the job is over when Ray stops: no graceful drain (Ray waits up to 30 s per node for it by default)
-    env = {**slurm_step_env(os.environ), "RAY_GRACEFUL_SHUTDOWN_DRAIN_TIMEOUT_S": "0"}
+    env = {**slurm_step_env(os.environ), **auth, "RAY_GRACEFUL_SHUTDOWN_DRAIN_TIMEOUT_S": "0"}
     head = workers = None
 
     def on_term(signum: int, frame: Any) -> None:
@@ -216,9 +239,10 @@ def ray_on_slurm(allocation: Allocation, gpus_per_node: int, timeout_s: float = 
         started = {f"the head (ray start on {allocation.this_node})": head}
         if workers is not None:
             started[f"the workers (srun ray start on {','.join(allocation.workers)})"] = workers
-        wait_for_nodes(address, allocation.nodes, gpus_per_node, timeout_s, started)
+        with _environ(auth):  # this process's driver authenticates like the nodes
+            wait_for_nodes(address, allocation.nodes, gpus_per_node, timeout_s, started)
         print(f"ray: {len(allocation.nodes)} node(s) up", file=sys.stderr, flush=True)
-        yield {"RAY_ADDRESS": address}
+        yield {"RAY_ADDRESS": address, **auth}
     except _Terminated as exc:
         raise UserError(f"Slurm job {allocation.job_id} was terminated ({exc}); Ray stopped") from None
     finally:

@@ -126,3 +126,14 @@ def test_nodes_that_never_join_are_named_and_everything_is_stopped(no_ray_runnin
     while _ray_processes() and time.monotonic() < deadline:
         time.sleep(0.5)
     assert not _ray_processes()
+
+
+def test_a_token_left_by_an_earlier_local_ray_does_not_lock_the_driver_out(no_ray_running, tmp_path, monkeypatch):
+    """Ray turns token authentication on when ~/.ray/auth_token exists (any local ray.init() writes one); the
+    job's cluster sets its mode explicitly, so its head still admits this process's driver."""
+    (tmp_path / ".ray").mkdir()
+    (tmp_path / ".ray" / "auth_token").write_text("0" * 64)
+    monkeypatch.setenv("HOME", str(tmp_path))
+    allocation = Allocation(job_id="local", nodes=("thisnode",), this_node="thisnode")
+    with ray_on_slurm(allocation, gpus_per_node=0, timeout_s=60) as env:
+        assert env["RAY_AUTH_MODE"] == "disabled"
