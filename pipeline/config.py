@@ -150,6 +150,11 @@ class CodeRewardParams(Section):
                                       "which kills what each left running and clears /tmp between them "
                                       "(1: a fresh sandbox per program; the unisolated fallback always uses 1).")
     workers: int = Field(2, ge=1, description="Programs run in parallel.")
+    python: str | None = Field(None, description="The Python interpreter that runs programs in the sandbox (null: "
+                               "the pipeline's own). BigCodeBench's tasks need its pinned libraries, which cannot "
+                               "share the pipeline's environment: `make bigcodebench-env` builds "
+                               ".venv-bigcodebench (configs/bigcodebench-requirements.txt), and evaluate_benchmarks "
+                               "checks at its start that this interpreter imports every library its tasks list.")
 
 
 class MathRewardParams(Section):
@@ -435,8 +440,14 @@ class BenchmarkParams(Section):
     data_dir: str | None = Field(None, description="A folder in ../shared/data's layout (aime24/test.jsonl, ...) used "
                                  "for every benchmark without a sources entry; null: their hub ids.")
     sources: dict[str, str] = Field(default_factory=dict, description="Per benchmark: a local file or folder, or a "
-                                    "hub id (mt_bench needs a local FastChat mt_bench folder).")
+                                    "hub id (mt_bench: a FastChat mt_bench folder; without one its files are fetched "
+                                    "and checked against their pinned SHA-256).")
+    download_dir: str = Field("data/benchmarks", description="Where pinned benchmark files are fetched (once; "
+                              "mt_bench's FastChat questions and GPT-4 answers): <download_dir>/<benchmark>/.")
     max_items: int | None = Field(None, ge=1, description="Cap on items per benchmark (null: all).")
+    check_libraries: bool = Field(True, description="Before evaluating, import in the sandbox every library the "
+                                  "selected code benchmarks' tasks list (BigCodeBench's libs) and stop with the "
+                                  "missing ones named (false: go on; those tasks score 0 for every model).")
 
 
 class Params(Section):

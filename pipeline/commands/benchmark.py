@@ -50,7 +50,9 @@ def run(args: argparse.Namespace) -> int:
                 raise UserError(f"--singles: {path} is not a folder (no single-task model for domain '{domain}')")
             plan.setdefault(path, []).append(bench)
             names[path] = domain
-    records = {b: load_benchmark(b, p.sources.get(b, p.data_dir), p.max_items) for b in p.names}
+    records = {b: load_benchmark(b, p.sources.get(b, p.data_dir), p.max_items, p.download_dir) for b in p.names}
+    if p.check_libraries and plan:
+        check_benchmark_libraries(params, records)
     rows = evaluate_benchmarks(params, plan, names, records) if plan else []
     buf = io.StringIO()
     writer = csv.DictWriter(buf, fieldnames=COLUMNS, lineterminator="\n")
@@ -61,6 +63,23 @@ def run(args: argparse.Namespace) -> int:
     if not p.names:
         print("no benchmark selected (benchmarks.names is empty): wrote an empty results.csv")
     return 0
+
+
+def check_benchmark_libraries(params, records: dict[str, list[dict]]) -> None:
+    """Stop before any model loads when the sandbox cannot import a library the tasks list (libraries.py)."""
+    from ..eval.benchmarks.libraries import check_libraries, required_modules
+    from ..rewards.total import RewardModel
+
+    needed = {b: mods for b, recs in records.items() if (mods := required_modules(recs))}
+    if not needed:
+        return
+    rewards = RewardModel(params.rewards)
+    try:
+        print(f"checking that the sandbox imports the {sum(map(len, needed.values()))} libraries of "
+              f"{', '.join(needed)} ({rewards.code.sandbox.interpreter.path})")
+        check_libraries(rewards.code, needed)
+    finally:
+        rewards.close()
 
 
 def evaluate_benchmarks(params, plan: dict[str, list[str]], names: dict[str, str],

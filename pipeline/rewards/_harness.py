@@ -9,7 +9,10 @@ no other program's request, nonce included, exists in the sandbox while a progra
 - parent → harness, on stdin: ``<u32 length><marshal-ed request>`` per program, where a request is
   ``{"nonce", "kind": "functional"|"unittest"|"io"|"call", "solution", "tests", "sys_path"}``;
   for ``functional`` tests, ``tests["check_code"]`` is the check already parsed, rewritten
-  and compiled by the parent (:func:`pipeline.rewards.code.compile_check`). EOF ends the server.
+  and compiled by the parent (:func:`pipeline.rewards.code.compile_check`); when the harness runs
+  under another Python version than the parent's (``rewards.code.python``), code objects cannot
+  cross, and the check (rewritten) and BigCodeBench's test module come as source that the harness
+  compiles with the built-in ``compile`` (no ``ast`` import). EOF ends the server.
 - harness → parent, on stdout: ``<u32 length><i32 returncode><u8 timed_out><u8 truncated>`` and the
   program's output (at most ``max_output_bytes``), per program. The parent decodes only this header;
   it never unmarshals anything written in the sandbox.
@@ -105,6 +108,8 @@ def run_functional(solution, check_code):
     eq, run, build = same, exec, compile
     token = [object()]
     namespace = _namespace()
+    if isinstance(check_code, str):  # source, from a parent of another Python version
+        check_code = build(check_code, "<tests>", "exec")
     run(build(solution, "<solution>", "exec"), namespace)
     done = [None]
     namespace.update({"__omni_eq__": eq, "__omni_done__": done, "__omni_token__": token[0]})
@@ -118,6 +123,8 @@ def run_unittest(solution, test_code):
     """BigCodeBench's format: the solution, then a test module whose ``TestCase`` classes must all pass."""
     import unittest  # only this format pays for the import
 
+    if isinstance(test_code, str):  # source, from a parent of another Python version
+        test_code = compile(test_code, "<tests>", "exec")
     namespace = _namespace()
     exec(compile(solution, "<solution>", "exec"), namespace)
     exec(test_code, namespace)

@@ -40,7 +40,7 @@ from pathlib import Path
 from types import CodeType
 
 from .extract import extract_answer, last_code_block
-from .sandbox import SITE_PACKAGES, RunResult, Sandbox
+from .sandbox import RunResult, Sandbox
 
 HARNESS = Path(__file__).with_name("_harness.py")
 
@@ -73,15 +73,25 @@ class _EqRewriter(ast.NodeTransformer):
         return node
 
 
+def _rewritten_check(check: str) -> ast.Module:
+    tree = _EqRewriter().visit(ast.parse(check))
+    tree.body.append(ast.parse("__omni_done__[0] = __omni_token__").body[0])
+    return ast.fix_missing_locations(tree)
+
+
+@functools.lru_cache(maxsize=4096)
+def check_source(check: str) -> str:
+    """:func:`compile_check`'s rewritten check as source, for a sandbox interpreter of another Python
+    version (which compiles it itself). Raises ``SyntaxError``."""
+    return ast.unparse(_rewritten_check(check))
+
+
 @functools.lru_cache(maxsize=4096)
 def compile_check(check: str) -> CodeType:
     """The ``functional`` check code, with ``==``/``!=`` rewritten to plain-value comparisons and a
     final ``__omni_done__[0] = __omni_token__``, compiled once per check; the request marshals the code
     object for the harness (which then needs neither ``ast`` nor the parser). Raises ``SyntaxError``."""
-    tree = _EqRewriter().visit(ast.parse(check))
-    tree.body.append(ast.parse("__omni_done__[0] = __omni_token__").body[0])
-    ast.fix_missing_locations(tree)
-    return compile(tree, "<tests>", "exec")
+    return compile(_rewritten_check(check), "<tests>", "exec")
 
 
 @dataclass(frozen=True)
@@ -126,9 +136,11 @@ class CodeScorer:
         answer = extract_answer(response)
         return last_code_block(answer if answer is not None else response)
 
-    @staticmethod
-    def _prepare(code: str, reference: str) -> "_Request | CodeOutcome":
-        """The harness request of one program (with a fresh nonce), or the outcome of a bad reference."""
+    def _prepare(self, code: str, reference: str) -> "_Request | CodeOutcome":
+        """The harness request of one program (with a fresh nonce), or the outcome of a bad reference.
+        The tests go as code objects compiled here, or as source that the harness compiles when the
+        sandbox's interpreter is another Python version (code objects do not cross versions)."""
+        interpreter = self.sandbox.interpreter
         try:
             tests = json.loads(reference)
             kind = kind_of_tests(tests)
@@ -136,13 +148,16 @@ class CodeScorer:
                 code = f"{tests['prelude']}\n{code}"
             expected = 1 if kind in ("functional", "unittest") else len(tests["inputs"])
             if kind == "functional":
-                tests = {"check_code": compile_check(tests["functional"])}
+                check = compile_check(tests["functional"])
+                tests = {"check_code": check if interpreter.same_bytecode else check_source(tests["functional"])}
             elif kind == "unittest":
-                tests = {"test_code": compile(tests["unittest"], "<tests>", "exec")}
+                test_code = compile(tests["unittest"], "<tests>", "exec")
+                tests = {"test_code": test_code if interpreter.same_bytecode else tests["unittest"]}
         except (json.JSONDecodeError, SyntaxError, ValueError, TypeError, KeyError):
             return CodeOutcome(0.0, "bad_reference")
         nonce = secrets.token_hex(16)
-        request = {"nonce": nonce, "kind": kind, "solution": code, "tests": tests, "sys_path": SITE_PACKAGES}
+        request = {"nonce": nonce, "kind": kind, "solution": code, "tests": tests,
+                   "sys_path": list(interpreter.site_packages)}
         return _Request(marshal.dumps(request), nonce, expected)
 
     @staticmethod

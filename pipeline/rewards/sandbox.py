@@ -4,7 +4,8 @@ Guarantees of :class:`Sandbox` when ``bwrap`` is available (see README "Rewards 
 
 - **no network**: a new network namespace (only its own, down loopback);
 - **read-only system**: only ``/usr`` (with ``/lib``, ``/bin`` links), ``/etc/ld.so.cache``,
-  the Python installation and the virtual environment are visible, all bound read-only;
+  the Python installation and the virtual environment of the interpreter that runs the programs
+  (:class:`Interpreter`: this process's own, or ``rewards.code.python``) are visible, all bound read-only;
 - **private, size-capped /tmp**: a tmpfs of ``tmp_size_mb``, the only writable place;
 - **cleared environment**: ``--clearenv``; only ``PATH``, ``HOME=/tmp`` and ``LANG`` are set;
 - **new PID namespace with die-with-parent**: the program cannot see or signal the host's
@@ -35,6 +36,7 @@ and, where the kernel allows, ``unshare --net --pid --fork``; it warns loudly on
 from __future__ import annotations
 
 import fcntl
+import json
 import os
 import queue
 import shutil
@@ -78,6 +80,52 @@ class RunResult:
 SITE_PACKAGES = [p for p in __import__("site").getsitepackages() if Path(p).is_dir()]
 
 
+@dataclass(frozen=True)
+class Interpreter:
+    """The Python that runs programs in the sandbox: this process's own, or another one given by
+    ``rewards.code.python`` (BigCodeBench's environment, whose pinned libraries cannot share this one's).
+
+    ``same_bytecode`` says whether code objects compiled here can be sent to it (``marshal`` of code
+    objects is specific to a Python minor version); otherwise the harness compiles the test source itself.
+    """
+
+    path: Path                   # as given (a venv's ``bin/python`` is a link that must not be resolved)
+    prefix: Path                 # sys.prefix (the venv)
+    base_prefix: Path            # sys.base_prefix (the installation it was made from)
+    site_packages: tuple[str, ...]
+    version: tuple[int, int]
+
+    @property
+    def same_bytecode(self) -> bool:
+        return self.version == sys.version_info[:2] and sys.implementation.name == "cpython"
+
+    @classmethod
+    def current(cls) -> "Interpreter":
+        return cls(Path(os.path.abspath(sys.executable)), Path(sys.prefix).resolve(),
+                   Path(sys.base_prefix).resolve(), tuple(SITE_PACKAGES), (sys.version_info[0], sys.version_info[1]))
+
+    @classmethod
+    def at(cls, python: str | os.PathLike[str]) -> "Interpreter":
+        """Describe the interpreter at ``python`` by asking it (one short run). A missing or broken
+        interpreter is a one-line error naming it."""
+        path = Path(os.path.abspath(Path(python).expanduser()))
+        if not path.is_file() or not os.access(path, os.X_OK):
+            raise UserError(f"rewards.code.python: {path} is not an executable Python interpreter (for BigCodeBench's "
+                            "libraries build it with `make bigcodebench-env`)")
+        probe = ("import json, site, sys; print(json.dumps([sys.prefix, sys.base_prefix, site.getsitepackages(), "
+                 "list(sys.version_info[:2])]))")
+        try:
+            out = subprocess.run([str(path), "-I", "-c", probe], capture_output=True, text=True, timeout=60,
+                                 check=True).stdout
+            prefix, base, site_dirs, version = json.loads(out.strip().splitlines()[-1])
+        except (OSError, subprocess.SubprocessError, ValueError, IndexError) as exc:
+            raise UserError(f"rewards.code.python: {path} does not run as Python ({type(exc).__name__})") from None
+        if tuple(version) < (3, 8):
+            raise UserError(f"rewards.code.python: {path} is Python {version[0]}.{version[1]}; the harness needs 3.8+")
+        return cls(path, Path(prefix).resolve(), Path(base).resolve(),
+                   tuple(d for d in site_dirs if Path(d).is_dir()), (int(version[0]), int(version[1])))
+
+
 UID_RANGE = 4096  # slot uids are claimed in [uid_base, uid_base + UID_RANGE)
 
 
@@ -118,14 +166,14 @@ WATCHDOG_GRACE_S = 5.0  # the harness enforces ``timeout_s``; the parent kills t
 class Sandbox:
     """Runs ``python -I -S -B <script> …`` inside bubblewrap (or the loud fallback), feeding it requests.
 
-    ``-S`` skips ``site`` (and its ``.pth`` processing) for a fast start; the harness adds
-    :data:`SITE_PACKAGES` to ``sys.path`` itself so that solutions can still import them.
+    ``-S`` skips ``site`` (and its ``.pth`` processing) for a fast start; the harness adds the
+    interpreter's site-packages to ``sys.path`` itself so that solutions can still import them.
     """
 
     _warned = False
 
     def __init__(self, limits: SandboxLimits | None = None, require_isolation: bool = False,
-                 slots: int = 8, uid_base: int = 61000) -> None:
+                 slots: int = 8, uid_base: int = 61000, python: Interpreter | None = None) -> None:
         self.limits = limits or SandboxLimits()
         self.bwrap = shutil.which("bwrap")
         self.prlimit = shutil.which("prlimit")
@@ -142,7 +190,8 @@ class Sandbox:
                               "rewards.code.require_isolation=true.", RuntimeWarning, stacklevel=2)
                 print("WARNING: bubblewrap missing: code rewards run with rlimits only, NOT isolated", file=sys.stderr)
                 Sandbox._warned = True
-        self.python = Path(os.path.abspath(sys.executable))  # absolute: the sandbox runs in another folder
+        self.interpreter = python or Interpreter.current()
+        self.python = self.interpreter.path  # absolute: the sandbox runs in another folder
         self._slots: queue.Queue[int] = queue.Queue()
         # As root each slot switches to its own uid, claimed for this process alone (see claim_uids).
         self._locks = claim_uids(slots, uid_base) if self.is_root and self.isolated else []
@@ -170,7 +219,8 @@ class Sandbox:
         # (read-only) inside it instead of being hidden by it.
         binds: list[str] = ["--size", str(self.limits.tmp_size_mb << 20), "--perms", "1777", "--tmpfs", "/tmp"]
         mounted: set[str] = {"/tmp"}
-        for source in sorted({Path(sys.base_prefix).resolve(), Path(sys.prefix).resolve(), script.parent.resolve()}):
+        interp = self.interpreter
+        for source in sorted({interp.base_prefix, interp.prefix, script.parent.resolve()}):
             for parent in _parents(source):
                 if parent not in mounted and not parent.startswith("/usr"):
                     binds += ["--perms", "0755", "--dir", parent]

@@ -25,7 +25,7 @@ from .format import format_reward, tags_reward
 from .judge import LLMJudge, RubricJudge
 from .math import MathScorer
 from .qa import qa_reward
-from .sandbox import Sandbox, SandboxLimits
+from .sandbox import Interpreter, Sandbox, SandboxLimits
 
 
 @dataclass(frozen=True)
@@ -114,8 +114,9 @@ class RewardModel:
                                    max_open_files=c.max_open_files, tmp_size_mb=c.tmp_size_mb,
                                    max_output_bytes=c.max_output_kb << 10,
                                    programs_per_sandbox=c.programs_per_sandbox)
-            self._code = CodeScorer(Sandbox(limits, require_isolation=c.require_isolation, slots=c.workers),
-                                    workers=c.workers)
+            python = Interpreter.at(c.python) if c.python else None
+            self._code = CodeScorer(Sandbox(limits, require_isolation=c.require_isolation, slots=c.workers,
+                                            python=python), workers=c.workers)
         return self._code
 
     @property
