@@ -12,8 +12,10 @@ the gold checks feed those through the scorer, which must accept them (tests/eva
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
+from ...data.pinned import fetch_pinned
 from ...data.sources import BadRow, load_rows
 from ...errors import UserError
 from .base import BENCHMARKS, Benchmark, record, register, resolve_source
@@ -22,12 +24,19 @@ from . import code, math_sets, mmlu_pro, mt_bench  # noqa: E402,F401  (register 
 __all__ = ["BENCHMARKS", "Benchmark", "all_benchmarks", "load_benchmark", "record", "register", "resolve_source"]
 
 
-def load_benchmark(name: str, source: str | None = None, max_items: int | None = None) -> list[dict[str, Any]]:
-    """The records of benchmark ``name`` from ``source`` (folder, file or hub id; default its hub id).
-    A malformed row is a one-line error naming the source and the row."""
+def load_benchmark(name: str, source: str | None = None, max_items: int | None = None,
+                   download_dir: str | None = None) -> list[dict[str, Any]]:
+    """The records of benchmark ``name`` from ``source`` (folder, file or hub id; default its hub id, or its
+    pinned files fetched into ``download_dir``/name). A malformed row is a one-line error naming the source and
+    the row."""
     if name not in BENCHMARKS:
         raise UserError(f"unknown benchmark '{name}' (known: {', '.join(sorted(BENCHMARKS))})")
     benchmark = BENCHMARKS[name]
+    if source is None and benchmark.pinned:
+        if download_dir is None:
+            raise UserError(f"benchmark '{name}' is fetched from pinned addresses: give benchmarks.download_dir "
+                            f"or its local folder (benchmarks.sources.{name})")
+        source = str(fetch_pinned(benchmark.pinned, Path(download_dir) / name, name))
     where = resolve_source(benchmark, source)
     if not where:
         raise UserError(f"benchmark '{name}' has no hub copy: give its local folder (benchmarks.sources.{name})")

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
+from ...data.pinned import PinnedFile
 from ...registry import Registry
 
 
@@ -22,6 +23,7 @@ class Benchmark:
     metric: str = "accuracy"                      # what Table 1 calls the score
     loader: Callable[[str], Any] | None = None     # rows of a local source, when not one file of load_rows
     hub_config: str | None = None                 # the hub dataset's configuration, when it has several
+    pinned: tuple[PinnedFile, ...] = ()           # files fetched and checked by hash when no source is given
 
 
 BENCHMARKS: Registry[Benchmark] = Registry("benchmark")

@@ -3,8 +3,10 @@ answer to the first turn with GPT-4's answer (FastChat's ``model_answer/gpt-4.js
 ties counted 0.5: the win rate against GPT-4. Only the first turn is judged: our models answer single
 prompts, and the second turn asks to rewrite a first answer that differs between the two models.
 
-The source is a FastChat ``mt_bench`` folder (``question.jsonl`` and ``model_answer/gpt-4.jsonl``); the
-hub has the questions but not GPT-4's answers, so a local folder is required.
+The source is a FastChat ``mt_bench`` folder (``question.jsonl`` and ``model_answer/gpt-4.jsonl``). No hub
+dataset has both; without a source the two files are fetched into ``benchmarks.download_dir`` and pinned by
+SHA-256 (:data:`PINNED`): the questions from FastChat's repository, GPT-4's answers from the Hugging Face space
+that FastChat's own ``download_mt_bench_pregenerated.py`` reads, or from a fork that committed the same file.
 """
 
 from __future__ import annotations
@@ -13,10 +15,21 @@ import json
 from pathlib import Path
 from typing import Any, Iterator
 
+from ...data.pinned import PinnedFile
 from ...errors import UserError
 from .base import Benchmark, record, register
 
 CATEGORIES = ("writing", "roleplay")
+
+FASTCHAT = "https://raw.githubusercontent.com/lm-sys/FastChat/0e6d3e4beaab66f4d3f93db72541a4abab8af28d/fastchat/llm_judge"
+FORK = "https://raw.githubusercontent.com/enricai/FastChat/edacaa5bd955893e72a7e6f0899d8301fd5ae492/fastchat/llm_judge"
+SPACE = "https://huggingface.co/spaces/lmsys/mt-bench/resolve/main"
+PINNED = (
+    PinnedFile("question.jsonl", "119565adbab82227089cefdb44c8d7e2cf04dc0a0ec233634c82e7d4e2a944f7",
+               (f"{FASTCHAT}/data/mt_bench/question.jsonl", f"{FORK}/data/mt_bench/question.jsonl")),
+    PinnedFile("model_answer/gpt-4.jsonl", "49c071285f7f41a0354e85ca77ff5f23024265dd55797bd9a12a7ca3a21fa157",
+               (f"{SPACE}/data/mt_bench/model_answer/gpt-4.jsonl", f"{FORK}/data/mt_bench/model_answer/gpt-4.jsonl")),
+)
 
 
 def rows(folder: str) -> Iterator[tuple[int, dict[str, Any]]]:
@@ -51,4 +64,4 @@ def gold_response(rec: dict[str, Any]) -> str:
 
 
 register(Benchmark("mt_bench", "writing", "", "", "mt_bench", _to_record, gold_response, metric="win rate",
-                   loader=rows))
+                   loader=rows, pinned=PINNED))
