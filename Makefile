@@ -7,7 +7,7 @@ BIN    := $(CURDIR)/$(VENV)/bin
 RUN_STAMP := $(VENV)/.installed-run
 DEV_STAMP := $(VENV)/.installed-dev
 
-.PHONY: run test lint generate test-slurm bench clean-venv
+.PHONY: run test lint generate test-slurm bench clean-venv bigcodebench-env preflight-paper
 
 # What the DAG needs: the pipeline and the two workflow tools (no verl, TRL or test tools).
 $(RUN_STAMP): pyproject.toml
@@ -49,6 +49,16 @@ test-slurm: $(DEV_STAMP)
 	scripts/slurm-local-cluster start
 	PATH="$(BIN):$$PATH" OMNI_SLURM_TESTS=1 $(PY) -m pytest -q -s tests/slurm; \
 	rc=$$?; scripts/slurm-local-cluster stop; exit $$rc
+
+# Paper scale: the sandbox's interpreter for BigCodeBench (Python 3.10 with its own pins; see scripts/bigcodebench-env),
+# then what would stop a stage of configs/paper.yaml, found before anything is submitted.
+bigcodebench-env: .venv-bigcodebench/.installed
+
+.venv-bigcodebench/.installed: configs/bigcodebench-requirements.txt scripts/bigcodebench-env
+	scripts/bigcodebench-env .venv-bigcodebench
+
+preflight-paper: $(RUN_STAMP)
+	$(PY) -m pipeline preflight --params params.yaml configs/paper.yaml
 
 bench: $(DEV_STAMP)
 	$(PY) benchmarks/bench_ordering.py

@@ -19,7 +19,7 @@ from .errors import EXIT_USER_ERROR, UserError
 COMMAND_MODULES = ("curate", "base_model", "train", "evaluate", "order", "sft_rft", "merge_ties", "validate",
                    "benchmark", "report",
                    "score", "export_verl", "ray_run",
-                   "params", "stages")
+                   "params", "stages", "preflight")
 """Modules of :mod:`pipeline.commands`, one per subcommand, in ``--help`` order."""
 
 

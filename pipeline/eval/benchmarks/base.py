@@ -24,6 +24,7 @@ class Benchmark:
     loader: Callable[[str], Any] | None = None     # rows of a local source, when not one file of load_rows
     hub_config: str | None = None                 # the hub dataset's configuration, when it has several
     pinned: tuple[PinnedFile, ...] = ()           # files fetched and checked by hash when no source is given
+    lists_libraries: bool = False                 # records carry meta.libs, imported in the sandbox first
 
 
 BENCHMARKS: Registry[Benchmark] = Registry("benchmark")
