@@ -72,7 +72,7 @@ def run(args: argparse.Namespace) -> int:
               "unchanged (raise baselines.rft.samples or check the rewards)", file=sys.stderr)
     if params.train.backend == "verl":  # paper scale: verl's SFT trainer (FSDP, packing, bf16) on the node's GPUs
         model_dir, losses = _verl_sft(params, Path(args.base), Path(args.out), kept)
-        model, tokenizer = load_model(model_dir)
+        model = tokenizer = None  # verl's HF folder is copied as it is (7B: no load and re-save in fp32)
     else:
         model, tokenizer = load_model(args.base)
         losses = sft_epochs(model, tokenizer, kept, p.epochs, p.batch_size, p.lr, p.lr_schedule, p.max_len,
@@ -81,13 +81,30 @@ def run(args: argparse.Namespace) -> int:
                "final_loss": float(sum(losses[-20:]) / len(losses[-20:])) if losses else None}
     timings = {"sampling_s": sample_s, "sft_s": time.perf_counter() - t0 - sample_s}
     with staged_outputs(args.out) as stage:
-        model.save_pretrained(stage / "model")
-        tokenizer.save_pretrained(stage / "model")
+        if model is None:
+            copy_model_folder(model_dir, stage / "model", tokenizer_from=Path(args.base))
+        else:
+            model.save_pretrained(stage / "model")
+            tokenizer.save_pretrained(stage / "model")
         write_json_atomic(stage / "rft.json", summary)
         write_json_atomic(stage / "timings.json", timings)  # .dvcignore'd: machine-dependent
         (stage / "rft_data.jsonl").write_text("".join(json.dumps(e) + "\n" for e in kept), encoding="utf-8")
     print(f"RFT: {len(kept)} responses, {len(losses)} SFT steps -> {Path(args.out) / 'model'}")
     return 0
+
+
+def copy_model_folder(source: Path, dest: Path, tokenizer_from: Path) -> None:
+    """The trained model's HF folder copied to ``dest`` file by file; the tokenizer of ``tokenizer_from`` (θ0)
+    saved beside it when the folder has none (the SFT run does not change the tokenizer)."""
+    import shutil
+
+    from transformers import AutoTokenizer
+
+    if not (source / "config.json").exists():
+        raise UserError(f"{source}: no config.json (not a Hugging Face model folder)")
+    shutil.copytree(source, dest)
+    if not (dest / "tokenizer_config.json").exists():
+        AutoTokenizer.from_pretrained(tokenizer_from).save_pretrained(dest)
 
 
 def _sampling_work(params, base: Path, out: Path) -> Path:

@@ -96,3 +96,25 @@ def test_the_launch_is_one_torchrun_process_per_gpu_and_the_model_comes_from_the
     assert cmd[7:] == ["verl.trainer.sft_trainer", "trainer.total_epochs=3"]
     assert sft_steps(300, 128, 3) == 6  # 2 full batches of 128 per epoch (verl drops the partial one)
     assert sft_hf_checkpoint(tmp_path, 6) == tmp_path / "global_step_6" / "huggingface"
+
+
+def test_the_sft_model_folder_is_copied_as_it_is_with_the_tokenizer_of_theta0(tiny, tmp_path):
+    """At 7B the stage copies verl's HF folder (no fp32 load and re-save); a folder without a tokenizer gets θ0's."""
+    import shutil
+
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from pipeline.commands.sft_rft import copy_model_folder
+    from pipeline.errors import UserError
+
+    hf = tmp_path / "global_step_6" / "huggingface"
+    shutil.copytree(tiny, hf, ignore=shutil.ignore_patterns("tokenizer*", "special_tokens_map.json", "vocab*"))
+    assert not (hf / "tokenizer_config.json").exists()
+    copy_model_folder(hf, tmp_path / "out" / "model", tokenizer_from=tiny)
+    out = tmp_path / "out" / "model"
+    for f in hf.iterdir():
+        assert (out / f.name).read_bytes() == f.read_bytes()  # byte for byte
+    assert AutoTokenizer.from_pretrained(out).get_vocab() == AutoTokenizer.from_pretrained(tiny).get_vocab()
+    AutoModelForCausalLM.from_pretrained(out)
+    with pytest.raises(UserError, match="no config.json"):
+        copy_model_folder(tmp_path / "empty", tmp_path / "out2", tokenizer_from=tiny)
