@@ -73,8 +73,7 @@ def benchmark_sources(params: Params, ctx: Context) -> list[tuple[bool, str]]:
             if path.exists():
                 out.append((True, f"{name}: local {path}"))
             elif HUB_ID.match(source) and not bench.loader:
-                config = f", configuration {bench.hub_config}" if bench.hub_config else ""
-                out.append((True, f"{name}: hub {source} (split {bench.hub_split}{config})"))
+                out.append(_hub(name, source, bench))
             else:
                 out.append((False, f"{name}: {path} not found (benchmarks.sources.{name} or benchmarks.data_dir)"))
         elif source is None and bench.pinned:
@@ -86,11 +85,19 @@ def benchmark_sources(params: Params, ctx: Context) -> list[tuple[bool, str]]:
                         + (f"; {', '.join(bad)} with another sha256: delete to fetch again)" if bad
                            else ", the rest fetched by the stage)")))
         elif bench.hub_id:
-            config = f", configuration {bench.hub_config}" if bench.hub_config else ""
-            out.append((True, f"{name}: hub {bench.hub_id} (split {bench.hub_split}{config})"))
+            out.append(_hub(name, bench.hub_id, bench))
         else:
             out.append((False, f"{name}: no hub copy and no pinned files: give benchmarks.sources.{name}"))
     return out
+
+
+def _hub(name: str, hub_id: str, bench) -> tuple[bool, str]:
+    """The hub load the stage makes; a dataset with several configurations needs the adapter to name one."""
+    if bench.hub_has_configs and not bench.hub_config:
+        return False, (f"{name}: hub {hub_id} has several configurations and the adapter names none (the hub "
+                       "refuses the load)")
+    config = f", configuration {bench.hub_config}" if bench.hub_config else ""
+    return True, f"{name}: hub {hub_id} (split {bench.hub_split}{config})"
 
 
 @check("benchmark_libraries", "evaluate_benchmarks")

@@ -100,3 +100,20 @@ def test_the_run_length_comes_from_the_curated_split_when_it_is_there(tmp_path):
     refused = preflight(tmp_path, {"train": {"overrides": {"math": {"keep_every": 240}}}}, base=["params.yaml"])
     math = lines(refused, "snapshot_candidates")[0]
     assert refused.returncode == 1 and "train.overrides.math.keep_every: 240 leaves no snapshot" in math
+
+
+def test_a_hub_dataset_with_several_configurations_needs_one_named(monkeypatch, tmp_path):
+    """OlympiadBench's hub copy refuses a load without a configuration (tests/eval/test_benchmarks.py shows it with
+    datasets itself); preflight finds an adapter that names none."""
+    import dataclasses
+
+    from pipeline.config import load_params
+    from pipeline.eval.benchmarks import BENCHMARKS
+    from pipeline.workflow.preflight import Context, benchmark_sources
+
+    params = load_params([REPO / "params.yaml", REPO / "configs" / "paper.yaml"])
+    assert all(ok for ok, _ in benchmark_sources.run(params, Context(tmp_path)))
+    monkeypatch.setitem(BENCHMARKS, "olympiadbench", dataclasses.replace(BENCHMARKS["olympiadbench"], hub_config=None))
+    problems = [m for ok, m in benchmark_sources.run(params, Context(tmp_path)) if not ok]
+    assert problems == ["olympiadbench: hub Hothan/OlympiadBench has several configurations and the adapter names "
+                        "none (the hub refuses the load)"]

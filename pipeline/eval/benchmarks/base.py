@@ -23,6 +23,7 @@ class Benchmark:
     metric: str = "accuracy"                      # what Table 1 calls the score
     loader: Callable[[str], Any] | None = None     # rows of a local source, when not one file of load_rows
     hub_config: str | None = None                 # the hub dataset's configuration, when it has several
+    hub_has_configs: bool = False                 # the hub dataset has several (it refuses a load without a name)
     pinned: tuple[PinnedFile, ...] = ()           # files fetched and checked by hash when no source is given
     lists_libraries: bool = False                 # records carry meta.libs, imported in the sandbox first
 

@@ -91,6 +91,6 @@ for bench in (
     # the hub copy has one configuration per subset; the paper's (Qwen2.5-Math's) is the 675 open-ended,
     # text-only, English competition maths problems, the local file's rows
     Benchmark("olympiadbench", TASK, "Hothan/OlympiadBench", "train", "olympiadbench/test.jsonl", _olympiad,
-              gold_response, hub_config="OE_TO_maths_en_COMP"),
+              gold_response, hub_config="OE_TO_maths_en_COMP", hub_has_configs=True),
 ):
     register(bench)
