@@ -2,16 +2,16 @@
 
 Each benchmark's own reference, written as a response, goes through its scorer (see
 pipeline/eval/benchmarks/gold.py). Prints, per benchmark, the pass rate and the failures; for
-BigCodeBench each failure is classified by whether a library the task lists is missing here.
+BigCodeBench each failure is classified by whether a library the task lists is missing in the sandbox
+(imported there, on the interpreter that runs the programs: ``--python``, as rewards.code.python).
 
     python benchmarks/gold_checks.py [--data ../shared/data] [--only bigcodebench] [--max-items N]
+        [--python .venv-bigcodebench/bin/python] [--memory-mb 4096] [--timeout-s 60]
 """
 
 from __future__ import annotations
 
 import argparse
-import ast
-import importlib.util
 import json
 import time
 from pathlib import Path
@@ -19,12 +19,8 @@ from pathlib import Path
 from pipeline.config import RewardParams
 from pipeline.eval.benchmarks import all_benchmarks, load_benchmark
 from pipeline.eval.benchmarks.gold import gold_check
+from pipeline.eval.benchmarks.libraries import missing_modules, required_modules
 from pipeline.rewards.total import RewardModel
-
-
-def missing_libraries(record: dict) -> list[str]:
-    libs = ast.literal_eval(record["meta"].get("libs") or "[]")
-    return sorted({lib.split(".")[0] for lib in libs if importlib.util.find_spec(lib.split(".")[0]) is None})
 
 
 def wrong_option(record: dict) -> str:
@@ -39,8 +35,12 @@ def main() -> None:
     parser.add_argument("--only", action="append")
     parser.add_argument("--max-items", type=int)
     parser.add_argument("--out", help="write the results as JSON here")
+    parser.add_argument("--python", help="the sandbox's interpreter (rewards.code.python; default this one)")
+    parser.add_argument("--memory-mb", type=int, default=4096, help="rewards.code.memory_mb")
+    parser.add_argument("--timeout-s", type=int, default=60, help="rewards.code.timeout_s and cpu_s")
     args = parser.parse_args()
-    rewards = RewardModel(RewardParams(code={"timeout_s": 60, "cpu_s": 60, "memory_mb": 4096, "workers": 2}))
+    rewards = RewardModel(RewardParams(code={"timeout_s": args.timeout_s, "cpu_s": args.timeout_s,
+                                             "memory_mb": args.memory_mb, "workers": 2, "python": args.python}))
     results = {}
     try:
         for name in args.only or [b for b in all_benchmarks() if b != "mt_bench"]:
@@ -53,7 +53,9 @@ def main() -> None:
                 result["wrong_option_rate"] = wrong["rate"]
             if name == "bigcodebench":
                 by_id = {r["id"]: r for r in records}
-                causes = {i: missing_libraries(by_id[i]) for i in result["failed"]}
+                missing = set(missing_modules(rewards.code, required_modules(records)))
+                result["missing_libraries"] = sorted(missing)
+                causes = {i: sorted(set(required_modules([by_id[i]])) & missing) for i in result["failed"]}
                 result["failed_missing_library"] = {i: libs for i, libs in causes.items() if libs}
                 result["failed_other"] = [i for i, libs in causes.items() if not libs]
                 runnable = result["n"] - len(result["failed_missing_library"])
