@@ -345,8 +345,8 @@ rule report:
         "data/eval/benchmarks/results.csv",
         "data/eval/transfer/accuracies.csv",
         "data/eval/final/accuracies.csv",
+        "data/eval/final/units.jsonl",
         "data/order/curriculum.json",
-        "data/order/curricula.csv",
         "data/order/entropy_change.csv",
         "data/validate/predictions.csv",
         "data/validate/validation.json",
@@ -367,6 +367,7 @@ rule report:
         "data/report/metrics.json",
     params:
         order_floor=lambda wc: param("order.floor", wc),
+        order_weights=lambda wc: param("order.weights", wc),
         eval_accuracy=lambda wc: param("eval.accuracy", wc),
         eval_samples=lambda wc: param("eval.samples", wc),
     log:

@@ -9,7 +9,6 @@ All inputs are validated before anything is written; outputs appear atomically.
 from __future__ import annotations
 
 import argparse
-import itertools
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,9 +16,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ..analysis.curricula import ENUMERATE_MAX_K, all_curricula
 from ..analysis.entropy import entropy_change_matrix
 from ..analysis.ordering import EXACT_MAX_K, SOLVERS, OrderResult, forgettability_scores
-from ..analysis.prediction import algorithm1_terminal_accuracies, terminal_log_accuracies_batch
+from ..analysis.prediction import algorithm1_terminal_accuracies
 from ..analysis.scores import delta_rel, lop_constant, lop_matrix, score_s
 from ..analysis.tables import ORDER_SEPARATOR, floored_transfer, read_transfer_table, read_weights
 from ..cli import command
@@ -28,8 +28,6 @@ from ..errors import UserError
 from ..io import staged_outputs, write_json_atomic
 from ..report.heatmap import save_heatmap
 
-ENUMERATE_MAX_K = 8
-"""curricula.csv lists all K! orders up to this K."""
 
 REPORTED = ("exact", "greedy", "forgettability")
 
@@ -98,23 +96,6 @@ def _prediction(tasks: tuple[str, ...], bwt: np.ndarray, base: np.ndarray, alpha
     }
 
 
-def _all_curricula(tasks: tuple[str, ...], bwt: np.ndarray, base: np.ndarray, alpha: np.ndarray) -> pd.DataFrame:
-    """Every order with its Algorithm-1 predictions, best S (Eq. 10) first."""
-    orders = np.array(list(itertools.permutations(range(len(tasks)))), dtype=np.int64)
-    log_acc = terminal_log_accuracies_batch(bwt, base, orders)
-    acc = np.exp(log_acc)
-    frame = pd.DataFrame({"order": [ORDER_SEPARATOR.join(tasks[k] for k in o) for o in orders]})
-    for i, t in enumerate(tasks):
-        frame[f"pred_{t}"] = acc[:, i]
-    frame["score"] = log_acc @ alpha
-    frame["delta_rel"] = np.mean(log_acc - np.log(base), axis=1)
-    frame["above_one"] = ["|".join(t for i, t in enumerate(tasks) if row[i] > 1.0) for row in acc]
-    frame["_key"] = frame["score"].round(12)
-    frame = frame.sort_values(["_key", "order"], ascending=[False, True], kind="stable").drop(columns="_key")
-    frame.insert(len(tasks) + 3, "rank", np.arange(1, len(frame) + 1))
-    return frame.reset_index(drop=True)
-
-
 @command("order", help="BWT matrix, Algorithm-1 predictions and the curriculum order (exact LOP, greedy, "
                        "forgettability).")
 def run(args: argparse.Namespace) -> int:
@@ -159,7 +140,7 @@ def run(args: argparse.Namespace) -> int:
         "forgettability_scores": {t: float(f) for t, f in zip(tasks, forgettability_scores(w))},
         "score_constant": lop_constant(bwt, base, alpha),
     }
-    curricula = _all_curricula(tasks, bwt, base, alpha) if k <= ENUMERATE_MAX_K else None
+    curricula = all_curricula(tasks, bwt, base, alpha) if k <= ENUMERATE_MAX_K else None
 
     # 3. Write all outputs atomically.
     bwt_frame = pd.DataFrame(bwt, index=pd.Index(tasks, name="evaluated_on"), columns=list(tasks))

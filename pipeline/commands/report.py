@@ -1,6 +1,7 @@
 """``report``: the paper's tables and figures from the DAG's outputs (``data/report/``).
 
-Writes ``summary.md`` (Table 1, BWT for val and test, the entropy change, Table 3, Table 4),
+Writes ``summary.md`` (Table 1, BWT for val and test, the entropy change, Table 3, the headline claims with
+their paired standard errors, Table 4's two blocks),
 ``figure1.png`` (Figure 1 style bars), ``bwt_val.png``, ``bwt_test.png``, ``entropy_change.png``,
 ``training_curves.png``, ``curves/<run>.csv`` (for ``dvc plots``), ``table1.csv`` and
 ``metrics.json`` (for ``dvc metrics``).
@@ -37,11 +38,38 @@ def _read_csv(path: Path):
     return pd.read_csv(path)
 
 
+HEADLINE = {"CL vs JT": ("joint", 0.062), "CL vs MM": ("merged", 0.124)}
+"""The abstract's two claims: the other model and the paper's figure."""
+
+
+def _headline(final: Path, tasks: list[str]) -> dict[str, dict[str, float]]:
+    """The curriculum's relative gain over joint training and merging on the test average, with its paired SE
+    (:func:`relative_gain`), from the per-prompt results of ``evaluate_final`` (its ``units.jsonl``); a comparison
+    whose models were not evaluated is left out."""
+    from ..analysis.headline import relative_gain
+    from ..eval.reuse import RESULTS, load_named_results
+
+    if not (final / RESULTS).exists():
+        return {}
+    per_prompt = load_named_results(final / RESULTS, split="test")
+    out = {}
+    for label, (other, paper) in HEADLINE.items():
+        if all((name, t) in per_prompt for name in ("curriculum", other) for t in tasks):
+            try:
+                gain, se = relative_gain({t: per_prompt["curriculum", t] for t in tasks},
+                                         {t: per_prompt[other, t] for t in tasks})
+            except ValueError as exc:
+                raise UserError(f"{final / RESULTS}: {label}: {exc}") from None
+            out[label] = {"gain": gain, "se": se, "paper": paper}
+    return out
+
+
 @command("report", help="The paper's tables (summary.md) and figures (PNG) from the DAG's outputs.")
 def run(args: argparse.Namespace) -> int:
     import pandas as pd
 
-    from ..analysis.tables import floored_transfer, read_transfer_table
+    from ..analysis.curricula import ENUMERATE_MAX_K, all_curricula, compare_rankings, ranks_by_delta_rel
+    from ..analysis.tables import floored_transfer, read_transfer_table, read_weights
     from ..io import staged_outputs, write_json_atomic
     from ..report.figures import read_curves, save_bar_chart, save_training_curves
     from ..report.heatmap import save_heatmap
@@ -57,20 +85,26 @@ def run(args: argparse.Namespace) -> int:
     curriculum = json.loads((order_dir / "curriculum.json").read_text())
     floor = params.order.floor
 
-    bwt = {}
+    bwt, base = {}, {}
+    alpha = read_weights(None, tuple(tasks), given=dict(params.order.weights))
     for split in ("val", "test"):
         table = read_transfer_table(transfer_dir / "accuracies.csv", "accuracy", split=split)
         floored = floored_transfer(table, floor, str(transfer_dir / "accuracies.csv"), tasks)
         bwt[split] = pd.DataFrame(floored.bwt, index=pd.Index(tasks, name="evaluated on ↓ / trained on →"),
                                   columns=tasks)
+        base[split] = floored.base
     t1 = table1(final, transfer, tasks, split="test", floor=floor or 0.0)  # floor None: zeros refused above
     entropy = _read_csv(order_dir / "entropy_change.csv").set_index("trained_on") \
         if (order_dir / "entropy_change.csv").exists() else None
     validation = json.loads((validate_dir / "validation.json").read_text()) \
         if (validate_dir / "validation.json").exists() else None
     t3 = table3(_read_csv(validate_dir / "predictions.csv"), validation) if validation else None
-    curricula_path = order_dir / "curricula.csv"
-    t4 = table4(_read_csv(curricula_path), validation) if curricula_path.exists() else None
+    blocks = {split: all_curricula(tuple(tasks), bwt[split].to_numpy(), base[split], alpha)
+              for split in ("val", "test")} if len(tasks) <= ENUMERATE_MAX_K else None
+    t4 = table4(blocks, validation) if blocks else None
+    agreement = compare_rankings(ranks_by_delta_rel(blocks["val"]), ranks_by_delta_rel(blocks["test"])) \
+        if blocks else None
+    headline = _headline(Path(args.final), tasks)
 
     bench_path = Path(args.benchmarks) / "results.csv"
     bench = _read_csv(bench_path) if bench_path.exists() else None
@@ -119,11 +153,25 @@ def run(args: argparse.Namespace) -> int:
         if validation.get("best_predicted_is_best_actual") is not None:
             verdict = "yes" if validation["best_predicted_is_best_actual"] else "no"
             lines += [f"Best predicted order is also the best measured one: **{verdict}**.", ""]
-    if t4 is not None:
+    if headline:
+        lines += ["## The headline claims", "",
+                  "The abstract: the curriculum gains 6.2% over joint training and 12.4% over model merging, relative, "
+                  "on the average accuracy (Table 1's: CL average / other average − 1). This run, on the test "
+                  "splits, with the standard error of the paired comparison (the same prompts; delta method):", "",
+                  "| comparison | relative gain | paired SE | paper |", "|---|---|---|---|"]
+        for label, h in headline.items():
+            lines.append(f"| {label} | {h['gain']:+.1%} | {h['se']:.1%} | {h['paper']:+.1%} |")
+        lines.append("")
+    if t4 is not None and agreement is not None:
         measured = f"; Δrel actual: measured on {validation['split']}" if validation else ""
-        lines += ["## Table 4: every order ranked by predicted Δrel", "",
-                  f"S and Δrel pred: Algorithm 1 on the {curriculum['split']} BWT (the split that drives the "
-                  f"order){measured}.", "", markdown(t4), ""]
+        lines += ["## Table 4: every order ranked by predicted Δrel, on the val BWT and on the test BWT", "",
+                  f"Algorithm 1 on each split's BWT; the order is chosen from the {curriculum['split']} one"
+                  f"{measured}. The two rankings: Spearman ρ = {agreement.spearman:.3f}; "
+                  f"{agreement.discordant_pairs} of {agreement.pairs} pairs of orders ranked the other way round; "
+                  f"val's best ({agreement.best_first.replace('>', ' → ')}) is rank "
+                  f"{agreement.best_first_rank_second} on test, test's best "
+                  f"({agreement.best_second.replace('>', ' → ')}) rank {agreement.best_second_rank_first} on val.",
+                  "", markdown(t4), ""]
     lines += ["## Figures", "", "![Figure 1](figure1.png)", "", "![BWT val](bwt_val.png) ![BWT test](bwt_test.png)",
               "", "![Entropy change](entropy_change.png)" if entropy is not None else "", "",
               "![Training curves](training_curves.png)", ""]
@@ -132,6 +180,11 @@ def run(args: argparse.Namespace) -> int:
                "average": {col: float(t1.loc["Average", col]) for col in t1.columns},
                "delta_rel": {col: float(t1.loc["Δrel", col]) for col in t1.columns},
                "curriculum": curriculum["order"]}
+    if headline:
+        metrics["headline"] = {label: {"gain": h["gain"], "se": h["se"]} for label, h in headline.items()}
+    if agreement is not None:
+        metrics["table4"] = {"spearman_val_test": agreement.spearman, "discordant_pairs": agreement.discordant_pairs,
+                             "best_val": agreement.best_first, "best_test": agreement.best_second}
     if validation:
         metrics["validation"] = {k: {"predicted": v["predicted"]["delta_rel"], "actual": v["actual"]["delta_rel"]}
                                  for k, v in validation["orders"].items()}

@@ -87,3 +87,17 @@ def load_results(folders: Sequence[Path]) -> dict[str, dict[str, Any]]:
                 raise UserError(f"{file}: line {number}: not an evaluation result ({exc})") from exc
     return stored
 
+
+
+def load_named_results(file: Path, split: str) -> dict[tuple[str, str], np.ndarray]:
+    """``{(model name, task): per-prompt results}`` of one split from a ``units.jsonl`` (the last line wins for
+    a repeated name and task). A malformed line is an error naming the file and line."""
+    out: dict[tuple[str, str], np.ndarray] = {}
+    for number, line in enumerate(Path(file).read_text(encoding="utf-8").splitlines(), start=1):
+        try:
+            entry = json.loads(line)
+            if entry["split"] == split:
+                out[entry["name"], entry["task"]] = np.asarray(entry["result"]["per_prompt"], dtype=float)
+        except (ValueError, KeyError, TypeError) as exc:
+            raise UserError(f"{file}: line {number}: not an evaluation result ({exc})") from exc
+    return out

@@ -3,7 +3,7 @@
 - Table 1: accuracy per task (test) of Base, ST×K (each task's own single-task model), SFT, MM,
   JT and CL, with the average and Δrel (Eq. 14) against Base;
 - Table 3: predicted (Algorithm 1) against measured accuracies of the validated curricula;
-- Table 4: every order ranked by predicted Δrel (K ≤ 8);
+- Table 4: every order ranked by predicted Δrel (K ≤ 8), one block per BWT (val and test) side by side;
 - Table 1 on the benchmarks: one row per benchmark, grouped by domain with each domain's average,
   then the overall average.
 """
@@ -89,15 +89,26 @@ def table3(predictions: pd.DataFrame, validation: dict) -> pd.DataFrame:
     return pd.DataFrame(rows).set_index("curriculum")
 
 
-def table4(curricula: pd.DataFrame, validation: dict | None = None) -> pd.DataFrame:
-    """Every order ranked by predicted Δrel (ties: S, then name), with the measured Δrel where validated."""
-    ranked = curricula.sort_values(["delta_rel", "score", "order"], ascending=[False, False, True], kind="stable")
-    out = pd.DataFrame({"order": ranked["order"].str.replace(">", " → "), "S (Eq. 10)": ranked["score"].astype(float),
-                        "Δrel pred": ranked["delta_rel"].astype(float)})
+def table4(blocks: dict[str, pd.DataFrame], validation: dict | None = None) -> pd.DataFrame:
+    """Table 4's blocks side by side: for each split's curricula (:func:`all_curricula` on that split's BWT),
+    every order ranked by predicted Δrel (ties: S, then name), its rank in the other blocks, and the measured
+    Δrel where the order was trained (validation). One row per rank."""
+    from ..analysis.curricula import ranks_by_delta_rel
+
     measured = {">".join(s["order"]): s["actual"]["delta_rel"] for s in (validation or {}).get("orders", {}).values()}
-    out["Δrel actual"] = [measured.get(o, float("nan")) for o in ranked["order"]]
-    out.insert(0, "rank", np.arange(1, len(out) + 1))
-    return out.set_index("rank")
+    ranks = {split: ranks_by_delta_rel(frame) for split, frame in blocks.items()}
+    columns: dict[str, list] = {}
+    for split, frame in blocks.items():
+        ranked = frame.set_index("order").loc[ranks[split].index]
+        columns[f"{split}: order"] = [o.replace(">", " → ") for o in ranked.index]
+        columns[f"{split}: Δrel pred"] = ranked["delta_rel"].astype(float).tolist()
+        for other in blocks:
+            if other != split:
+                columns[f"{split}: rank on {other}"] = [int(ranks[other][o]) for o in ranked.index]
+        columns[f"{split}: Δrel actual"] = [measured.get(o, float("nan")) for o in ranked.index]
+    out = pd.DataFrame(columns)
+    out.index = pd.Index(np.arange(1, len(out) + 1), name="rank")
+    return out
 
 
 def markdown(frame: pd.DataFrame, fmt: str = "{:.3f}", index: bool = True) -> str:

@@ -151,14 +151,15 @@ STAGES: tuple[Stage, ...] = (
            "--out", "data/report"),
           "the paper's tables and figures in data/report/",
           inputs=("data/eval/benchmarks/results.csv", "data/eval/transfer/accuracies.csv",
-                  "data/eval/final/accuracies.csv", "data/order/curriculum.json", "data/order/curricula.csv",
+                  "data/eval/final/accuracies.csv", "data/eval/final/units.jsonl", "data/order/curriculum.json",
                   "data/order/entropy_change.csv", "data/validate/predictions.csv", "data/validate/validation.json",
                   "data/models/single/{tasks}/log.jsonl", "data/models/joint/log.jsonl",
                   "data/models/curriculum/log.jsonl"),
           outputs=("data/report/summary.md", "data/report/table1.csv", "data/report/table1_benchmarks.csv",
                    "data/report/figure1.png", "data/report/bwt_val.png", "data/report/bwt_test.png",
                    "data/report/entropy_change.png", "data/report/training_curves.png", "data/report/curves/"),
-          metrics=("data/report/metrics.json",), params=("order.floor", "eval.accuracy", "eval.samples"),
+          metrics=("data/report/metrics.json",),
+          params=("order.floor", "order.weights", "eval.accuracy", "eval.samples"),
           resources="local"),
 )
 

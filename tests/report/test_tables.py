@@ -44,13 +44,34 @@ def test_table3_and_table4():
     t3 = table3(predictions, validation)
     assert list(t3.index) == ["a → b (best)", "b → a (worst)"]
     assert t3.loc["b → a (worst)", "a actual"] == 0.5 and t3.loc["a → b (best)", "Δrel pred"] == 0.2
-    curricula = pd.DataFrame({"order": ["b>a", "a>b"], "score": [-2, -1], "delta_rel": [0, 1]})
-    t4 = table4(curricula, validation)
-    assert list(t4["order"]) == ["a → b", "b → a"] and list(t4.index) == [1, 2]
-    assert t4.loc[1, "Δrel actual"] == 0.1 and t4["Δrel pred"].dtype == float
+    val = pd.DataFrame({"order": ["b>a", "a>b"], "score": [-2, -1], "delta_rel": [0, 1]})
+    test = pd.DataFrame({"order": ["b>a", "a>b"], "score": [-1, -2], "delta_rel": [0.5, 0.25]})
+    t4 = table4({"val": val, "test": test}, validation)
+    assert list(t4.index) == [1, 2]
+    assert list(t4["val: order"]) == ["a → b", "b → a"] and list(t4["test: order"]) == ["b → a", "a → b"]
+    assert list(t4["val: rank on test"]) == [2, 1] and list(t4["test: rank on val"]) == [2, 1]
+    assert t4.loc[1, "val: Δrel actual"] == 0.1 and t4.loc[1, "test: Δrel actual"] == 0.05
+    assert t4["val: Δrel pred"].dtype == float
     text = markdown(t4)
-    assert text.splitlines()[0] == "| rank | order | S (Eq. 10) | Δrel pred | Δrel actual |"
-    assert "| 2 | b → a | -2.000 | 0.000 | 0.050 |" in text
+    assert text.splitlines()[0] == ("| rank | val: order | val: Δrel pred | val: rank on test | val: Δrel actual | "
+                                    "test: order | test: Δrel pred | test: rank on val | test: Δrel actual |")
+    assert "| 2 | b → a | 0.000 | 1 | 0.050 | a → b | 0.250 | 1 | 0.100 |" in text
+
+
+def test_two_rankings_compared_on_a_hand_computed_case():
+    """Ranks (1, 2, 3, 4) against (2, 1, 3, 4): d = (−1, 1, 0, 0), ρ = 1 − 6·2 / (4·15) = 0.8; one of six pairs
+    (the first two) flips; each one's best is second in the other."""
+    from pipeline.analysis.curricula import compare_rankings, ranks_by_delta_rel
+
+    first = pd.Series([1, 2, 3, 4], index=["w", "x", "y", "z"])
+    second = pd.Series([4, 3, 1, 2], index=["z", "y", "x", "w"])  # another index order: matched by name
+    c = compare_rankings(first, second)
+    assert c.spearman == pytest.approx(0.8) and (c.discordant_pairs, c.pairs) == (1, 6)
+    assert (c.best_first, c.best_first_rank_second, c.best_second, c.best_second_rank_first) == ("w", 2, "x", 2)
+    reversed_ = compare_rankings(first, pd.Series([4, 3, 2, 1], index=["w", "x", "y", "z"]))
+    assert reversed_.spearman == pytest.approx(-1.0) and reversed_.discordant_pairs == 6
+    ranks = ranks_by_delta_rel(pd.DataFrame({"order": ["p", "q", "r"], "score": [0, 1, 0], "delta_rel": [1, 1, 2]}))
+    assert list(ranks.index) == ["r", "q", "p"] and list(ranks) == [1, 2, 3]  # Δrel, then S, then name
 
 
 def test_resolve_orders(tmp_path):

@@ -218,8 +218,11 @@ def test_both_tools_run_the_dag_and_agree(tmp_path):
     # Both end in the report: the tables filled, the figures written, DVC's metrics and plots readable.
     for root in (snake, dvc):
         summary = (root / "data/report/summary.md").read_text()
-        for heading in ("Table 1", "BWT (val)", "BWT (test)", "Table 3", "Table 4"):
+        for heading in ("Table 1", "BWT (val)", "BWT (test)", "Table 3", "The headline claims", "Table 4"):
             assert f"## {heading}" in summary, (root, heading)
+        metrics = json.loads((root / "data/report/metrics.json").read_text())
+        assert set(metrics["headline"]) == {"CL vs JT", "CL vs MM"} and metrics["headline"]["CL vs JT"]["se"] > 0
+        assert -1 <= metrics["table4"]["spearman_val_test"] <= 1
         for png in ("figure1", "bwt_val", "bwt_test", "entropy_change", "training_curves"):
             assert (root / "data/report" / f"{png}.png").read_bytes()[:4] == b"\x89PNG", png
     table1 = pd.read_csv(dvc / "data/report/table1.csv", index_col=0)
