@@ -403,6 +403,30 @@ class ValidateParams(Section):
         "the trained curricula are evaluated on it (the paper's Table 3 uses test).")
 
 
+class TemperatureAblationParams(Section):
+    """ablate_temperature: Table 2 (Section 5.3), single-task GRPO at another rollout temperature."""
+
+    runs: dict[str, float] = Field(
+        default_factory=lambda: {"qa": 1.2, "writing": 0.1},
+        description="Task → rollout temperature of an extra single-task run, trained as train_single (the task's "
+        "train.overrides) but for the temperature, and evaluated on every task's test split beside the "
+        "temperature-1.0 single-task model ({}: none).")
+
+    @field_validator("runs")
+    @classmethod
+    def _positive(cls, runs: dict[str, float]) -> dict[str, float]:
+        for task, temperature in runs.items():
+            if not temperature > 0:
+                raise ValueError(f"runs.{task}: a rollout temperature must be > 0, got {temperature}")
+        return runs
+
+
+class AblationParams(Section):
+    """The paper's ablations, each its own stage and report section (nothing in the main results changes)."""
+
+    temperature: TemperatureAblationParams = Field(default_factory=TemperatureAblationParams)
+
+
 class JobRequest(Section):
     """One Slurm job's CPUs, memory and time limit (unset: the class default)."""
 
@@ -467,6 +491,7 @@ class Params(Section):
     order: OrderParams = Field(default_factory=OrderParams)
     baselines: BaselineParams = Field(default_factory=BaselineParams)
     validate_: ValidateParams = Field(default_factory=ValidateParams, alias="validate")
+    ablations: AblationParams = Field(default_factory=AblationParams)
     benchmarks: BenchmarkParams = Field(default_factory=BenchmarkParams)
     slurm: SlurmParams = Field(default_factory=SlurmParams)
 
@@ -488,6 +513,9 @@ class Params(Section):
         missing = [t for t in self.tasks if t not in self.data.tasks]
         if missing:
             raise ValueError(f"data.tasks has no entry for task(s) {missing}")
+        for task in self.ablations.temperature.runs:
+            if task not in self.tasks:
+                raise ValueError(f"ablations.temperature.runs names unknown task '{task}'; tasks are {self.tasks}")
         for task in self.train.overrides:
             if task not in self.tasks:
                 raise ValueError(f"train.overrides names unknown task '{task}'")

@@ -157,3 +157,14 @@ def test_parameter_reference_shows_both_defaults():
     assert rows["baselines.rft.lr"] == ("`2.5e-06`", "`0.0001`")
     assert rows["data.tasks.<task>.n"] == ("`null`", "qa: `7`")
     assert rows["seed"] == ("`0`", "")
+
+
+def test_temperature_ablation_runs_name_tasks_and_positive_temperatures():
+    from pydantic import ValidationError
+
+    shipped = yaml.safe_load((REPO / "params.yaml").read_text())
+    assert Params.model_validate(shipped).ablations.temperature.runs == {"qa": 1.2, "writing": 0.1}  # Table 2's
+    with pytest.raises(ValidationError, match="ablations.temperature.runs names unknown task 'poetry'"):
+        Params.model_validate({**shipped, "ablations": {"temperature": {"runs": {"poetry": 1.2}}}})
+    with pytest.raises(ValidationError, match="a rollout temperature must be > 0"):
+        Params.model_validate({**shipped, "ablations": {"temperature": {"runs": {"qa": 0}}}})

@@ -339,6 +339,36 @@ rule validate_predictions:
         "python -m pipeline validate-predictions --order-dir data/order --accuracies data/eval/transfer/accuracies.csv --curriculum data/models/curriculum --base data/models/base --singles data/models/single --out data/validate --params .snakemake/omni-thinker/params.yaml > {log} 2>&1"
 
 
+# ablate_temperature: Table 2: single-task GRPO at other rollout temperatures, evaluated on every task's test split (Sec. 5.3)
+rule ablate_temperature:
+    input:
+        "data/models/base",
+        expand("data/curated/{t}/train.parquet", t=TASKS),
+        expand("data/curated/{t}/test.parquet", t=TASKS),
+        code=stage_code("ablate_temperature"),
+    output:
+        directory("data/ablation/temperature/runs"),
+        "data/ablation/temperature/accuracies.csv",
+        "data/ablation/temperature/entropies.csv",
+        "data/ablation/temperature/units.jsonl",
+    params:
+        seed=lambda wc: param("seed", wc),
+        train_backend=lambda wc: param("train.backend", wc),
+        train_verl=lambda wc: param("train.verl", wc),
+        train_grpo=lambda wc: param("train.grpo", wc),
+        rewards=lambda wc: param("rewards", wc),
+        train_overrides=lambda wc: param("train.overrides", wc),
+        eval=lambda wc: param("eval", wc),
+        ablations_temperature=lambda wc: param("ablations.temperature", wc),
+    resources: **slurm_resources("ablate_temperature")
+    log:
+        "data/logs/ablate_temperature.log",
+    conda:
+        "../environment.yml"
+    shell:
+        "python -m pipeline ablate-temperature --base data/models/base --out data/ablation/temperature --params .snakemake/omni-thinker/params.yaml > {log} 2>&1"
+
+
 # report: the paper's tables and figures in data/report/
 rule report:
     input:
@@ -347,6 +377,11 @@ rule report:
         "data/eval/final/accuracies.csv",
         "data/eval/final/units.jsonl",
         "data/order/curriculum.json",
+        "data/ablation/temperature/accuracies.csv",
+        "data/ablation/temperature/entropies.csv",
+        "data/ablation/temperature/units.jsonl",
+        "data/eval/transfer/entropies.csv",
+        "data/eval/transfer/units.jsonl",
         "data/order/entropy_change.csv",
         "data/validate/predictions.csv",
         "data/validate/validation.json",
@@ -357,6 +392,7 @@ rule report:
     output:
         "data/report/summary.md",
         "data/report/table1.csv",
+        "data/report/table2.csv",
         "data/report/table1_benchmarks.csv",
         "data/report/figure1.png",
         "data/report/bwt_val.png",
@@ -370,9 +406,10 @@ rule report:
         order_weights=lambda wc: param("order.weights", wc),
         eval_accuracy=lambda wc: param("eval.accuracy", wc),
         eval_samples=lambda wc: param("eval.samples", wc),
+        ablations=lambda wc: param("ablations", wc),
     log:
         "data/logs/report.log",
     conda:
         "../environment.yml"
     shell:
-        "python -m pipeline report --transfer data/eval/transfer --final data/eval/final --order-dir data/order --validate data/validate --benchmarks data/eval/benchmarks --models data/models --out data/report --params .snakemake/omni-thinker/params.yaml > {log} 2>&1"
+        "python -m pipeline report --transfer data/eval/transfer --final data/eval/final --order-dir data/order --validate data/validate --benchmarks data/eval/benchmarks --models data/models --ablation data/ablation --out data/report --params .snakemake/omni-thinker/params.yaml > {log} 2>&1"

@@ -81,6 +81,7 @@ def _row(name: str, task: str, split: str, result: dict, base_per_prompt: dict) 
 
     result = dict(result)
     per_prompt = result.pop("per_prompt")
+    result.pop("per_prompt_greedy", None)
     reused = " (reused)" if result.pop("reused", False) else ""
     if name == "base":
         base_per_prompt[task, split] = per_prompt

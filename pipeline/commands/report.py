@@ -26,6 +26,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--validate", default="data/validate", help="validate_predictions outputs")
     parser.add_argument("--benchmarks", default="data/eval/benchmarks", help="evaluate_benchmarks outputs")
     parser.add_argument("--models", default="data/models", help="run folders (single/<task>, joint, curriculum)")
+    parser.add_argument("--ablation", default="data/ablation", help="ablation outputs (temperature/: Table 2)")
     parser.add_argument("--out", required=True, metavar="DIR", help="report folder")
     add_params_argument(parser)
 
@@ -55,13 +56,39 @@ def _headline(final: Path, tasks: list[str]) -> dict[str, dict[str, float]]:
     out = {}
     for label, (other, paper) in HEADLINE.items():
         if all((name, t) in per_prompt for name in ("curriculum", other) for t in tasks):
+            reference = {t: per_prompt[other, t] for t in tasks}
+            if not any(float(v.mean()) > 0 for v in reference.values()):  # a tiny run can leave it at 0
+                out[label] = {"gain": None, "se": None, "paper": paper}
+                continue
             try:
-                gain, se = relative_gain({t: per_prompt["curriculum", t] for t in tasks},
-                                         {t: per_prompt[other, t] for t in tasks})
+                gain, se = relative_gain({t: per_prompt["curriculum", t] for t in tasks}, reference)
             except ValueError as exc:
                 raise UserError(f"{final / RESULTS}: {label}: {exc}") from None
             out[label] = {"gain": gain, "se": se, "paper": paper}
     return out
+
+
+def _table2(params, transfer: Path, ablation: Path, tasks: list[str]):
+    """Table 2 and the verdicts on Section 5.3's predictions, or (None, {}) without ablation runs."""
+    from ..eval.reuse import RESULTS, load_named_results
+    from ..report.tables import table2, temperature_verdicts
+
+    runs = dict(params.ablations.temperature.runs)
+    if not runs:
+        return None, {}
+    frames = [_read_csv(folder / f"{kind}.csv") for folder in (transfer, ablation)
+              for kind in ("accuracies", "entropies")]
+    table = table2(*frames, runs, tasks)
+    before = load_named_results(transfer / RESULTS, "test", "per_prompt_greedy")
+    after = load_named_results(ablation / RESULTS, "test", "per_prompt_greedy")
+    for folder, found, key in ((transfer, before, lambda t, T: (t, t)),
+                               (ablation, after, lambda t, T: (f"{t}@{T:g}", t))):
+        missing = [f"{key(t, T)[0]} on {t}" for t, T in runs.items() if key(t, T) not in found]
+        if missing:
+            raise UserError(f"{folder / RESULTS}: no greedy per-prompt test results for {', '.join(missing)} "
+                            "(rerun the stage that wrote it)")
+    return table, temperature_verdicts(runs, {t: before[t, t] for t in runs},
+                                       {t: after[f"{t}@{T:g}", t] for t, T in runs.items()})
 
 
 @command("report", help="The paper's tables (summary.md) and figures (PNG) from the DAG's outputs.")
@@ -105,6 +132,7 @@ def run(args: argparse.Namespace) -> int:
     agreement = compare_rankings(ranks_by_delta_rel(blocks["val"]), ranks_by_delta_rel(blocks["test"])) \
         if blocks else None
     headline = _headline(Path(args.final), tasks)
+    t2, verdicts = _table2(params, transfer_dir, Path(args.ablation) / "temperature", tasks)
 
     bench_path = Path(args.benchmarks) / "results.csv"
     bench = _read_csv(bench_path) if bench_path.exists() else None
@@ -134,6 +162,21 @@ def run(args: argparse.Namespace) -> int:
         markdown(t1),
         "",
     ]
+    lines += ["## Table 2: rollout temperature in single-task training (Section 5.3)", ""]
+    if t2 is not None:
+        lines += ["Greedy test accuracy of each task's single-task model trained at rollout temperature 1 "
+                  "(`train_single`) and at another (`ablations.temperature.runs`), and each model's mean test "
+                  "entropy over the tasks (Eq. 11). The paper's predictions: a task trained hotter falls on itself "
+                  "(QA at 1.2), one trained colder gains (writing at 0.1).", "", markdown(t2), ""]
+        for v in verdicts.values():
+            verdict = ("holds" + (" (beyond 2 SE)" if v["beyond_noise"] else " (within 2 SE)")) if v["holds"] \
+                else "does not hold"
+            lines.append(f"- {v['task']} trained at T={v['temperature']:g}: predicted to {v['predicted']} on "
+                         f"{v['task']}; measured {v['difference']:+.3f} ± {v['se']:.3f} (paired, greedy): "
+                         f"**{verdict}**.")
+        lines.append("")
+    else:
+        lines += ["No temperature ablation (`ablations.temperature.runs` is empty in these parameters).", ""]
     lines += ["## Table 1 on the benchmarks", ""]
     if t1b is not None:
         lines += ["Accuracy (math, MMLU-Pro), pass@1 (code), win rate against GPT-4 (MT-Bench writing and roleplay); "
@@ -160,7 +203,9 @@ def run(args: argparse.Namespace) -> int:
                   "splits, with the standard error of the paired comparison (the same prompts; delta method):", "",
                   "| comparison | relative gain | paired SE | paper |", "|---|---|---|---|"]
         for label, h in headline.items():
-            lines.append(f"| {label} | {h['gain']:+.1%} | {h['se']:.1%} | {h['paper']:+.1%} |")
+            gain, se = ((f"{h['gain']:+.1%}", f"{h['se']:.1%}") if h["gain"] is not None
+                        else ("undefined (the other model's average is 0)", "–"))
+            lines.append(f"| {label} | {gain} | {se} | {h['paper']:+.1%} |")
         lines.append("")
     if t4 is not None and agreement is not None:
         measured = f"; Δrel actual: measured on {validation['split']}" if validation else ""
@@ -180,6 +225,9 @@ def run(args: argparse.Namespace) -> int:
                "average": {col: float(t1.loc["Average", col]) for col in t1.columns},
                "delta_rel": {col: float(t1.loc["Δrel", col]) for col in t1.columns},
                "curriculum": curriculum["order"]}
+    if verdicts:
+        metrics["table2"] = {name: {"difference": v["difference"], "se": v["se"], "holds": v["holds"]}
+                             for name, v in verdicts.items()}
     if headline:
         metrics["headline"] = {label: {"gain": h["gain"], "se": h["se"]} for label, h in headline.items()}
     if agreement is not None:
@@ -191,6 +239,10 @@ def run(args: argparse.Namespace) -> int:
     with staged_outputs(args.out) as stage:
         (stage / "summary.md").write_text("\n".join(lines), encoding="utf-8")
         t1.to_csv(stage / "table1.csv", float_format="%.6g")
+        if t2 is not None:
+            t2.to_csv(stage / "table2.csv", float_format="%.6g")
+        else:
+            (stage / "table2.csv").write_text("evaluated on\n")
         if t1b is not None:
             t1b.to_csv(stage / "table1_benchmarks.csv", float_format="%.6g")
         else:

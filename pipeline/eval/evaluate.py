@@ -44,7 +44,8 @@ def _accuracy(rewards: RewardModel, records: list[dict[str, Any]], texts: list[s
 def evaluate_records(generator: Generator, records: list[dict[str, Any]], params: EvalParams,
                      rewards: RewardModel, seed: int = 0) -> dict[str, float]:
     """Greedy and sampled (mean@k) accuracy and Eq. 11 entropy on ``records`` (``per_prompt``: the
-    accuracy of each prompt, for paired comparisons of two models on the same prompts).
+    accuracy of each prompt under ``params.accuracy``, for paired comparisons of two models on the same prompts;
+    ``per_prompt_greedy``: the greedy one, for Table 2).
 
     The samples use common random numbers: the batch that starts at prompt ``i`` is sampled with noise
     seeded ``seed + i``, and each sample's noise depends only on its prompt, sample index and step
@@ -85,7 +86,8 @@ def evaluate_records(generator: Generator, records: list[dict[str, Any]], params
     entropy = float(np.concatenate(entropies).mean())
     return {"accuracy_greedy": acc_greedy, "accuracy_sampled": acc_sampled,
             "accuracy": _nanmean(per_prompt), "accuracy_se": standard_error(per_prompt),
-            "entropy": entropy, "n": len(records), "undefined": undefined[deciding], "per_prompt": per_prompt}
+            "entropy": entropy, "n": len(records), "undefined": undefined[deciding], "per_prompt": per_prompt,
+            "per_prompt_greedy": np.concatenate(greedy)}
 
 
 def _nanmean(values: np.ndarray) -> float:

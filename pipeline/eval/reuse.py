@@ -81,7 +81,9 @@ def load_results(folders: Sequence[Path]) -> dict[str, dict[str, Any]]:
             try:
                 entry = json.loads(line)
                 result = dict(entry["result"])
-                result["per_prompt"] = np.asarray(result["per_prompt"], dtype=float)
+                for name in ("per_prompt", "per_prompt_greedy"):
+                    if name in result:
+                        result[name] = np.asarray(result[name], dtype=float)
                 stored[entry["key"]] = result
             except (ValueError, KeyError, TypeError) as exc:
                 raise UserError(f"{file}: line {number}: not an evaluation result ({exc})") from exc
@@ -89,15 +91,16 @@ def load_results(folders: Sequence[Path]) -> dict[str, dict[str, Any]]:
 
 
 
-def load_named_results(file: Path, split: str) -> dict[tuple[str, str], np.ndarray]:
-    """``{(model name, task): per-prompt results}`` of one split from a ``units.jsonl`` (the last line wins for
-    a repeated name and task). A malformed line is an error naming the file and line."""
+def load_named_results(file: Path, split: str, which: str = "per_prompt") -> dict[tuple[str, str], np.ndarray]:
+    """``{(model name, task): per-prompt results}`` of one split from a ``units.jsonl`` (``which``: ``per_prompt``,
+    under eval.accuracy, or ``per_prompt_greedy``; the last line wins for a repeated name and task). A malformed
+    line is an error naming the file and line."""
     out: dict[tuple[str, str], np.ndarray] = {}
     for number, line in enumerate(Path(file).read_text(encoding="utf-8").splitlines(), start=1):
         try:
             entry = json.loads(line)
-            if entry["split"] == split:
-                out[entry["name"], entry["task"]] = np.asarray(entry["result"]["per_prompt"], dtype=float)
+            if entry["split"] == split and which in entry["result"]:  # older files lack per_prompt_greedy
+                out[entry["name"], entry["task"]] = np.asarray(entry["result"][which], dtype=float)
         except (ValueError, KeyError, TypeError) as exc:
             raise UserError(f"{file}: line {number}: not an evaluation result ({exc})") from exc
     return out

@@ -2,6 +2,7 @@
 
 - Table 1: accuracy per task (test) of Base, ST×K (each task's own single-task model), SFT, MM,
   JT and CL, with the average and Δrel (Eq. 14) against Base;
+- Table 2: single-task models trained at other rollout temperatures beside the temperature-1.0 ones (Sec. 5.3);
 - Table 3: predicted (Algorithm 1) against measured accuracies of the validated curricula;
 - Table 4: every order ranked by predicted Δrel (K ≤ 8), one block per BWT (val and test) side by side;
 - Table 1 on the benchmarks: one row per benchmark, grouped by domain with each domain's average,
@@ -71,6 +72,43 @@ def benchmark_table1(results: pd.DataFrame) -> pd.DataFrame:
     parts.append(pd.DataFrame([table.mean(axis=0)], index=pd.MultiIndex.from_tuples([("All", "Average")])))
     out = pd.concat(parts)
     out.index.names = ["domain", "benchmark"]
+    return out
+
+
+def table2(transfer: pd.DataFrame, transfer_entropy: pd.DataFrame, ablation: pd.DataFrame,
+           ablation_entropy: pd.DataFrame, runs: dict[str, float], tasks: Sequence[str]) -> pd.DataFrame:
+    """Table 2's layout: for each ablation run (``task: T``), two columns, the task's temperature-1.0 single-task
+    model (``train_single``, from the transfer tables) and the one trained at T; rows: greedy test accuracy on every
+    task, then the model's mean test entropy over the tasks (Eq. 11)."""
+    columns: dict[str, list[float]] = {}
+    for task, temperature in runs.items():
+        name = f"{task}@{temperature:g}"
+        for label, frame, entropy, who in ((f"{task} T=1", transfer, transfer_entropy, task),
+                                           (f"{task} T={temperature:g}", ablation, ablation_entropy, name)):
+            values = [_lookup(frame, who, t, "test", "accuracy_greedy") for t in tasks]
+            columns[label] = [*values, float(np.mean([_lookup(entropy, who, t, "test", "entropy") for t in tasks]))]
+    return pd.DataFrame(columns, index=pd.Index([*tasks, "entropy (Eq. 11)"], name="evaluated on"))
+
+
+def temperature_verdicts(runs: dict[str, float], before: dict[str, np.ndarray],
+                         after: dict[str, np.ndarray]) -> dict[str, dict[str, object]]:
+    """Section 5.3's predictions, per ablation run ``task: T``: trained hotter than 1, the task's own accuracy
+    falls; trained colder, it gains. ``before[task]`` / ``after[task]``: greedy per-prompt results on the task's
+    test split of the temperature-1.0 model and of the T model (the same prompts): the paired difference, its
+    standard error, and whether its sign is the predicted one (``beyond_noise``: by at least 2 SE)."""
+    out: dict[str, dict[str, object]] = {}
+    for task, temperature in runs.items():
+        if temperature == 1.0 or task not in before or task not in after:
+            continue
+        diff = np.asarray(after[task], float) - np.asarray(before[task], float)
+        diff = diff[~np.isnan(diff)]
+        mean = float(diff.mean())
+        se = float(diff.std(ddof=1) / np.sqrt(len(diff))) if len(diff) > 1 else float("nan")
+        predicted = "falls" if temperature > 1.0 else "gains"
+        holds = mean < 0 if temperature > 1.0 else mean > 0
+        out[f"{task}@{temperature:g}"] = {"task": task, "temperature": temperature, "predicted": predicted,
+                                          "difference": mean, "se": se, "holds": bool(holds),
+                                          "beyond_noise": bool(holds and se > 0 and abs(mean) >= 2 * se)}
     return out
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -101,3 +102,36 @@ def test_validate_and_report_refuse_missing_inputs_with_one_line(tmp_path, capsy
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "accuracies.csv" in err
     assert not out.exists()  # nothing half-written
+
+
+def test_table2_puts_each_run_beside_its_temperature_1_model_with_mean_entropy():
+    from pipeline.report.tables import table2
+
+    def rows(models, values):
+        return pd.DataFrame([{"trained_on": m, "evaluated_on": t, "split": "test", "accuracy_greedy": v, "entropy": v / 10}
+                             for m, per_task in zip(models, values) for t, v in zip(["a", "b"], per_task)])
+
+    transfer = rows(["a", "b"], [[0.6, 0.2], [0.3, 0.8]])
+    ablation = rows(["a@1.2", "b@0.1"], [[0.4, 0.2], [0.3, 0.9]])
+    t2 = table2(transfer, transfer, ablation, ablation, {"a": 1.2, "b": 0.1}, ["a", "b"])
+    assert list(t2.columns) == ["a T=1", "a T=1.2", "b T=1", "b T=0.1"]
+    assert list(t2.index) == ["a", "b", "entropy (Eq. 11)"]
+    assert t2.loc["a", "a T=1"] == 0.6 and t2.loc["a", "a T=1.2"] == 0.4 and t2.loc["b", "b T=0.1"] == 0.9
+    assert t2.loc["entropy (Eq. 11)", "a T=1.2"] == pytest.approx((0.04 + 0.02) / 2)  # mean over the tasks
+
+
+def test_temperature_verdicts_follow_section_5_3_with_a_paired_error():
+    """Hot QA: −0.25 on its own prompts (d = (0, −1, 0, 0): s² = 0.75/3, SE = 0.5/2 = 0.25), the prediction
+    (falls) holds but within 2 SE; cold writing: +0.5 (d = (1, 0, 1, 0)), SE 0.2887: holds, not beyond 2 SE; a run that
+    moves the wrong way does not hold."""
+    from pipeline.report.tables import temperature_verdicts
+
+    before = {"qa": np.array([1, 1, 0, 0.]), "writing": np.array([0, 1, 0, 1.]), "math": np.array([1, 1, 1, 1.])}
+    after = {"qa": np.array([1, 0, 0, 0.]), "writing": np.array([1, 1, 1, 1.]), "math": np.array([0, 0, 0, 0.])}
+    v = temperature_verdicts({"qa": 1.2, "writing": 0.1, "math": 0.5}, before, after)
+    assert v["qa@1.2"]["predicted"] == "falls" and v["qa@1.2"]["difference"] == pytest.approx(-0.25)
+    assert v["qa@1.2"]["se"] == pytest.approx(0.25) and v["qa@1.2"]["holds"]
+    assert not v["qa@1.2"]["beyond_noise"]
+    assert v["writing@0.1"]["predicted"] == "gains" and v["writing@0.1"]["difference"] == pytest.approx(0.5)
+    assert v["writing@0.1"]["holds"] and v["writing@0.1"]["se"] == pytest.approx(np.sqrt(1 / 3) / 2)
+    assert v["math@0.5"]["difference"] == -1.0 and not v["math@0.5"]["holds"] and not v["math@0.5"]["beyond_noise"]
