@@ -407,10 +407,10 @@ class TemperatureAblationParams(Section):
     """ablate_temperature: Table 2 (Section 5.3), single-task GRPO at another rollout temperature."""
 
     runs: dict[str, float] = Field(
-        default_factory=lambda: {"qa": 1.2, "writing": 0.1},
+        default_factory=dict,
         description="Task → rollout temperature of an extra single-task run, trained as train_single (the task's "
         "train.overrides) but for the temperature, and evaluated on every task's test split beside the "
-        "temperature-1.0 single-task model ({}: none).")
+        "temperature-1.0 single-task model ({}: none; params.yaml has the paper's qa: 1.2, writing: 0.1).")
 
     @field_validator("runs")
     @classmethod

@@ -12,8 +12,6 @@ Writes ``--out``: ``runs/<task>@<T>/`` (the runs), ``accuracies.csv``, ``entropi
 from __future__ import annotations
 
 import argparse
-import csv
-import io
 from pathlib import Path
 
 from ..cli import command
@@ -48,7 +46,7 @@ def with_temperature(params, task: str, temperature: float):
 def run(args: argparse.Namespace) -> int:
     from ..eval.parallel import Unit, evaluate_units
     from ..eval.reuse import RESULTS, encode_result
-    from ..io import write_text_atomic
+    from ..io import csv_text, write_text_atomic
     from ..rl.run import train_run
 
     params = load_params(args.params)
@@ -72,11 +70,7 @@ def run(args: argparse.Namespace) -> int:
               f"entropy {result['entropy']:.3f}", flush=True)
 
     def table(columns: list[str]) -> str:
-        buf = io.StringIO()
-        writer = csv.DictWriter(buf, fieldnames=columns, extrasaction="ignore", lineterminator="\n")
-        writer.writeheader()
-        writer.writerows(rows)
-        return buf.getvalue()
+        return csv_text(rows, columns)
 
     write_text_atomic(out / "accuracies.csv", table(COLUMNS))
     write_text_atomic(out / "entropies.csv", table(["trained_on", "temperature", "evaluated_on", "split", "entropy"]))

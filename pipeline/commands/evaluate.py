@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import csv
-import io
 from pathlib import Path
 
 from ..cli import command
@@ -34,7 +32,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from ..eval.parallel import Unit, evaluate_units
     from ..eval.reuse import RESULTS, encode_result
-    from ..io import staged_outputs
+    from ..io import csv_text, staged_outputs
 
     params = load_params(args.params)
     models = {}
@@ -59,11 +57,7 @@ def run(args: argparse.Namespace) -> int:
         rows.append(_row(unit.name, unit.task, unit.split, result, base_per_prompt))
 
     def table(columns: list[str]) -> str:
-        buf = io.StringIO()
-        writer = csv.DictWriter(buf, fieldnames=columns, extrasaction="ignore", lineterminator="\n")
-        writer.writeheader()
-        writer.writerows(rows)
-        return buf.getvalue()
+        return csv_text(rows, columns)
 
     with staged_outputs(args.out) as stage:
         (stage / "accuracies.csv").write_text(table(["trained_on", "evaluated_on", "split", "accuracy",
