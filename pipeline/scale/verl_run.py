@@ -215,6 +215,17 @@ def _train_runs(params, plan: TrainPlan, runs: list[tuple[VerlRun, list[dict[str
 
 
 @TRAIN_BACKENDS.register("verl")
+def worker_params(params, root: Path | None = None):
+    """The parameters the reward workers read: relative paths made absolute against ``root`` (default the
+    working directory, the repository root the stage runs from), since Ray starts its workers elsewhere."""
+    code = params.rewards.code
+    if code.python and not Path(code.python).expanduser().is_absolute():
+        python = str((root or Path.cwd()) / code.python)
+        params = params.model_copy(update={"rewards": params.rewards.model_copy(
+            update={"code": code.model_copy(update={"python": python})})})
+    return params
+
+
 def train_verl(params, plan: TrainPlan, base: Path, out: Path, dry_run: bool = False,
                singles: Path | None = None) -> dict:
     """Run ``plan`` as verl runs; with ``dry_run``, print each command and its rendered config instead.
@@ -253,7 +264,7 @@ def train_verl(params, plan: TrainPlan, base: Path, out: Path, dry_run: bool = F
             print(OmegaConf.to_yaml(compose_config(overrides)))
         return {"mode": plan.mode, "backend": "verl", "runs": [r.name for r, _, _ in commands], "dry_run": True}
 
-    write_text_atomic(params_file, dump_params(params))
+    write_text_atomic(params_file, dump_params(worker_params(params)))
     pending = [run for run, _ in runs if not (run.train_file.parent / "done.json").exists()]
     verl = params.train.verl
     cluster = ray_cluster_for_job(verl.nnodes, verl.n_gpus_per_node, verl.ray_timeout_s) if pending else nullcontext({})

@@ -434,3 +434,18 @@ def test_the_judges_key_reaches_reward_workers_in_a_private_file(tmp_path, monke
     monkeypatch.delenv("MY_JUDGE_KEY")
     verl_entry._model(str(REPO / "params.yaml"), 99, str(path))  # what a reward worker does on its first call
     assert os.environ.pop("MY_JUDGE_KEY") == "sk-test"
+
+
+def test_reward_workers_get_the_sandbox_interpreter_as_an_absolute_path(tmp_path):
+    """configs/paper.yaml names .venv-bigcodebench/bin/python relative to the repository; Ray starts reward
+    workers in another folder, so the params file they read carries it absolute (and nothing else changes)."""
+    from pipeline.config import load_params
+    from pipeline.scale.verl_run import worker_params
+
+    paper = load_params([REPO / "params.yaml", REPO / "configs" / "paper.yaml"])
+    assert paper.rewards.code.python == ".venv-bigcodebench/bin/python"
+    workers = worker_params(paper, root=tmp_path)
+    assert workers.rewards.code.python == str(tmp_path / ".venv-bigcodebench" / "bin" / "python")
+    assert workers.model_dump(exclude={"rewards"}) == paper.model_dump(exclude={"rewards"})
+    absolute = worker_params(workers, root=REPO)
+    assert absolute.rewards.code.python == workers.rewards.code.python  # already absolute: kept
