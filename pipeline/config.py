@@ -152,10 +152,11 @@ class CodeRewardParams(Section):
     workers: int = Field(2, ge=1, description="Programs run in parallel.")
     python: str | None = Field(None, description="The Python interpreter that runs programs in the sandbox (null: "
                                "the pipeline's own; a relative path is from the repository root, where the stages "
-                               "run; verl's reward workers get it absolute). BigCodeBench's tasks need its pinned libraries, which cannot "
-                               "share the pipeline's environment: `make bigcodebench-env` builds "
-                               ".venv-bigcodebench (configs/bigcodebench-requirements.txt), and evaluate_benchmarks "
-                               "checks at its start that this interpreter imports every library its tasks list.")
+                               "run; verl's reward workers get it absolute). BigCodeBench's tasks need its pinned "
+                               "libraries, which cannot share the pipeline's environment: `make bigcodebench-env` "
+                               "builds .venv-bigcodebench (configs/bigcodebench-requirements.txt), and "
+                               "evaluate_benchmarks checks at its start that this interpreter imports every library "
+                               "its tasks list.")
 
 
 class MathRewardParams(Section):

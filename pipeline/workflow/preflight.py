@@ -70,13 +70,15 @@ def benchmark_sources(params: Params, ctx: Context) -> list[tuple[bool, str]]:
         source = p.sources.get(name, p.data_dir)
         if source is not None:
             path = Path(source).expanduser()
-            if path.exists():
+            if path.is_dir() and not (path / bench.local_file).exists() and name not in p.sources:
+                out.append((False, f"{name}: benchmarks.data_dir {path} has no {bench.local_file}"))
+            elif path.exists():
                 out.append((True, f"{name}: local {path}"))
             elif HUB_ID.match(source) and not bench.loader:
                 out.append(_hub(name, source, bench))
             else:
                 out.append((False, f"{name}: {path} not found (benchmarks.sources.{name} or benchmarks.data_dir)"))
-        elif source is None and bench.pinned:
+        elif bench.pinned:
             folder = Path(p.download_dir) / name
             bad = [f.path for f in bench.pinned
                    if (folder / f.path).exists() and sha256_of(folder / f.path) != f.sha256]

@@ -117,3 +117,17 @@ def test_a_hub_dataset_with_several_configurations_needs_one_named(monkeypatch, 
     problems = [m for ok, m in benchmark_sources.run(params, Context(tmp_path)) if not ok]
     assert problems == ["olympiadbench: hub Hothan/OlympiadBench has several configurations and the adapter names "
                         "none (the hub refuses the load)"]
+
+
+def test_a_data_dir_without_the_benchmarks_file_is_a_problem(tmp_path):
+    from pipeline.config import load_params
+    from pipeline.workflow.preflight import Context, benchmark_sources
+
+    (tmp_path / "aime24").mkdir()
+    (tmp_path / "aime24" / "test.jsonl").write_text("")
+    overlay = tmp_path / "overlay.yaml"
+    overlay.write_text(yaml.safe_dump({"benchmarks": {"names": ["aime24", "amc23"], "data_dir": str(tmp_path)}}))
+    params = load_params([REPO / "params.yaml", overlay])
+    found = benchmark_sources.run(params, Context(tmp_path))
+    assert found == [(True, f"aime24: local {tmp_path}"),
+                     (False, f"amc23: benchmarks.data_dir {tmp_path} has no amc23/test.jsonl")]
