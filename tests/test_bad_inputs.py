@@ -69,6 +69,7 @@ def test_training_from_a_model_without_tokenizer_stops_before_writing(model_dir,
     params["tasks"] = ["math"]
     params["data"]["tasks"] = {"math": {"source": "synthetic_math", "n": 40}}
     params["train"]["overrides"] = {}
+    params["ablations"]["temperature"]["runs"] = {}
     params["train"]["grpo"]["keep_every"] = 0  # a 5-step run: no snapshots (else keep_every is refused first)
     params["validate"]["orders"] = ["worst"]
     (tmp_path / "p.yaml").write_text(yaml.safe_dump(params))
@@ -137,6 +138,7 @@ def test_a_corrupt_source_parquet_in_curate_is_one_line(model_dir, tmp_path, cap
     params["tasks"] = ["coding"]
     params["data"]["tasks"] = {"coding": {"source": "code_r1", "path": str(source), "tokenizer": str(model_dir)}}
     params["train"]["overrides"] = {}
+    params["ablations"]["temperature"]["runs"] = {}
     params["validate"]["orders"] = ["worst"]
     (tmp_path / "p.yaml").write_text(yaml.safe_dump(params))
     code = main(["curate", "--task", "coding", "--out", str(tmp_path / "cur"), "--params", str(tmp_path / "p.yaml")])

@@ -76,6 +76,7 @@ def test_local_backend_warm_start_grpo_curriculum_and_evaluation_on_the_gpu(tmp_
     raw["data"]["tasks"] = {t: raw["data"]["tasks"][t] for t in raw["tasks"]}
     raw["rewards"]["tasks"] = {t: raw["rewards"]["tasks"][t] for t in raw["tasks"]}
     raw["train"]["overrides"] = {"math": {"lr": 3e-5}, "qa": {"beta": {"qa": 0.01}}}  # qa: the KL term on the GPU
+    raw["ablations"]["temperature"]["runs"] = {"qa": 1.2}
     params = tmp_path / "params.yaml"
     params.write_text(yaml.safe_dump(raw))
     curated, base = tmp_path / "curated", tmp_path / "base"

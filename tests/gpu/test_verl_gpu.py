@@ -35,6 +35,7 @@ def test_two_verl_grpo_steps_then_vllm_evaluation(tmp_path):
     raw = yaml.safe_load((REPO / "params.yaml").read_text())
     raw["tasks"] = ["math"]
     raw["data"]["tasks"] = {"math": {**raw["data"]["tasks"]["math"], "n": 200, "pretrain_n": 800}}
+    raw["ablations"] = {"temperature": {"runs": {}}}
     raw["models"].update({"warmstart_steps": 50})
     raw["train"] = {"backend": "verl",
                     "verl": {"n_gpus_per_node": 1, "micro_batch_size_per_gpu": 4, "gpu_memory_utilization": 0.3,
@@ -74,6 +75,7 @@ def test_the_rft_baseline_on_verls_sft_trainer(tmp_path):
     raw = yaml.safe_load((REPO / "params.yaml").read_text())
     raw["tasks"] = ["math"]
     raw["data"]["tasks"] = {"math": {**raw["data"]["tasks"]["math"], "n": 200, "pretrain_n": 800}}
+    raw["ablations"] = {"temperature": {"runs": {}}}
     raw["models"].update({"warmstart_steps": 50})
     raw["train"] = {"backend": "verl", "verl": {"n_gpus_per_node": 1, "micro_batch_size_per_gpu": 4}}
     raw["eval"].update({"backend": "vllm", "vllm": {"gpu_memory_utilization": 0.3}})
