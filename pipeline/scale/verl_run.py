@@ -214,7 +214,6 @@ def _train_runs(params, plan: TrainPlan, runs: list[tuple[VerlRun, list[dict[str
         write_json_atomic(folder / "done.json", {"run": run.name, "steps": run.steps})
 
 
-@TRAIN_BACKENDS.register("verl")
 def worker_params(params, root: Path | None = None):
     """The parameters the reward workers read: relative paths made absolute against ``root`` (default the
     working directory, the repository root the stage runs from), since Ray starts its workers elsewhere."""
@@ -226,6 +225,7 @@ def worker_params(params, root: Path | None = None):
     return params
 
 
+@TRAIN_BACKENDS.register("verl")
 def train_verl(params, plan: TrainPlan, base: Path, out: Path, dry_run: bool = False,
                singles: Path | None = None) -> dict:
     """Run ``plan`` as verl runs; with ``dry_run``, print each command and its rendered config instead.
