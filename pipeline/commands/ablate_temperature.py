@@ -69,11 +69,9 @@ def run(args: argparse.Namespace) -> int:
         print(f"{unit.name:>14} on {unit.task:<8} greedy {result['accuracy_greedy']:.3f} "
               f"entropy {result['entropy']:.3f}", flush=True)
 
-    def table(columns: list[str]) -> str:
-        return csv_text(rows, columns)
-
-    write_text_atomic(out / "accuracies.csv", table(COLUMNS))
-    write_text_atomic(out / "entropies.csv", table(["trained_on", "temperature", "evaluated_on", "split", "entropy"]))
+    write_text_atomic(out / "accuracies.csv", csv_text(rows, COLUMNS))
+    write_text_atomic(out / "entropies.csv",
+                      csv_text(rows, ["trained_on", "temperature", "evaluated_on", "split", "entropy"]))
     write_text_atomic(out / RESULTS, "".join(stored))
     if not runs:
         print("no temperature ablation (ablations.temperature.runs is empty): wrote empty tables")

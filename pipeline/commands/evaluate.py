@@ -56,14 +56,11 @@ def run(args: argparse.Namespace) -> int:
                                     {k: v for k, v in result.items() if k not in ("key", "reused")}))
         rows.append(_row(unit.name, unit.task, unit.split, result, base_per_prompt))
 
-    def table(columns: list[str]) -> str:
-        return csv_text(rows, columns)
-
     with staged_outputs(args.out) as stage:
-        (stage / "accuracies.csv").write_text(table(["trained_on", "evaluated_on", "split", "accuracy",
+        (stage / "accuracies.csv").write_text(csv_text(rows, ["trained_on", "evaluated_on", "split", "accuracy",
                                                      "accuracy_se", "accuracy_sampled", "accuracy_greedy",
                                                      "gain", "gain_se", "n", "undefined"]))
-        (stage / "entropies.csv").write_text(table(["trained_on", "evaluated_on", "split", "entropy"]))
+        (stage / "entropies.csv").write_text(csv_text(rows, ["trained_on", "evaluated_on", "split", "entropy"]))
         (stage / RESULTS).write_text("".join(stored))
     return 0
 
