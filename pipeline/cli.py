@@ -17,7 +17,7 @@ from . import __version__
 from .errors import EXIT_USER_ERROR, UserError
 
 COMMAND_MODULES = ("curate", "base_model", "train", "evaluate", "order", "sft_rft", "merge_ties", "validate",
-                   "benchmark", "ablate_temperature", "report",
+                   "benchmark", "ablate_temperature", "ablate_format", "report",
                    "score", "export_verl", "ray_run",
                    "params", "stages", "preflight")
 """Modules of :mod:`pipeline.commands`, one per subcommand, in ``--help`` order."""

@@ -185,14 +185,15 @@ class JudgeParams(Section):
     cache_dir: str = Field("data/cache/judge", description="Persistent verdict cache (a rerun makes no call).")
 
 
-REWARD_KINDS = ("math", "code", "qa", "judge")
-DEFAULT_KIND = {"math": "math", "coding": "code", "code": "code", "qa": "qa", "writing": "judge"}
+REWARD_KINDS = ("math", "code", "qa", "mcq", "judge")
+DEFAULT_KIND = {"math": "math", "coding": "code", "code": "code", "qa": "qa", "qa_letter": "mcq", "writing": "judge"}
 
 
 class TaskRewardParams(Section):
     """Reward of one task: its primary verifier and the weights of R_k = Σ w_r r."""
 
-    kind: Literal["math", "code", "qa", "judge"] = Field(description="Primary reward (accuracy component).")
+    kind: Literal["math", "code", "qa", "mcq", "judge"] = Field(
+        description="Primary reward (accuracy component); mcq: the option letter (Figure 3's letter format).")
     weights: dict[Literal["accuracy", "format", "tags"], float] = Field(
         default_factory=lambda: {"accuracy": 1.0, "format": 0.1, "tags": 0.1},
         description="w_r in [0, 1] for each component.")
@@ -423,10 +424,22 @@ class TemperatureAblationParams(Section):
         return runs
 
 
+class AnswerFormatAblationParams(Section):
+    """ablate_format: Figure 3 (Appendix A.2.1), full-text answers versus letter choices."""
+
+    task: str | None = Field(
+        None, description="The multiple-choice task (its records list meta.options): a single-task run on its letter "
+        "format beside train_single's full-text one, each evaluated in both formats on its test split (null: none; "
+        "params.yaml has qa).")
+    benchmark: str | None = Field(
+        None, description="A benchmark evaluated in both formats too: <name> and <name>_letter (paper: mmlu_pro).")
+
+
 class AblationParams(Section):
     """The paper's ablations, each its own stage and report section (nothing in the main results changes)."""
 
     temperature: TemperatureAblationParams = Field(default_factory=TemperatureAblationParams)
+    answer_format: AnswerFormatAblationParams = Field(default_factory=AnswerFormatAblationParams)
 
 
 class JobRequest(Section):
@@ -515,6 +528,10 @@ class Params(Section):
         missing = [t for t in self.tasks if t not in self.data.tasks]
         if missing:
             raise ValueError(f"data.tasks has no entry for task(s) {missing}")
+        answer_format = self.ablations.answer_format.task
+        if answer_format is not None and answer_format not in self.tasks:
+            raise ValueError(f"ablations.answer_format.task names unknown task '{answer_format}'; tasks are "
+                             f"{self.tasks}")
         for task in self.ablations.temperature.runs:
             if task not in self.tasks:
                 raise ValueError(f"ablations.temperature.runs names unknown task '{task}'; tasks are {self.tasks}")

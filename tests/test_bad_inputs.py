@@ -69,7 +69,7 @@ def test_training_from_a_model_without_tokenizer_stops_before_writing(model_dir,
     params["tasks"] = ["math"]
     params["data"]["tasks"] = {"math": {"source": "synthetic_math", "n": 40}}
     params["train"]["overrides"] = {}
-    params["ablations"]["temperature"]["runs"] = {}
+    params["ablations"] = {}  # the ablations name qa and writing
     params["train"]["grpo"]["keep_every"] = 0  # a 5-step run: no snapshots (else keep_every is refused first)
     params["validate"]["orders"] = ["worst"]
     (tmp_path / "p.yaml").write_text(yaml.safe_dump(params))
@@ -80,6 +80,26 @@ def test_training_from_a_model_without_tokenizer_stops_before_writing(model_dir,
                  str(tmp_path / "cur"), "--out", str(tmp_path / "run"), "--params", str(tmp_path / "p.yaml")])
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 2 and len(err) == 1 and "no tokenizer" in err[0] and not (tmp_path / "run").exists()
+
+
+def test_the_answer_format_ablation_on_a_task_without_options_is_one_line(tmp_path, capsys):
+    params = yaml.safe_load((REPO / "params.yaml").read_text())
+    params["tasks"] = ["math"]
+    params["data"]["tasks"] = {"math": {"source": "synthetic_math", "n": 40}}
+    params["train"]["overrides"] = {}
+    params["ablations"] = {"answer_format": {"task": "math"}}
+    params["validate"]["orders"] = ["worst"]
+    (tmp_path / "p.yaml").write_text(yaml.safe_dump(params))
+    assert main(["curate", "--task", "math", "--out", str(tmp_path / "cur" / "math"), "--params",
+                 str(tmp_path / "p.yaml")]) == 0
+    (tmp_path / "singles" / "math" / "model").mkdir(parents=True)
+    capsys.readouterr()
+    code = main(["ablate-format", "--singles", str(tmp_path / "singles"), "--curated", str(tmp_path / "cur"),
+                 "--out", str(tmp_path / "abl"), "--params", str(tmp_path / "p.yaml")])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1, err
+    assert "cur/math/train.parquet: record" in err[0] and "must be a multiple-choice task" in err[0]
+    assert not (tmp_path / "abl" / "runs").exists() and not (tmp_path / "abl" / "accuracies.csv").exists()
 
 
 @pytest.mark.parametrize("content", [b"", b"PAR1 not really parquet", b"\x00" * 64])
@@ -138,7 +158,7 @@ def test_a_corrupt_source_parquet_in_curate_is_one_line(model_dir, tmp_path, cap
     params["tasks"] = ["coding"]
     params["data"]["tasks"] = {"coding": {"source": "code_r1", "path": str(source), "tokenizer": str(model_dir)}}
     params["train"]["overrides"] = {}
-    params["ablations"]["temperature"]["runs"] = {}
+    params["ablations"] = {}  # the ablations name qa and writing
     params["validate"]["orders"] = ["worst"]
     (tmp_path / "p.yaml").write_text(yaml.safe_dump(params))
     code = main(["curate", "--task", "coding", "--out", str(tmp_path / "cur"), "--params", str(tmp_path / "p.yaml")])

@@ -369,6 +369,40 @@ rule ablate_temperature:
         "python -m pipeline ablate-temperature --base data/models/base --out data/ablation/temperature --params .snakemake/omni-thinker/params.yaml > {log} 2>&1"
 
 
+# ablate_format: Figure 3: a policy trained on letter choices beside the full-text one, both formats evaluated (App. A.2.1)
+rule ablate_format:
+    input:
+        "data/models/base",
+        expand("data/models/single/{t}/model", t=TASKS),
+        "data/eval/transfer/units.jsonl",
+        expand("data/curated/{t}/train.parquet", t=TASKS),
+        expand("data/curated/{t}/val.parquet", t=TASKS),
+        expand("data/curated/{t}/test.parquet", t=TASKS),
+        code=stage_code("ablate_format"),
+    output:
+        directory("data/ablation/answer_format/curated"),
+        directory("data/ablation/answer_format/runs"),
+        "data/ablation/answer_format/accuracies.csv",
+        "data/ablation/answer_format/units.jsonl",
+    params:
+        seed=lambda wc: param("seed", wc),
+        train_backend=lambda wc: param("train.backend", wc),
+        train_verl=lambda wc: param("train.verl", wc),
+        train_grpo=lambda wc: param("train.grpo", wc),
+        rewards=lambda wc: param("rewards", wc),
+        train_overrides=lambda wc: param("train.overrides", wc),
+        eval=lambda wc: param("eval", wc),
+        ablations_answer_format=lambda wc: param("ablations.answer_format", wc),
+        benchmarks=lambda wc: param("benchmarks", wc),
+    resources: **slurm_resources("ablate_format")
+    log:
+        "data/logs/ablate_format.log",
+    conda:
+        "../environment.yml"
+    shell:
+        "python -m pipeline ablate-format --base data/models/base --singles data/models/single --reuse data/eval/transfer --out data/ablation/answer_format --params .snakemake/omni-thinker/params.yaml > {log} 2>&1"
+
+
 # report: the paper's tables and figures in data/report/
 rule report:
     input:
@@ -380,6 +414,7 @@ rule report:
         "data/ablation/temperature/accuracies.csv",
         "data/ablation/temperature/entropies.csv",
         "data/ablation/temperature/units.jsonl",
+        "data/ablation/answer_format/accuracies.csv",
         "data/eval/transfer/entropies.csv",
         "data/eval/transfer/units.jsonl",
         "data/order/entropy_change.csv",
@@ -393,6 +428,8 @@ rule report:
         "data/report/summary.md",
         "data/report/table1.csv",
         "data/report/table2.csv",
+        "data/report/figure3.csv",
+        "data/report/figure3.png",
         "data/report/table1_benchmarks.csv",
         "data/report/figure1.png",
         "data/report/bwt_val.png",

@@ -2,7 +2,8 @@
 
 Writes ``summary.md`` (Table 1, BWT for val and test, the entropy change, Table 3, the headline claims with
 their paired standard errors, Table 4's two blocks),
-``figure1.png`` (Figure 1 style bars), ``bwt_val.png``, ``bwt_test.png``, ``entropy_change.png``,
+``figure1.png`` (Figure 1 style bars), ``figure3.png`` / ``figure3.csv`` (the answer-format ablation),
+``bwt_val.png``, ``bwt_test.png``, ``entropy_change.png``,
 ``training_curves.png``, ``curves/<run>.csv`` (for ``dvc plots``), ``table1.csv`` and
 ``metrics.json`` (for ``dvc metrics``).
 """
@@ -26,7 +27,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--validate", default="data/validate", help="validate_predictions outputs")
     parser.add_argument("--benchmarks", default="data/eval/benchmarks", help="evaluate_benchmarks outputs")
     parser.add_argument("--models", default="data/models", help="run folders (single/<task>, joint, curriculum)")
-    parser.add_argument("--ablation", default="data/ablation", help="ablation outputs (temperature/: Table 2)")
+    parser.add_argument("--ablation", default="data/ablation",
+                        help="ablation outputs (temperature/: Table 2, answer_format/: Figure 3)")
     parser.add_argument("--out", required=True, metavar="DIR", help="report folder")
     add_params_argument(parser)
 
@@ -91,6 +93,19 @@ def _table2(params, transfer: Path, ablation: Path, tasks: list[str]):
                                        {t: after[f"{t}@{T:g}", t] for t, T in runs.items()})
 
 
+def _figure3(params, ablation: Path):
+    """Figure 3's table, or None without the answer-format ablation."""
+    from ..report.tables import figure3
+
+    if params.ablations.answer_format.task is None:
+        return None
+    frame = _read_csv(ablation / "accuracies.csv")
+    if frame.empty:
+        raise UserError(f"{ablation / 'accuracies.csv'}: no rows, but ablations.answer_format.task is "
+                        f"{params.ablations.answer_format.task!r} (rerun ablate_format)")
+    return figure3(frame)
+
+
 @command("report", help="The paper's tables (summary.md) and figures (PNG) from the DAG's outputs.")
 def run(args: argparse.Namespace) -> int:
     import pandas as pd
@@ -98,7 +113,7 @@ def run(args: argparse.Namespace) -> int:
     from ..analysis.curricula import ENUMERATE_MAX_K, all_curricula, compare_rankings, ranks_by_delta_rel
     from ..analysis.tables import floored_transfer, read_transfer_table, read_weights
     from ..io import staged_outputs, write_json_atomic
-    from ..report.figures import read_curves, save_bar_chart, save_training_curves
+    from ..report.figures import read_curves, save_bar_chart, save_figure3, save_training_curves
     from ..report.heatmap import save_heatmap
     from ..report.tables import benchmark_table1, markdown, table1, table3, table4
 
@@ -133,6 +148,7 @@ def run(args: argparse.Namespace) -> int:
         if blocks else None
     headline = _headline(Path(args.final), tasks)
     t2, verdicts = _table2(params, transfer_dir, Path(args.ablation) / "temperature", tasks)
+    f3 = _figure3(params, Path(args.ablation) / "answer_format")
 
     bench_path = Path(args.benchmarks) / "results.csv"
     bench = _read_csv(bench_path) if bench_path.exists() else None
@@ -177,6 +193,16 @@ def run(args: argparse.Namespace) -> int:
         lines.append("")
     else:
         lines += ["No temperature ablation (`ablations.temperature.runs` is empty in these parameters).", ""]
+    lines += ["## Figure 3: full-text answers versus letter choices (Appendix A.2.1)", ""]
+    if f3 is not None:
+        lines += [f"Two single-task {params.ablations.answer_format.task} policies from θ0 on the same prompts: "
+                  "`train_single`'s, trained to answer with the option's full text, and one trained to answer with "
+                  "its letter (`ablate_format`); each evaluated with full-text and with lettered prompts. Accuracy "
+                  "(`eval.accuracy`) and its standard error over prompts. The paper (MMLU-Pro): 51% vs 41% with "
+                  "full-text prompts; the letter model slightly ahead with lettered ones.", "",
+                  markdown(f3), "", "![Figure 3](figure3.png)", ""]
+    else:
+        lines += ["No answer-format ablation (`ablations.answer_format.task` is null in these parameters).", ""]
     lines += ["## Table 1 on the benchmarks", ""]
     if t1b is not None:
         lines += ["Accuracy (math, MMLU-Pro), pass@1 (code), win rate against GPT-4 (MT-Bench writing and roleplay); "
@@ -228,6 +254,9 @@ def run(args: argparse.Namespace) -> int:
     if verdicts:
         metrics["table2"] = {name: {"difference": v["difference"], "se": v["se"], "holds": v["holds"]}
                              for name, v in verdicts.items()}
+    if f3 is not None:
+        metrics["figure3"] = {f"{evaluated} / {trained}": float(f3.loc[evaluated, trained]) for evaluated in f3.index
+                              for trained in f3.columns if trained.startswith("trained on ")}
     if headline:
         metrics["headline"] = {label: {"gain": h["gain"], "se": h["se"]} for label, h in headline.items()}
     if agreement is not None:
@@ -243,6 +272,11 @@ def run(args: argparse.Namespace) -> int:
             t2.to_csv(stage / "table2.csv", float_format="%.6g")
         else:
             (stage / "table2.csv").write_text("evaluated on\n")
+        if f3 is not None:
+            f3.to_csv(stage / "figure3.csv", float_format="%.6g")
+        else:
+            (stage / "figure3.csv").write_text("evaluated on\n")
+        save_figure3(f3, stage / "figure3.png")
         if t1b is not None:
             t1b.to_csv(stage / "table1_benchmarks.csv", float_format="%.6g")
         else:

@@ -1,4 +1,4 @@
-"""Figures of the report: a Figure 1 style bar chart and the training curves."""
+"""Figures of the report: a Figure 1 style bar chart, Figure 3's bars and the training curves."""
 
 from __future__ import annotations
 
@@ -28,6 +28,36 @@ def save_bar_chart(table: pd.DataFrame, path: str | Path, title: str) -> None:
     ax.set_ylim(0, min(100, 100 * float(np.nanmax(table.to_numpy(dtype=float)) + 0.12) + 5))
     ax.set_title(title)
     ax.legend(ncol=min(len(cols), 6), fontsize=8, loc="upper left", frameon=False)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def save_figure3(table: pd.DataFrame | None, path: str | Path) -> None:
+    """Figure 3: one group per evaluation (data, prompt format), one bar per trained format, ±1 SE (``None``: a
+    figure that says there is no ablation, so the file a workflow expects exists)."""
+    if table is None:
+        fig, ax = plt.subplots(figsize=(5.0, 1.5))
+        ax.axis("off")
+        ax.text(0.5, 0.5, "No answer-format ablation (ablations.answer_format.task is null)", ha="center",
+                va="center", fontsize=9)
+        fig.savefig(path, dpi=120)
+        plt.close(fig)
+        return
+    trained = [c for c in table.columns if c.startswith("trained on ")]
+    rows = list(table.index)
+    width = 0.8 / len(trained)
+    fig, ax = plt.subplots(figsize=(max(5.0, 2.2 * len(rows) + 1), 4.0))
+    x = np.arange(len(rows))
+    for j, col in enumerate(trained):
+        se = table[f"SE ({col.removeprefix('trained on ')})"].to_numpy(dtype=float)
+        bars = ax.bar(x + (j - (len(trained) - 1) / 2) * width, 100 * table[col].to_numpy(dtype=float), width,
+                      yerr=100 * np.nan_to_num(se), capsize=3, label=col.replace("trained on", "trained on the"))
+        ax.bar_label(bars, fmt="%.1f", fontsize=7, padding=2)
+    ax.set_xticks(x, labels=[r.replace(", ", "\n") for r in rows], fontsize=8)
+    ax.set_ylabel("accuracy (%)")
+    ax.set_title("Full-text answers vs letter choices (Figure 3)")
+    ax.legend(fontsize=8, frameon=False)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)

@@ -112,6 +112,22 @@ def temperature_verdicts(runs: dict[str, float], before: dict[str, np.ndarray],
     return out
 
 
+FORMAT_LABELS = {"full_text": "full text", "letter": "letter"}
+
+
+def figure3(accuracies: pd.DataFrame) -> pd.DataFrame:
+    """Figure 3's numbers (Appendix A.2.1) from ``ablate_format``'s ``accuracies.csv``: one row per data and
+    evaluated format (``<data>, <format> prompts``), for each trained format its accuracy and standard error."""
+    rows: dict[str, dict[str, float]] = {}
+    for r in accuracies.itertuples(index=False):
+        row = rows.setdefault(f"{r.data}, {FORMAT_LABELS[r.evaluated_format]} prompts", {})
+        trained = FORMAT_LABELS[r.trained_format]
+        row[f"trained on {trained}"] = float(r.accuracy)
+        row[f"SE ({trained})"] = float(r.accuracy_se)
+    columns = [c for f in FORMAT_LABELS.values() for c in (f"trained on {f}", f"SE ({f})")]
+    return pd.DataFrame.from_dict(rows, orient="index").reindex(columns=columns).rename_axis("evaluated on")
+
+
 def table3(predictions: pd.DataFrame, validation: dict) -> pd.DataFrame:
     """One row per validated order: predicted / actual accuracy per task, then Δrel predicted / actual."""
     rows = []

@@ -10,6 +10,9 @@ The normalisation can make two different options equal ("-2" and "2", "Bb Bb" an
 "~Bej" and "Bej": 10 of MMLU-Pro's 350 sample questions). When ``meta["options"]`` holds
 another option that normalises like the answer, the answer must match the reference strictly
 (case and signs kept, whitespace collapsed), else a wrong option would score 1.
+
+The letter format of Figure 3's ablation (Appendix A.2.1) is scored by :func:`mcq_reward`:
+``1{letter(o_ans) = a_q}`` where the reference is the correct option's letter.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ from typing import Any
 from ..text import normalize_answer
 from .extract import extract_answer
 
-LETTER = re.compile(r"^\(?(?:option\s+)?[a-p]\)?[.:]?$", re.IGNORECASE)
+LETTER = re.compile(r"^\(?(?:option\s+)?([a-p])\)?[.:]?$", re.IGNORECASE)
 
 
 def _strict(text: str) -> str:
@@ -42,3 +45,13 @@ def qa_reward(response: str, reference: str, meta: dict[str, Any] | None = None)
     if rivals:  # the normalised answer cannot tell the reference from another option
         return 1.0 if _strict(answer) in strict_golds else 0.0
     return 1.0
+
+
+def mcq_reward(response: str, reference: str) -> float:
+    """Letter-choice reward (Appendix A.2.1): 1 when the answer is a bare option letter ("B", "(b)", "Option B.")
+    equal to the reference letter, else 0; an answer that is not a letter (the option's text) scores 0."""
+    answer = extract_answer(response)
+    if answer is None:
+        return 0.0
+    match = LETTER.match(answer)
+    return float(match is not None and match.group(1).upper() == reference.strip().upper())

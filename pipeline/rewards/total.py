@@ -24,7 +24,7 @@ from .extract import extract_answer, without_think
 from .format import format_reward, tags_reward
 from .judge import LLMJudge, RubricJudge
 from .math import MathScorer
-from .qa import qa_reward
+from .qa import mcq_reward, qa_reward
 from .sandbox import Interpreter, Sandbox, SandboxLimits
 
 
@@ -73,6 +73,11 @@ def _code(model: "RewardModel", samples: Sequence[Sample]) -> list[float | None]
 @register_primary("qa")
 def _qa(model: "RewardModel", samples: Sequence[Sample]) -> list[float | None]:
     return [qa_reward(s.response, s.reference, s.meta) for s in samples]
+
+
+@register_primary("mcq")
+def _mcq(model: "RewardModel", samples: Sequence[Sample]) -> list[float | None]:
+    return [mcq_reward(s.response, s.reference) for s in samples]
 
 
 @register_primary("judge")

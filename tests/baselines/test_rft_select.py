@@ -65,7 +65,7 @@ def trained(tmp_path_factory):
     params = read_params_files([REPO / "params.yaml", REPO / "configs" / "smoke.yaml"])
     params["tasks"] = tasks = ["math", "writing"]
     params["train"]["overrides"] = {t: {} for t in tasks}  # every task on train.grpo's settings below
-    params["ablations"]["temperature"]["runs"] = {}
+    params["ablations"] = {}  # the ablations name qa and writing
     for section in (params["data"]["tasks"], params["rewards"]["tasks"], params["train"]["overrides"]):
         for task in set(section) - set(tasks):
             del section[task]

@@ -48,10 +48,11 @@ def wrong_program(rec):
 
 
 def test_every_benchmark_of_table1_has_an_adapter():
-    assert set(all_benchmarks()) == {*MATH, "bigcodebench", "livecodebench", "mmlu_pro", "mt_bench"}
+    assert set(all_benchmarks()) == {*MATH, "bigcodebench", "livecodebench", "mmlu_pro", "mmlu_pro_letter",
+                                     "mt_bench"}
 
 
-@pytest.mark.parametrize("name", [*MATH, "mmlu_pro", "livecodebench", "bigcodebench", "mt_bench"])
+@pytest.mark.parametrize("name", [*MATH, "mmlu_pro", "mmlu_pro_letter", "livecodebench", "bigcodebench", "mt_bench"])
 def test_adapters_build_valid_records_in_the_think_answer_format(name):
     records = load_benchmark(name, str(BENCH))
     assert records and all(record_problem(r) is None for r in records)
@@ -72,6 +73,10 @@ def test_adapter_quirks():
     mmlu = load_benchmark("mmlu_pro", str(BENCH))
     assert mmlu[0]["reference"] == "Argon" and "- Oxygen\n- Argon\n- Hydrogen" in mmlu[0]["prompt"][1]["content"]
     assert "B" not in mmlu[0]["prompt"][1]["content"].split("Candidate answers:")[1].split()  # no letters
+    letter = load_benchmark("mmlu_pro_letter", str(BENCH))[0]  # Figure 3's letter format: same question, lettered
+    assert letter["reference"] == "B" and letter["task"] == "qa_letter" and letter["id"].startswith("mmlu_pro_letter/")
+    assert "A. Oxygen\nB. Argon\nC. Hydrogen" in letter["prompt"][1]["content"]
+    assert letter["meta"]["answer_text"] == "Argon"
     lcb = load_benchmark("livecodebench", str(BENCH))
     assert [r["id"] for r in lcb] == ["livecodebench/abc374_a", "livecodebench/9001"]  # abc300 is outside the window
     call = json.loads(lcb[1]["reference"])
@@ -88,6 +93,11 @@ def test_gold_checks_on_our_fixtures(rewards):
     mmlu = load_benchmark("mmlu_pro", str(BENCH))
     assert gold_check("mmlu_pro", mmlu, rewards)["rate"] == 1.0
     assert gold_check("mmlu_pro", mmlu, rewards, respond=wrong_option)["rate"] == 0.0
+    letter = load_benchmark("mmlu_pro_letter", str(BENCH))
+    assert gold_check("mmlu_pro_letter", letter, rewards)["rate"] == 1.0
+    other_letter = {"A": "B"}.get  # a letter that is not the reference
+    assert gold_check("mmlu_pro_letter", letter, rewards,
+                      respond=lambda r: f"<answer>({other_letter(r['reference'], 'A')})</answer>")["rate"] == 0.0
     bcb = load_benchmark("bigcodebench", str(BENCH))
     assert gold_check("bigcodebench", bcb, rewards)["rate"] == 1.0
     broken = "<answer>```python\ndef task_func(n):\n    return n * n\n```</answer>"
@@ -130,6 +140,10 @@ def test_gold_mmlu_pro_and_livecodebench_on_the_real_files(rewards):
     assert len(mmlu) == 350 and len({r["meta"]["category"] for r in mmlu}) == 14
     assert gold_check("mmlu_pro", mmlu, rewards)["rate"] == 1.0
     assert gold_check("mmlu_pro", mmlu, rewards, respond=wrong_option)["rate"] == 0.0
+    letter = load_benchmark("mmlu_pro_letter", str(SHARED))  # the same 350 as lettered multiple choice
+    assert [r["meta"]["answer_text"] for r in letter] == [r["reference"] for r in mmlu]
+    assert gold_check("mmlu_pro_letter", letter, rewards)["rate"] == 1.0
+    assert gold_check("mmlu_pro_letter", letter, rewards, respond=wrong_option)["rate"] == 0.0  # text, not letter
     lcb = load_benchmark("livecodebench", str(SHARED))
     assert len(lcb) == 166 and gold_check("livecodebench", lcb, rewards)["passed"] == 0
     mt = load_benchmark("mt_bench", str(SHARED))

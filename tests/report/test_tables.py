@@ -135,3 +135,18 @@ def test_temperature_verdicts_follow_section_5_3_with_a_paired_error():
     assert v["writing@0.1"]["predicted"] == "gains" and v["writing@0.1"]["difference"] == pytest.approx(0.5)
     assert v["writing@0.1"]["holds"] and v["writing@0.1"]["se"] == pytest.approx(np.sqrt(1 / 3) / 2)
     assert v["math@0.5"]["difference"] == -1.0 and not v["math@0.5"]["holds"] and not v["math@0.5"]["beyond_noise"]
+
+
+def test_figure3_puts_each_evaluation_in_a_row_and_each_trained_format_beside_its_error():
+    from pipeline.report.tables import figure3
+
+    rows = [("full_text", "full_text", "qa test", 0.5, 0.05), ("letter", "full_text", "qa test", 0.4, 0.04),
+            ("full_text", "letter", "qa test", 0.3, 0.03), ("letter", "letter", "qa test", 0.35, 0.02),
+            ("full_text", "full_text", "mmlu_pro", 0.51, 0.01), ("letter", "letter", "mmlu_pro", 0.45, 0.01)]
+    frame = pd.DataFrame(rows, columns=["trained_format", "evaluated_format", "data", "accuracy", "accuracy_se"])
+    f3 = figure3(frame)
+    assert list(f3.columns) == ["trained on full text", "SE (full text)", "trained on letter", "SE (letter)"]
+    assert list(f3.index) == ["qa test, full text prompts", "qa test, letter prompts", "mmlu_pro, full text prompts",
+                              "mmlu_pro, letter prompts"]
+    assert f3.loc["qa test, letter prompts"].tolist() == [0.3, 0.03, 0.35, 0.02]
+    assert np.isnan(f3.loc["mmlu_pro, full text prompts", "trained on letter"])  # not evaluated: no number

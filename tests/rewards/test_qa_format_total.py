@@ -6,7 +6,7 @@ from pipeline.config import RewardParams, TaskRewardParams
 from pipeline.errors import UserError
 from pipeline.rewards.extract import extract_answer, tags_present, tags_valid
 from pipeline.rewards.format import format_reward, tags_reward
-from pipeline.rewards.qa import qa_reward
+from pipeline.rewards.qa import mcq_reward, qa_reward
 from pipeline.rewards.total import RewardModel, Sample, total_reward
 
 
@@ -22,6 +22,23 @@ def test_qa_set_membership_and_letter_references():
     assert qa_reward("<answer>noble gas</answer>", "Argon", {"answers": ["noble gas"]}) == 1.0
     assert qa_reward("<answer>B</answer>", "B") == 1.0  # the reference itself is the letter
     assert qa_reward("no tags Argon", "Argon") == 0.0
+
+
+@pytest.mark.parametrize(("answer", "score"), [
+    ("B", 1.0), ("b", 1.0), ("(B)", 1.0), ("B.", 1.0), ("Option B", 1.0), (" b: ", 1.0),
+    ("C", 0.0), ("Argon", 0.0), ("B Argon", 0.0), ("AB", 0.0), ("", 0.0),
+])
+def test_mcq_reward_takes_the_bare_letter_only(answer, score):
+    """Figure 3's letter format (Appendix A.2.1): the answer is the option's letter; its text scores 0."""
+    assert mcq_reward(f"<think>x</think><answer>{answer}</answer>", "B") == score
+    assert mcq_reward("B", "B") == 0.0  # no answer tags
+
+
+def test_the_registry_scores_qa_letter_with_the_mcq_reward():
+    model = RewardModel(RewardParams())  # qa_letter defaults to mcq, as qa to qa
+    out = model.score([Sample("qa_letter", "q", "<think>t</think><answer>B</answer>", "B", {}),
+                       Sample("qa", "q", "<think>t</think><answer>B</answer>", "Argon", {})])
+    assert [o.components["accuracy"] for o in out] == [1.0, 0.0]
 
 
 @pytest.mark.parametrize(("text", "valid", "present"), [

@@ -218,13 +218,15 @@ def test_both_tools_run_the_dag_and_agree(tmp_path):
     # Both end in the report: the tables filled, the figures written, DVC's metrics and plots readable.
     for root in (snake, dvc):
         summary = (root / "data/report/summary.md").read_text()
-        for heading in ("Table 1", "Table 2", "BWT (val)", "BWT (test)", "Table 3", "The headline claims", "Table 4"):
+        for heading in ("Table 1", "Table 2", "Figure 3", "BWT (val)", "BWT (test)", "Table 3", "The headline claims",
+                        "Table 4"):
             assert f"## {heading}" in summary, (root, heading)
         metrics = json.loads((root / "data/report/metrics.json").read_text())
         assert set(metrics["headline"]) == {"CL vs JT", "CL vs MM"}
         assert all(h["gain"] is None or h["se"] >= 0 for h in metrics["headline"].values())
         assert -1 <= metrics["table4"]["spearman_val_test"] <= 1
-        for png in ("figure1", "bwt_val", "bwt_test", "entropy_change", "training_curves"):
+        assert len(metrics["figure3"]) == 4  # trained × evaluated answer formats on qa's test split
+        for png in ("figure1", "figure3", "bwt_val", "bwt_test", "entropy_change", "training_curves"):
             assert (root / "data/report" / f"{png}.png").read_bytes()[:4] == b"\x89PNG", png
     table1 = pd.read_csv(dvc / "data/report/table1.csv", index_col=0)
     assert list(table1.columns) == ["Base", "ST×K", "SFT", "MM", "JT", "CL"] and not table1.isna().any().any()
@@ -285,9 +287,10 @@ def _read_smoke() -> str:
 DOWNSTREAM_OF_ORDER = {"train_curriculum", "validate_predictions", "evaluate_final", "evaluate_benchmarks", "report"}
 CONSUMERS_OF_A_TASK_RUN = {"evaluate_transfer", "order", "merge_ties", "train_curriculum", "train_joint",
                            "validate_predictions", "evaluate_final", "evaluate_benchmarks", "report",
-                           "ablate_temperature"}
-"""A task's GRPO settings also drive its curriculum segment and its prompts in the joint run; the temperature
-ablation reads all of train.overrides (which tasks it trains is itself a parameter)."""
+                           "ablate_temperature", "ablate_format"}
+"""A task's GRPO settings also drive its curriculum segment and its prompts in the joint run; the ablations read
+all of train.overrides (which tasks they train is itself a parameter), and ablate_format reads the single-task
+models."""
 
 
 def test_invalid_params_stop_snakemake(tmp_path):

@@ -1,11 +1,15 @@
 """MMLU-Pro in free form (Section 4, Appendix A.2.1): every option is listed in the context, without
 letters, and the model writes the text of the answer; the QA verifier (exact match after
-normalisation) scores it against the correct option's text. Results per category."""
+normalisation) scores it against the correct option's text. Results per category.
+
+``mmlu_pro_letter`` is the same questions as lettered multiple choice, answered with the letter (the ``mcq``
+reward): the letter format of Figure 3 (``ablations.answer_format.benchmark``)."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from ...data.answer_formats import letter_record
 from ...data.prompts import qa_user_prompt
 from .base import Benchmark, record, register
 
@@ -25,3 +29,13 @@ def gold_response(rec: dict[str, Any]) -> str:
 
 register(Benchmark("mmlu_pro", "qa", "TIGER-Lab/MMLU-Pro", "test", "mmlu_pro/test_sample.jsonl", _to_record,
                    gold_response))
+
+
+def _to_letter_record(row: dict[str, Any], line: int) -> dict[str, Any]:
+    rec = letter_record(_to_record(row, line), "qa_letter")
+    return {**rec, "id": rec["id"].replace("mmlu_pro/", "mmlu_pro_letter/", 1), "source": "mmlu_pro_letter",
+            "meta": {**rec["meta"], "benchmark": "mmlu_pro_letter"}}
+
+
+register(Benchmark("mmlu_pro_letter", "qa", "TIGER-Lab/MMLU-Pro", "test", "mmlu_pro/test_sample.jsonl",
+                   _to_letter_record, gold_response))
