@@ -32,8 +32,10 @@ class OrderParams(Section):
     method: Literal["exact", "greedy", "forgettability", "heuristic"] = Field(
         "exact", description="Solver whose order is recommended in curriculum.json "
         "(exact LOP, Algorithm 2 greedy, forgettability ranking, or large-K heuristic).")
-    split: Literal["val", "test"] = Field(
-        "val", description="Which split's BWT matrix drives the order (the paper reports both).")
+    split: Literal["val", "test", "benchmarks"] = Field(
+        "val", description="Which split's BWT matrix drives the order (the paper reports val and test): val or test of "
+        "the curated data (evaluate_transfer), or benchmarks: each domain's benchmarks averaged (benchmark_transfer; "
+        "needs benchmarks.names covering every task).")
     floor: float | None = Field(
         1e-3, gt=0.0, le=1.0, description="Accuracies below this are raised to it before taking logs "
         "(with a warning). null makes a zero accuracy an error.")

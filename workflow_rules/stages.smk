@@ -108,11 +108,38 @@ rule evaluate_transfer:
         "python -m pipeline evaluate --transfer data/models/base data/models/single --out data/eval/transfer --params .snakemake/omni-thinker/params.yaml > {log} 2>&1"
 
 
+# benchmark_transfer: θ0 and every single-task model on every benchmark; domain averages for `order.split: benchmarks`
+rule benchmark_transfer:
+    input:
+        "data/models/base",
+        expand("data/models/single/{t}/model", t=TASKS),
+        code=stage_code("benchmark_transfer"),
+    output:
+        "data/eval/benchmark_transfer/results.csv",
+        "data/eval/benchmark_transfer/accuracies.csv",
+        "data/eval/benchmark_transfer/entropies.csv",
+    params:
+        seed=lambda wc: param("seed", wc),
+        eval=lambda wc: param("eval", wc),
+        rewards=lambda wc: param("rewards", wc),
+        benchmarks=lambda wc: param("benchmarks", wc),
+    threads: workflow.cores
+    resources: **slurm_resources("benchmark_transfer")
+    log:
+        "data/logs/benchmark_transfer.log",
+    conda:
+        "../environment.yml"
+    shell:
+        "python -m pipeline benchmark --transfer data/models/base data/models/single --out data/eval/benchmark_transfer --params .snakemake/omni-thinker/params.yaml > {log} 2>&1"
+
+
 # order: BWT (Eq. 6), Algorithm 1, the curriculum from the LOP (Eq. 10) and the entropy matrix (Eq. 12)
 rule order:
     input:
         "data/eval/transfer/accuracies.csv",
+        "data/eval/benchmark_transfer/accuracies.csv",
         "data/eval/transfer/entropies.csv",
+        "data/eval/benchmark_transfer/entropies.csv",
         code=stage_code("order"),
     output:
         "data/order/bwt.csv",
@@ -130,7 +157,7 @@ rule order:
     conda:
         "../environment.yml"
     shell:
-        "python -m pipeline order --accuracies data/eval/transfer/accuracies.csv --entropies data/eval/transfer/entropies.csv --out data/order --params .snakemake/omni-thinker/params.yaml > {log} 2>&1"
+        "python -m pipeline order --accuracies data/eval/transfer/accuracies.csv data/eval/benchmark_transfer/accuracies.csv --entropies data/eval/transfer/entropies.csv data/eval/benchmark_transfer/entropies.csv --out data/order --params .snakemake/omni-thinker/params.yaml > {log} 2>&1"
 
 
 # sft_rft: the rejection-sampling SFT baseline from θ0 (Section 4)
@@ -275,15 +302,14 @@ rule evaluate_final:
         "python -m pipeline evaluate --transfer data/models/base data/models/single --model sft=data/models/sft/model --model merged=data/models/merged/model --model joint=data/models/joint/model --model curriculum=data/models/curriculum/model --split test --reuse data/eval/transfer --out data/eval/final --params .snakemake/omni-thinker/params.yaml > {log} 2>&1"
 
 
-# evaluate_benchmarks: Table 1's benchmarks (benchmarks.names; none in the embedded default)
+# evaluate_benchmarks: the final models on Table 1's benchmarks (benchmarks.names); Base and ST×K from benchmark_transfer
 rule evaluate_benchmarks:
     input:
-        "data/models/base",
         "data/models/sft/model",
         "data/models/merged/model",
         "data/models/joint/model",
         "data/models/curriculum/model",
-        expand("data/models/single/{t}/model", t=TASKS),
+        "data/eval/benchmark_transfer/results.csv",
         code=stage_code("evaluate_benchmarks"),
     output:
         "data/eval/benchmarks/results.csv",
@@ -299,7 +325,7 @@ rule evaluate_benchmarks:
     conda:
         "../environment.yml"
     shell:
-        "python -m pipeline benchmark --model base=data/models/base --model sft=data/models/sft/model --model merged=data/models/merged/model --model joint=data/models/joint/model --model curriculum=data/models/curriculum/model --singles data/models/single --out data/eval/benchmarks --params .snakemake/omni-thinker/params.yaml > {log} 2>&1"
+        "python -m pipeline benchmark --model sft=data/models/sft/model --model merged=data/models/merged/model --model joint=data/models/joint/model --model curriculum=data/models/curriculum/model --reuse data/eval/benchmark_transfer/results.csv --out data/eval/benchmarks --params .snakemake/omni-thinker/params.yaml > {log} 2>&1"
 
 
 # validate_predictions: extra curricula trained and measured against Algorithm 1's predictions (Table 3)
@@ -407,6 +433,7 @@ rule ablate_format:
 rule report:
     input:
         "data/eval/benchmarks/results.csv",
+        "data/eval/benchmark_transfer/accuracies.csv",
         "data/eval/transfer/accuracies.csv",
         "data/eval/final/accuracies.csv",
         "data/eval/final/units.jsonl",
@@ -449,4 +476,4 @@ rule report:
     conda:
         "../environment.yml"
     shell:
-        "python -m pipeline report --transfer data/eval/transfer --final data/eval/final --order-dir data/order --validate data/validate --benchmarks data/eval/benchmarks --models data/models --ablation data/ablation --out data/report --params .snakemake/omni-thinker/params.yaml > {log} 2>&1"
+        "python -m pipeline report --transfer data/eval/transfer --final data/eval/final --order-dir data/order --validate data/validate --benchmarks data/eval/benchmarks --benchmark-transfer data/eval/benchmark_transfer --models data/models --ablation data/ablation --out data/report --params .snakemake/omni-thinker/params.yaml > {log} 2>&1"

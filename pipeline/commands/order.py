@@ -33,9 +33,10 @@ REPORTED = ("exact", "greedy", "forgettability")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--accuracies", required=True, metavar="ACC.csv",
+    parser.add_argument("--accuracies", required=True, nargs="+", metavar="ACC.csv",
                         help="table with columns trained_on,evaluated_on,accuracy (accuracy in [0, 1]; "
-                             "trained_on is 'base' for θ0); an optional split column is filtered by --split")
+                             "trained_on is 'base' for θ0); an optional split column is filtered by --split; "
+                             "with several tables, the one holding that split's rows is read")
     parser.add_argument("--out", required=True, metavar="DIR", help="output folder")
     parser.add_argument("--weights", metavar="W.json", help="task weights α of Eq. 10 as {task: weight} (default 1)")
     parser.add_argument("--floor", type=float, metavar="F",
@@ -45,9 +46,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="solver for the recommended order in curriculum.json (default: exact)")
     parser.add_argument("--split", help="keep only rows of this split when ACC.csv has a split column "
                                          "(default: order.split of --params)")
-    parser.add_argument("--entropies", metavar="ENT.csv",
-                        help="optional trained_on,evaluated_on,entropy table: writes the entropy change matrix "
-                             "(Eq. 12)")
+    parser.add_argument("--entropies", nargs="+", metavar="ENT.csv",
+                        help="optional trained_on,evaluated_on,entropy table(s), chosen like --accuracies: writes the "
+                             "entropy change matrix (Eq. 12)")
     parser.add_argument("--params", nargs="+", metavar="FILE",
                         help="take defaults for floor, method, weights, exact_max_k and restarts from the order "
                              "section of params.yaml and the overlays after it")
@@ -81,6 +82,29 @@ def _settings(args: argparse.Namespace) -> Settings:
                     seed=base.seed if args.seed is None else args.seed, split=args.split or base.split)
 
 
+def table_of_split(paths: list[str], split: str | None) -> str:
+    """The one table of ``paths`` that holds rows of ``split`` (a single table is taken as it is: its reader checks
+    its splits)."""
+    if len(paths) == 1:
+        return paths[0]
+    if split is None:
+        raise UserError(f"{', '.join(paths)}: several tables; choose a split with --split")
+    holding = [p for p in paths if split in splits_in(p)]
+    if len(holding) != 1:
+        found = "; ".join(f"{p}: {', '.join(sorted(splits_in(p))) or 'no rows'}" for p in paths)
+        raise UserError(f"{'no' if not holding else 'more than one'} table holds rows of split '{split}' ({found})")
+    return holding[0]
+
+
+def splits_in(path: str) -> set[str]:
+    """The values of ``path``'s split column (empty without one, or for a missing or unreadable file)."""
+    try:
+        frame = pd.read_csv(path, dtype=str)
+    except (OSError, ValueError):
+        return set()
+    return set(frame["split"].dropna().str.strip()) if "split" in frame.columns else set()
+
+
 def _prediction(tasks: tuple[str, ...], bwt: np.ndarray, base: np.ndarray, alpha: np.ndarray,
                 result: OrderResult) -> dict[str, object]:
     acc = algorithm1_terminal_accuracies(bwt, base, result.order)
@@ -100,15 +124,16 @@ def _prediction(tasks: tuple[str, ...], bwt: np.ndarray, base: np.ndarray, alpha
                        "forgettability).")
 def run(args: argparse.Namespace) -> int:
     s = _settings(args)
-    source = str(args.accuracies)
+    source = str(table_of_split(args.accuracies, s.split))
     # 1. Read and validate everything before writing anything.
-    table = read_transfer_table(args.accuracies, "accuracy", split=s.split)
+    table = read_transfer_table(source, "accuracy", split=s.split)
     tasks, k = table.tasks, len(table.tasks)
     alpha = read_weights(args.weights, tasks, given=s.weights)
-    entropy = read_transfer_table(args.entropies, "entropy", split=s.split, bounds=(0.0, np.inf)) \
-        if args.entropies else None
+    entropies = table_of_split(args.entropies, s.split) if args.entropies else None
+    entropy = read_transfer_table(entropies, "entropy", split=s.split, bounds=(0.0, np.inf)) \
+        if entropies else None
     if entropy is not None and set(entropy.tasks) != set(tasks):
-        raise UserError(f"{args.entropies}: tasks {list(entropy.tasks)} differ from {source}'s {list(tasks)}")
+        raise UserError(f"{entropies}: tasks {list(entropy.tasks)} differ from {source}'s {list(tasks)}")
     floored = floored_transfer(table, s.floor, source)
     for warning in floored.warnings:
         print(f"warning: {warning}", file=sys.stderr)

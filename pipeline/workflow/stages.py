@@ -44,6 +44,9 @@ class Stage:
 TRAIN_PARAMS = ("seed", "train.backend", "train.verl", "train.grpo", "rewards")
 EVAL_PARAMS = ("seed", "eval", "rewards")
 SINGLE_MODELS = "data/models/single/{tasks}/model/"
+TRANSFER_TABLES = {kind: (f"data/eval/transfer/{kind}.csv", f"data/eval/benchmark_transfer/{kind}.csv")
+                   for kind in ("accuracies", "entropies")}
+"""``order``'s tables: the curated splits' (val, test) and the benchmarks' domain averages (``order.split``)."""
 FINAL_MODELS = ("data/models/sft/model/", "data/models/merged/model/", "data/models/joint/model/",
                 "data/models/curriculum/model/")
 
@@ -74,11 +77,18 @@ STAGES: tuple[Stage, ...] = (
           outputs=("data/eval/transfer/accuracies.csv", "data/eval/transfer/entropies.csv",
                    "data/eval/transfer/units.jsonl"),
           params=EVAL_PARAMS, resources="gpu_eval", critical=True),
+    Stage("benchmark_transfer", "benchmark", "benchmark",
+          ("--transfer", "data/models/base", "data/models/single", "--out", "data/eval/benchmark_transfer"),
+          "θ0 and every single-task model on every benchmark; domain averages for `order.split: benchmarks`",
+          inputs=("data/models/base/", SINGLE_MODELS),
+          outputs=("data/eval/benchmark_transfer/results.csv", "data/eval/benchmark_transfer/accuracies.csv",
+                   "data/eval/benchmark_transfer/entropies.csv"),
+          params=(*EVAL_PARAMS, "benchmarks"), resources="gpu_eval"),
     Stage("order", "order", "order",
-          ("--accuracies", "data/eval/transfer/accuracies.csv", "--entropies", "data/eval/transfer/entropies.csv",
+          ("--accuracies", *TRANSFER_TABLES["accuracies"], "--entropies", *TRANSFER_TABLES["entropies"],
            "--out", "data/order"),
           "BWT (Eq. 6), Algorithm 1, the curriculum from the LOP (Eq. 10) and the entropy matrix (Eq. 12)",
-          inputs=("data/eval/transfer/accuracies.csv", "data/eval/transfer/entropies.csv"),
+          inputs=(*TRANSFER_TABLES["accuracies"], *TRANSFER_TABLES["entropies"]),
           outputs=("data/order/bwt.csv", "data/order/curricula.csv", "data/order/bwt.png",
                    "data/order/entropy_change.csv", "data/order/entropy_change.png"),
           metrics=("data/order/curriculum.json",), params=("seed", "order"), resources="local", critical=True),
@@ -125,12 +135,11 @@ STAGES: tuple[Stage, ...] = (
           outputs=("data/eval/final/accuracies.csv", "data/eval/final/entropies.csv", "data/eval/final/units.jsonl"),
           params=EVAL_PARAMS, resources="gpu_eval"),
     Stage("evaluate_benchmarks", "benchmark", "benchmark",
-          ("--model", "base=data/models/base", "--model", "sft=data/models/sft/model",
-           "--model", "merged=data/models/merged/model", "--model", "joint=data/models/joint/model",
-           "--model", "curriculum=data/models/curriculum/model", "--singles", "data/models/single",
-           "--out", "data/eval/benchmarks"),
-          "Table 1's benchmarks (benchmarks.names; none in the embedded default)",
-          inputs=("data/models/base/", *FINAL_MODELS, SINGLE_MODELS),
+          ("--model", "sft=data/models/sft/model", "--model", "merged=data/models/merged/model",
+           "--model", "joint=data/models/joint/model", "--model", "curriculum=data/models/curriculum/model",
+           "--reuse", "data/eval/benchmark_transfer/results.csv", "--out", "data/eval/benchmarks"),
+          "the final models on Table 1's benchmarks (benchmarks.names); Base and ST×K from benchmark_transfer",
+          inputs=(*FINAL_MODELS, "data/eval/benchmark_transfer/results.csv"),
           outputs=("data/eval/benchmarks/results.csv",), params=(*EVAL_PARAMS, "benchmarks"), resources="gpu_eval"),
     Stage("validate_predictions", "validate", "validate-predictions",
           ("--order-dir", "data/order", "--accuracies", "data/eval/transfer/accuracies.csv",
@@ -165,10 +174,12 @@ STAGES: tuple[Stage, ...] = (
           resources="gpu_train"),
     Stage("report", "report", "report",
           ("--transfer", "data/eval/transfer", "--final", "data/eval/final", "--order-dir", "data/order",
-           "--validate", "data/validate", "--benchmarks", "data/eval/benchmarks", "--models", "data/models",
+           "--validate", "data/validate", "--benchmarks", "data/eval/benchmarks",
+           "--benchmark-transfer", "data/eval/benchmark_transfer", "--models", "data/models",
            "--ablation", "data/ablation", "--out", "data/report"),
           "the paper's tables and figures in data/report/",
-          inputs=("data/eval/benchmarks/results.csv", "data/eval/transfer/accuracies.csv",
+          inputs=("data/eval/benchmarks/results.csv", "data/eval/benchmark_transfer/accuracies.csv",
+                  "data/eval/transfer/accuracies.csv",
                   "data/eval/final/accuracies.csv", "data/eval/final/units.jsonl", "data/order/curriculum.json",
                   "data/ablation/temperature/accuracies.csv", "data/ablation/temperature/entropies.csv",
                   "data/ablation/temperature/units.jsonl", "data/ablation/answer_format/accuracies.csv",

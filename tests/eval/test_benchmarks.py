@@ -275,3 +275,86 @@ def test_a_hub_dataset_with_several_configurations_is_loaded_with_the_benchmarks
     monkeypatch.setattr(datasets, "load_dataset", hub)
     records = load_benchmark("olympiadbench")
     assert asked == [("Hothan/OlympiadBench", "OE_TO_maths_en_COMP", "train")] and records[0]["reference"] == "2"
+
+
+def test_benchmark_transfer_drives_the_order_and_feeds_table1(tmp_path):
+    """Item 5 of the paper's remaining experiments: θ0 and every single-task model on every benchmark, the domain
+    averages as order's table (split benchmarks), order.split: benchmarks reading it, and evaluate_benchmarks
+    reusing its Base and ST×K rows. The embedded default selects no benchmark, so this runs on our fixtures."""
+    import torch
+
+    from pipeline.models.tiny import build_tiny_model
+    from pipeline.models.tokenizer import build_tokenizer
+
+    corpus = [line for f in BENCH.rglob("*.jsonl") for line in f.read_text().splitlines()] * 5
+    tokenizer = build_tokenizer(corpus, vocab_size=400)
+    for seed, name in enumerate(("base", "single/math/model", "single/qa/model", "joint")):
+        torch.manual_seed(seed)
+        build_tiny_model(len(tokenizer), 32, 1, 2, 1, 64, 512, 0, tokenizer).save_pretrained(tmp_path / name)
+        tokenizer.save_pretrained(tmp_path / name)
+    params = yaml.safe_load((REPO / "params.yaml").read_text())
+    params["tasks"] = ["math", "qa"]
+    for section in (params["data"]["tasks"], params["rewards"]["tasks"], params["train"]["overrides"]):
+        for task in ("coding", "writing"):
+            section.pop(task, None)
+    params["ablations"] = {}  # the ablations name writing
+    params["eval"].update({"samples": 2, "max_new_tokens": 4})
+    params["order"]["split"] = "benchmarks"
+    params["benchmarks"] = {"names": ["aime24", "amc23", "mmlu_pro"], "data_dir": str(BENCH)}
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
+
+    def run(*args):
+        return subprocess.run([sys.executable, "-m", "pipeline", *args, "--params", str(tmp_path / "params.yaml")],
+                              capture_output=True, text=True, cwd=REPO, timeout=300)
+
+    proc = run("benchmark", "--transfer", str(tmp_path / "base"), str(tmp_path / "single"), "--out",
+               str(tmp_path / "bt"))
+    assert proc.returncode == 0, proc.stderr
+    results = pd.read_csv(tmp_path / "bt" / "results.csv")
+    overall = results[results.category == "all"].set_index(["model", "benchmark"])
+    assert sorted(overall.index) == [(m, b) for m in ("base", "math", "qa") for b in ("aime24", "amc23", "mmlu_pro")]
+    entropies = pd.read_csv(tmp_path / "bt" / "entropies.csv")
+    accuracies = pd.read_csv(tmp_path / "bt" / "accuracies.csv")
+    for table, value, column in ((entropies, "entropy", "entropy"), (accuracies, "accuracy", "score")):
+        assert list(table.columns) == ["trained_on", "evaluated_on", "split", value] and set(table.split) == \
+            {"benchmarks"}
+        got = table.set_index(["trained_on", "evaluated_on"])[value]
+        for model in ("base", "math", "qa"):
+            assert got[model, "math"] == pytest.approx((overall.loc[(model, "aime24"), column] +
+                                                        overall.loc[(model, "amc23"), column]) / 2)
+            assert got[model, "qa"] == pytest.approx(overall.loc[(model, "mmlu_pro"), column])
+    assert entropies.entropy.nunique() > 1  # three different models: the averages are not all one number
+
+    # order.split: benchmarks picks the benchmark table among order's tables (the curated one holds val and test).
+    curated = tmp_path / "transfer.csv"
+    curated.write_text("trained_on,evaluated_on,split,accuracy\n" + "".join(
+        f"{m},{t},{s},0.5\n" for m in ("base", "math", "qa") for t in ("math", "qa") for s in ("val", "test")))
+    proc = run("order", "--accuracies", str(curated), str(tmp_path / "bt" / "accuracies.csv"), "--entropies",
+               str(tmp_path / "bt" / "entropies.csv"), "--out", str(tmp_path / "order"))
+    assert proc.returncode == 0, proc.stderr
+    report = json.loads((tmp_path / "order" / "curriculum.json").read_text())
+    floor = params["order"]["floor"]
+    assert report["split"] == "benchmarks" and report["base_accuracy"] == pytest.approx(
+        {t: max(floor, got_t) for t, got_t in accuracies[accuracies.trained_on == "base"][
+            ["evaluated_on", "accuracy"]].itertuples(index=False)})
+    assert (tmp_path / "order" / "entropy_change.csv").exists()
+    proc = run("order", "--accuracies", str(curated), str(curated), "--out", str(tmp_path / "order2"))
+    assert proc.returncode == 2 and "no table holds rows of split 'benchmarks'" in proc.stderr
+
+    # evaluate_benchmarks: the final models evaluated, θ0's and the single-task rows reused.
+    proc = run("benchmark", "--model", f"joint={tmp_path / 'joint'}", "--reuse", str(tmp_path / "bt" / "results.csv"),
+               "--out", str(tmp_path / "final"))
+    assert proc.returncode == 0, proc.stderr
+    final = pd.read_csv(tmp_path / "final" / "results.csv")
+    assert set(final.model) == {"base", "math", "qa", "joint"}
+    pd.testing.assert_frame_equal(final[final.model != "joint"].reset_index(drop=True), results)
+    table = benchmark_table1(final)
+    assert list(table.columns) == ["Base", "ST×K", "JT"]
+
+    # A task without a benchmark cannot be ordered on the benchmarks: one line before any model loads.
+    params["benchmarks"]["names"] = ["amc23"]
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
+    proc = run("benchmark", "--transfer", str(tmp_path / "base"), str(tmp_path / "single"), "--out",
+               str(tmp_path / "bt2"))
+    assert proc.returncode == 2 and proc.stderr.count("\n") == 1 and "task(s) ['qa']" in proc.stderr
+    assert not (tmp_path / "bt2").exists()

@@ -287,7 +287,7 @@ def _read_smoke() -> str:
 DOWNSTREAM_OF_ORDER = {"train_curriculum", "validate_predictions", "evaluate_final", "evaluate_benchmarks", "report"}
 CONSUMERS_OF_A_TASK_RUN = {"evaluate_transfer", "order", "merge_ties", "train_curriculum", "train_joint",
                            "validate_predictions", "evaluate_final", "evaluate_benchmarks", "report",
-                           "ablate_temperature", "ablate_format"}
+                           "ablate_temperature", "ablate_format", "benchmark_transfer"}
 """A task's GRPO settings also drive its curriculum segment and its prompts in the joint run; the ablations read
 all of train.overrides (which tasks they train is itself a parameter), and ablate_format reads the single-task
 models."""
