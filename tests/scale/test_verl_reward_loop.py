@@ -214,3 +214,30 @@ def test_judge_events_are_counted(tmp_path):
     assert count_judge_timeouts(path) == 0
     path.write_text(json.dumps({"pid": 1, "timeouts": 2}) + "\n" + json.dumps({"pid": 2, "timeouts": 3}) + "\n")
     assert count_judge_timeouts(path) == 5
+
+
+def test_verls_reward_loop_scores_the_letter_format_with_the_letter_experiments_params(workspace):
+    """Figure 3's letter policy at paper scale: train_verl hands verl's reward workers the letter experiment's
+    parameters (letter_params, written with dump_params as train_verl writes them); verl's reward loop, reading
+    them, scores the qa_letter rows with the mcq reward: the correct letter 1, the option's text 0."""
+    from transformers import AutoTokenizer
+
+    from pipeline.commands.ablate_format import letter_params
+    from pipeline.config import dump_params
+    from pipeline.data.answer_formats import in_format
+
+    root, raw, records = workspace
+    weights = {"accuracy": 1.0, "format": 0.5, "tags": 0.0}  # qa's own weights, which the letter task inherits
+    lp = letter_params(parse_params({**raw, "rewards": {"tasks": {"qa": {"kind": "qa", "weights": weights}}}}), "qa")
+    path = root / "letter-params.yaml"
+    path.write_text(dump_params(lp))
+    worker, _ = reward_loop_worker(root, path, lp.rewards.judge.concurrency)
+    letters = in_format(records["qa"], "qa", "letter")
+    rows = [to_verl_row(rec, i) for i, rec in enumerate(letters)]
+    assert {r["data_source"] for r in rows} == {"qa_letter"}
+    responses = [f"<think>x</think><answer>{rec['reference'] if k % 2 == 0 else rec['meta']['answer_text']}</answer>"
+                 for k, rec in enumerate(letters)]
+    data = batch(AutoTokenizer.from_pretrained(root / "base"), rows, responses)
+    results = worker.loop.run_until_complete(worker.compute_score_batch(data))
+    assert [r["reward_extra_info"]["accuracy"] for r in results] == [1.0 - k % 2 for k in range(len(rows))]
+    assert [r["reward_score"] for r in results] == pytest.approx([1.5 - k % 2 for k in range(len(rows))])
