@@ -220,6 +220,9 @@ def run(args: argparse.Namespace) -> int:
         note = ["Each domain's benchmarks averaged (`benchmark_transfer`), as the paper's test BWT.", ""] \
             if split == "benchmarks" else []
         lines += [f"## BWT ({split}), Eq. 6", "", *note, markdown(bwt[split], fmt="{:+.3f}"), ""]
+    if "benchmarks" not in bwt:
+        lines += ["No BWT on the benchmarks: it needs a benchmark of every task's domain in `benchmarks.names` "
+                  "(`benchmark_transfer`).", ""]
     if entropy is not None:
         lines += [f"## Entropy change H_ij ({curriculum['split']}), Eq. 12", "",
                   "Rows: trained on; columns: evaluated on; relative change of the mean token entropy.", "",

@@ -228,6 +228,13 @@ def test_both_tools_run_the_dag_and_agree(tmp_path):
         assert len(metrics["figure3"]) == 4  # trained × evaluated answer formats on qa's test split
         for png in ("figure1", "figure3", "bwt_val", "bwt_test", "entropy_change", "training_curves"):
             assert (root / "data/report" / f"{png}.png").read_bytes()[:4] == b"\x89PNG", png
+    # The smoke profile's benchmarks (our fixtures): θ0 and every single-task model on each (benchmark_transfer, whose
+    # domain averages are order's split `benchmarks`), the final models beside them in Table 1 on the benchmarks.
+    transfer = pd.read_csv(dvc / "data/eval/benchmark_transfer/accuracies.csv")
+    assert len(transfer) == 5 * 3 and set(transfer.split) == {"benchmarks"}  # θ0 + 4 single-task models × 3 domains
+    bench_table = pd.read_csv(dvc / "data/report/table1_benchmarks.csv", index_col=[0, 1])
+    assert list(bench_table.columns) == ["Base", "ST×K", "SFT", "MM", "JT", "CL"]
+    assert ("qa", "mmlu_pro") in bench_table.index and ("coding", "livecodebench") in bench_table.index
     table1 = pd.read_csv(dvc / "data/report/table1.csv", index_col=0)
     assert list(table1.columns) == ["Base", "ST×K", "SFT", "MM", "JT", "CL"] and not table1.isna().any().any()
     assert "data/report/metrics.json" in _run(["dvc", "metrics", "show"], dvc).stdout
