@@ -20,7 +20,6 @@ from ..config import Params, load_params
 from .args import add_params_argument
 
 COLUMNS = ["trained_format", "evaluated_format", "data", "accuracy", "accuracy_se", "accuracy_greedy", "n"]
-FORMATS = ("full_text", "letter")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
