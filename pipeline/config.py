@@ -490,6 +490,10 @@ class BenchmarkParams(Section):
                                   "selected code benchmarks' tasks list (BigCodeBench's libs) and stop with the "
                                   "missing ones named (false: go on; those tasks score 0 for every model).")
 
+    def source(self, name: str) -> str | None:
+        """Where benchmark ``name`` is read from: its ``sources`` entry, else ``data_dir`` (None: its hub id)."""
+        return self.sources.get(name, self.data_dir)
+
 
 class Params(Section):
     """Top level of ``params.yaml``."""

@@ -143,5 +143,4 @@ def _benchmark_records(params: Params, benchmark: str) -> dict[str, list[dict]]:
         raise UserError(f"ablations.answer_format.benchmark: {benchmark!r} has no letter-format twin "
                         f"({', '.join(missing)} is not a benchmark)")
     p = params.benchmarks
-    return {n: load_benchmark(n, p.sources.get(n, p.sources.get(benchmark, p.data_dir)), p.max_items,
-                              p.download_dir) for n in names}
+    return {n: load_benchmark(n, p.sources.get(n, p.source(benchmark)), p.max_items, p.download_dir) for n in names}

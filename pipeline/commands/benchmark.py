@@ -74,7 +74,7 @@ def run(args: argparse.Namespace) -> int:
                 raise UserError(f"--singles: {path} is not a folder (no single-task model for domain '{domain}')")
             plan.setdefault(path, []).append(bench)
             names[path] = domain
-    records = {b: load_benchmark(b, p.sources.get(b, p.data_dir), p.max_items, p.download_dir) for b in p.names}
+    records = {b: load_benchmark(b, p.source(b), p.max_items, p.download_dir) for b in p.names}
     if p.check_libraries and plan:
         check_benchmark_libraries(params, records)
     rows = reused + (evaluate_benchmarks(params, plan, names, records) if plan else [])

@@ -120,7 +120,7 @@ def benchmark_libraries(params: Params, ctx: Context) -> list[tuple[bool, str]]:
     out: list[tuple[bool, str]] = []
     for name in coding:
         try:
-            records = load_benchmark(name, p.sources.get(name, p.data_dir), None, p.download_dir)
+            records = load_benchmark(name, p.source(name), None, p.download_dir)
         except (UserError, OSError, ValueError, ConnectionError) as exc:
             out.append((False, f"{name}: cannot load it to list its libraries ({exc})"))
             continue

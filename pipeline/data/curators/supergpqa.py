@@ -22,11 +22,10 @@ from typing import Any, Iterable
 import numpy as np
 
 from ..distractors import LLMDistractors, offline_distractors
-from ..prompts import chat, qa_user_prompt
+from ..prompts import LETTERS, chat, qa_user_prompt
 from ..splits import content_id
 from .base import Context, Record, fields, register_curator
 
-LETTERS = "ABCDEFGHIJKLMNOP"
 OPTIONS_HEADER = re.compile(r"\n\s*Options are:\s*\n", re.IGNORECASE)
 
 
