@@ -500,7 +500,11 @@ class Params(Section):
 
     model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True, populate_by_name=True)
 
-    seed: int = Field(0, ge=0, description="Global seed; every stage derives its own from it.")
+    seed: int = Field(0, ge=0, description="Global seed: curation, θ0 and `order`'s heuristic derive theirs from it.")
+    seeds: list[int] = Field(
+        default_factory=list,
+        description="Training seeds, one replica of every training and evaluation stage per seed (run-to-run "
+                    "spread, docs/seeds.md); empty or null: [seed]. The tables average over them.")
     tasks: list[str] = Field(
         default_factory=lambda: ["math", "coding", "qa", "writing"], min_length=1,
         description="Task names (K = len(tasks)); the DAG fans out over them.")
@@ -515,6 +519,30 @@ class Params(Section):
     ablations: AblationParams = Field(default_factory=AblationParams)
     benchmarks: BenchmarkParams = Field(default_factory=BenchmarkParams)
     slurm: SlurmParams = Field(default_factory=SlurmParams)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _default_seeds(cls, data: Any) -> Any:
+        """``seeds`` absent, null or empty: one replica seeded by ``seed`` (written out, so DVC's ``foreach`` sees
+        a list)."""
+        if isinstance(data, dict) and not data.get("seeds"):
+            data = {**data, "seeds": [data.get("seed", 0)]}
+        return data
+
+    @field_validator("seeds")
+    @classmethod
+    def _valid_seeds(cls, seeds: list[int]) -> list[int]:
+        if len(set(seeds)) != len(seeds) or any(s < 0 for s in seeds):
+            raise ValueError(f"seeds must be distinct non-negative integers, got {seeds}")
+        return seeds
+
+    def replica(self, seed: int | None) -> "Params":
+        """These params as one replica's stage reads them: ``seed`` replaced by the replica's (None: unchanged)."""
+        if seed is None:
+            return self
+        if seed not in self.seeds:
+            raise UserError(f"--seed {seed} is not one of seeds {self.seeds}")
+        return self.model_copy(update={"seed": seed})
 
     @field_validator("tasks")
     @classmethod

@@ -5,7 +5,7 @@ import sys
 import pytest
 import yaml
 
-from pipeline.config import Params, explain, load_params, merge_params, parse_params, read_params_files
+from pipeline.config import Params, dump_params, explain, load_params, merge_params, parse_params, read_params_files
 from pipeline.errors import UserError
 from .conftest import REPO
 
@@ -68,7 +68,7 @@ def test_explain_documents_every_key():
         assert f"\n{key}" in "\n" + text
 
 
-@pytest.mark.parametrize("name", ["smoke.yaml", "paper.yaml"])
+@pytest.mark.parametrize("name", ["smoke.yaml", "paper.yaml", "seeds3.yaml"])
 def test_shipped_profiles_are_valid_overlays_holding_only_what_differs(repo, name):
     params = load_params([repo / "params.yaml", repo / "configs" / name])
     assert params.tasks == ["math", "coding", "qa", "writing"]
@@ -168,3 +168,20 @@ def test_temperature_ablation_runs_name_tasks_and_positive_temperatures():
         Params.model_validate({**shipped, "ablations": {"temperature": {"runs": {"poetry": 1.2}}}})
     with pytest.raises(ValidationError, match="a rollout temperature must be > 0"):
         Params.model_validate({**shipped, "ablations": {"temperature": {"runs": {"qa": 0}}}})
+
+
+def test_seeds_default_to_the_global_seed_and_a_replica_replaces_it():
+    """`seeds` absent, null or empty: one replica seeded by `seed` (today's single run), written out as a list so
+    DVC's foreach sees one; a replica's stage reads the params with its own seed."""
+    base = read_params_files(REPO / "params.yaml")
+    for value in (None, []):
+        assert parse_params({**base, "seed": 7, "seeds": value}).seeds == [7]
+    assert parse_params({k: v for k, v in {**base, "seed": 3}.items() if k != "seeds"}).seeds == [3]
+    assert "seeds:\n- 3\n" in dump_params(parse_params({**base, "seed": 3, "seeds": None}))
+    params = parse_params({**base, "seeds": [0, 4, 2]})
+    assert params.replica(4).seed == 4 and params.replica(4).seeds == [0, 4, 2] and params.replica(None) is params
+    with pytest.raises(UserError, match=r"--seed 5 is not one of seeds \[0, 4, 2\]"):
+        params.replica(5)
+    for bad in ([1, 1], [-1]):
+        with pytest.raises(UserError, match="seeds"):
+            parse_params({**base, "seeds": bad})

@@ -16,15 +16,15 @@ import argparse
 from pathlib import Path
 
 from ..cli import command
-from ..config import Params, load_params
-from .args import add_params_argument
+from ..config import Params
+from .args import add_params_argument, add_seed_argument, load_stage_params
 
 COLUMNS = ["trained_format", "evaluated_format", "data", "accuracy", "accuracy_se", "accuracy_greedy", "n"]
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--base", default="data/models/base", help="θ0 folder (HF format)")
-    parser.add_argument("--singles", default="data/models/single",
+    parser.add_argument("--singles", default="data/models/single/seed0",
                         help="single-task runs: <singles>/<task>/model is the full-text policy")
     parser.add_argument("--curated", default="data/curated", help="folder of curate outputs")
     parser.add_argument("--reuse", default=[], action="append", metavar="DIR",
@@ -32,6 +32,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "taken from its units.jsonl when it matches")
     parser.add_argument("--out", required=True, metavar="DIR", help="curated/, runs/, accuracies.csv, units.jsonl")
     add_params_argument(parser)
+    add_seed_argument(parser)
 
 
 def letter_params(params: Params, task: str) -> Params:
@@ -80,7 +81,7 @@ def run(args: argparse.Namespace) -> int:
     from ..io import csv_text, write_text_atomic
     from ..rl.run import train_run
 
-    params = load_params(args.params)
+    params = load_stage_params(args)
     cfg = params.ablations.answer_format
     out = Path(args.out)
     if cfg.task is None:

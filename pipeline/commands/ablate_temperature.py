@@ -15,8 +15,7 @@ import argparse
 from pathlib import Path
 
 from ..cli import command
-from ..config import load_params
-from .args import add_params_argument
+from .args import add_params_argument, add_seed_argument, load_stage_params
 
 COLUMNS = ["trained_on", "temperature", "evaluated_on", "split", "accuracy", "accuracy_se", "accuracy_sampled",
            "accuracy_greedy", "entropy", "n", "undefined"]
@@ -28,6 +27,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", required=True, metavar="DIR",
                         help="runs/<task>@<T>/, accuracies.csv, entropies.csv, units.jsonl")
     add_params_argument(parser)
+    add_seed_argument(parser)
 
 
 def run_name(task: str, temperature: float) -> str:
@@ -49,7 +49,7 @@ def run(args: argparse.Namespace) -> int:
     from ..io import csv_text, write_text_atomic
     from ..rl.run import train_run
 
-    params = load_params(args.params)
+    params = load_stage_params(args)
     runs = params.ablations.temperature.runs
     out = Path(args.out)
     models = {}

@@ -31,3 +31,22 @@ def add_params_argument(parser, required_default: bool = True) -> None:
 def params_label(files: list[str] | str) -> str:
     """How error messages name the parameters: the files, joined with +."""
     return files if isinstance(files, str) else " + ".join(files)
+
+
+def add_seed_argument(parser) -> None:
+    """``--seed S``: the replica this stage runs (one of params ``seeds``); its training and evaluation are seeded
+    by S instead of ``seed`` (docs/seeds.md). Without it, ``seed``."""
+    parser.add_argument("--seed", type=int, default=None, metavar="S",
+                        help="the replica to run: one of params `seeds`, seeding this stage instead of `seed`")
+
+
+def load_stage_params(args):
+    """The validated params of ``--params``, as replica ``--seed`` reads them (:meth:`Params.replica`)."""
+    from ..config import load_params
+
+    return load_params(args.params).replica(getattr(args, "seed", None))
+
+
+def expand_seeds(paths: list[str], seeds: list[int]) -> list[str]:
+    """Every path with ``{seeds}`` in it becomes one path per seed (in ``seeds``' order); the others stay."""
+    return [p.replace("{seeds}", str(s)) for p in paths for s in (seeds if "{seeds}" in p else [None])]

@@ -13,9 +13,8 @@ import csv
 from pathlib import Path
 
 from ..cli import command
-from ..config import load_params
 from ..errors import UserError
-from .args import add_params_argument, params_label, parse_models
+from .args import add_params_argument, add_seed_argument, load_stage_params, params_label, parse_models
 
 COLUMNS = ["model", "benchmark", "domain", "category", "metric", "score", "score_se", "n", "entropy"]
 TRANSFER_TABLES = {"accuracies.csv": ("accuracy", "score"), "entropies.csv": ("entropy", "entropy")}
@@ -35,6 +34,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", required=True, metavar="DIR",
                         help="writes results.csv (and, with --transfer, accuracies.csv and entropies.csv)")
     add_params_argument(parser)
+    add_seed_argument(parser)
 
 
 @command("benchmark", help="Evaluate models on the benchmarks of benchmarks.names (Table 1), per category.")
@@ -42,7 +42,7 @@ def run(args: argparse.Namespace) -> int:
     from ..eval.benchmarks import BENCHMARKS, all_benchmarks, load_benchmark
     from ..io import csv_text, staged_outputs
 
-    params = load_params(args.params)
+    params = load_stage_params(args)
     p = params.benchmarks
     known = all_benchmarks()
     unknown = [n for n in [*p.names, *p.sources] if n not in known]

@@ -6,9 +6,8 @@ import argparse
 from pathlib import Path
 
 from ..cli import command
-from ..config import load_params
 from ..errors import UserError
-from .args import add_params_argument, parse_models
+from .args import add_params_argument, add_seed_argument, load_stage_params, parse_models
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -26,6 +25,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", required=True, metavar="DIR",
                         help="writes accuracies.csv, entropies.csv and units.jsonl (every result, per prompt)")
     add_params_argument(parser)
+    add_seed_argument(parser)
 
 
 @command("evaluate", help="Per-task accuracy (mean@k and greedy) and token entropy (Eq. 11) of models on val/test.")
@@ -34,7 +34,7 @@ def run(args: argparse.Namespace) -> int:
     from ..eval.reuse import RESULTS, encode_result
     from ..io import csv_text, staged_outputs
 
-    params = load_params(args.params)
+    params = load_stage_params(args)
     models = {}
     if args.transfer:
         base, singles = args.transfer

@@ -7,14 +7,14 @@ import time
 from pathlib import Path
 
 from ..cli import command
-from ..config import load_params
 from ..errors import UserError
-from .args import add_params_argument
+from .args import add_params_argument, add_seed_argument, load_stage_params
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--base", default="data/models/base", help="θ0 folder (HF format)")
-    parser.add_argument("--singles", default="data/models/single", help="folder of the single-task runs (<task>/)")
+    parser.add_argument("--singles", default="data/models/single/seed0",
+                        help="folder of the single-task runs (<task>/)")
     parser.add_argument("--curated", default="data/curated", help="folder of curate outputs")
     parser.add_argument("--reuse", action="append", default=[], metavar="DIR",
                         help="an `evaluate` output folder whose evaluations of the same models are taken instead of "
@@ -22,6 +22,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", required=True, metavar="DIR",
                         help="writes model/ (HF, with mergekit.yaml) and selection.json")
     add_params_argument(parser)
+    add_seed_argument(parser)
 
 
 @command("merge-ties", help="Model-merging baseline: best single-task checkpoints on val, TIES-merged (mergekit).")
@@ -33,7 +34,7 @@ def run(args: argparse.Namespace) -> int:
     from ..eval.parallel import Unit, evaluate_units
     from ..io import staged_outputs, write_json_atomic
 
-    params = load_params(args.params)
+    params = load_stage_params(args)
     m = params.baselines.merge
     runs = {task: candidates(Path(args.singles) / task) for task in params.tasks}
     for task in params.tasks:

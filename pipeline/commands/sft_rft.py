@@ -9,9 +9,8 @@ import time
 from pathlib import Path
 
 from ..cli import command
-from ..config import load_params
 from ..errors import UserError
-from .args import add_params_argument
+from .args import add_params_argument, add_seed_argument, load_stage_params
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -24,6 +23,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="with train.backend: verl, print the verl SFT command and its composed config "
                              "(sft_trainer_engine.yaml with baselines.rft) and stop")
     add_params_argument(parser)
+    add_seed_argument(parser)
 
 
 @command("sft-rft", help="RFT baseline: sample from θ0, keep correct responses, fine-tune θ0 on them.")
@@ -38,7 +38,7 @@ def run(args: argparse.Namespace) -> int:
     from ..models.tiny import load_model
     from ..rewards.total import RewardModel
 
-    params = load_params(args.params)
+    params = load_stage_params(args)
     p = params.baselines.rft
     if args.dry_run:
         return _dry_run(params, Path(args.base), Path(args.out))

@@ -6,10 +6,9 @@ import argparse
 from pathlib import Path
 
 from ..cli import command
-from ..config import load_params
 from ..errors import UserError
 from ..io import read_json
-from .args import add_params_argument
+from .args import add_params_argument, add_seed_argument, load_stage_params
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -30,6 +29,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "is exactly the curriculum's first segment (same θ0, batches, settings, seed, rewards), "
                              "the curriculum starts from its final state instead of training that segment again")
     add_params_argument(parser)
+    add_seed_argument(parser)
     parser.add_argument("--dry-run", action="store_true",
                         help="print the plan (local) or the exact verl commands and rendered Hydra configs (verl), "
                              "and write nothing")
@@ -55,7 +55,7 @@ def _order(spec: str, tasks: list[str]) -> list[str]:
 def run(args: argparse.Namespace) -> int:
     from ..rl.run import train_run
 
-    params = load_params(args.params)
+    params = load_stage_params(args)
     if args.mode == "single" and args.task not in params.tasks:
         raise UserError(f"--task must be one of {params.tasks} for --mode single")
     if args.mode == "curriculum" and not args.order:

@@ -17,17 +17,16 @@ import shutil
 from pathlib import Path
 
 from ..cli import command
-from ..config import load_params
 from ..errors import UserError
-from .args import add_params_argument
+from .args import add_params_argument, add_seed_argument, load_stage_params
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--order-dir", default="data/order", help="outputs of `order` (curriculum.json: the "
                                                                   "recommended order; curricula.csv: the ranking)")
-    parser.add_argument("--accuracies", default="data/eval/transfer/accuracies.csv",
+    parser.add_argument("--accuracies", default="data/eval/transfer/seed0/accuracies.csv",
                         help="evaluate_transfer's accuracies (θ0 and single-task models, per split)")
-    parser.add_argument("--curriculum", default="data/models/curriculum",
+    parser.add_argument("--curriculum", default="data/models/curriculum/seed0",
                         help="train_curriculum's run folder: the recommended order's model (reused)")
     parser.add_argument("--base", default="data/models/base", help="θ0 folder (HF format)")
     parser.add_argument("--singles", metavar="DIR", help="single-task runs a curriculum may start from (see "
@@ -35,6 +34,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--curated", default="data/curated", help="folder of curate outputs")
     parser.add_argument("--out", required=True, metavar="DIR", help="writes predictions.csv, validation.json, models/")
     add_params_argument(parser)
+    add_seed_argument(parser)
 
 
 def resolve_orders(specs: list[str], best: list[str], curricula_csv: Path, tasks: list[str]) -> dict[str, list[str]]:
@@ -75,7 +75,7 @@ def run(args: argparse.Namespace) -> int:
     from ..io import read_json, staged_outputs, write_json_atomic
     from ..rl.run import train_run
 
-    params = load_params(args.params)
+    params = load_stage_params(args)
     order_dir, out = Path(args.order_dir), Path(args.out)
     report_path = order_dir / "curriculum.json"
     for path in (report_path, Path(args.curriculum) / "model"):
