@@ -137,6 +137,22 @@ def read_transfer_table(path: str | Path, value_column: str, split: str | None =
                          lines={key: line for key, (_, line) in records.items()})
 
 
+def mean_transfer(tables: list[TransferTable], sources: list[str]) -> TransferTable:
+    """The replicas' mean table (docs/seeds.md): each cell averaged over ``tables`` (one per training seed, read
+    from ``sources``), in the first table's task order; lines (for messages) are the first table's. Tables over
+    different tasks are an error naming both files."""
+    if not tables:
+        raise ValueError("no tables to average")
+    first = tables[0]
+    for table, source in zip(tables[1:], sources[1:]):
+        if set(table.tasks) != set(first.tasks):
+            raise UserError(f"{source}: tasks {list(table.tasks)} differ from {sources[0]}'s {list(first.tasks)}")
+    perms = [[t.tasks.index(task) for task in first.tasks] for t in tables]
+    base = np.mean([t.base[p] for t, p in zip(tables, perms)], axis=0)
+    single = np.mean([t.single[np.ix_(p, p)] for t, p in zip(tables, perms)], axis=0)
+    return TransferTable(tasks=first.tasks, base=base, single=single, lines=first.lines)
+
+
 def read_weights(path: str | Path | None, tasks: tuple[str, ...],
                  given: dict[str, float] | None = None) -> np.ndarray:
     """Task weights α of Eq. 10, from a JSON object ``{task: weight}`` and/or a dict.

@@ -21,12 +21,13 @@ from ..analysis.entropy import entropy_change_matrix
 from ..analysis.ordering import EXACT_MAX_K, SOLVERS, OrderResult, forgettability_scores
 from ..analysis.prediction import algorithm1_terminal_accuracies
 from ..analysis.scores import delta_rel, lop_constant, lop_matrix, score_s
-from ..analysis.tables import ORDER_SEPARATOR, floored_transfer, read_transfer_table, read_weights
+from ..analysis.tables import ORDER_SEPARATOR, floored_transfer, mean_transfer, read_transfer_table, read_weights
 from ..cli import command
 from ..config import load_params
 from ..errors import UserError
 from ..io import staged_outputs, write_json_atomic
 from ..report.heatmap import save_heatmap
+from .args import expand_seeds
 
 
 REPORTED = ("exact", "greedy", "forgettability")
@@ -54,6 +55,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "section of params.yaml and the overlays after it")
     parser.add_argument("--seed", type=int, default=None,
                         help="seed of the large-K heuristic (default: params seed or 0)")
+    parser.epilog = ("A `{seeds}` in a table's path stands for every seed of params `seeds` (one table per training "
+                     "replica, e.g. data/eval/transfer/seed{seeds}/accuracies.csv): the replicas are averaged cell by "
+                     "cell before the BWT is taken (docs/seeds.md).")
 
 
 @dataclass(frozen=True)
@@ -65,35 +69,56 @@ class Settings:
     restarts: int
     seed: int
     split: str | None
+    seeds: list[int]
 
 
 def _settings(args: argparse.Namespace) -> Settings:
     if args.params:
         p = load_params(args.params)
         base = Settings(p.order.floor, p.order.method, dict(p.order.weights), p.order.exact_max_k,
-                        p.order.restarts, p.seed, p.order.split)
+                        p.order.restarts, p.seed, p.order.split, list(p.seeds))
     else:
-        base = Settings(None, "exact", {}, EXACT_MAX_K, 20, 0, None)
+        base = Settings(None, "exact", {}, EXACT_MAX_K, 20, 0, None, [0])
     floor = base.floor if args.floor is None else args.floor
     if floor is not None and not (0.0 < floor <= 1.0):
         raise UserError(f"--floor must be in (0, 1], got {floor}")
     return Settings(floor=floor, method=args.method or base.method, weights=base.weights,
                     exact_max_k=base.exact_max_k, restarts=base.restarts,
-                    seed=base.seed if args.seed is None else args.seed, split=args.split or base.split)
+                    seed=base.seed if args.seed is None else args.seed, split=args.split or base.split,
+                    seeds=base.seeds)
 
 
-def table_of_split(paths: list[str], split: str | None) -> str:
-    """The one table of ``paths`` that holds rows of ``split`` (a single table is taken as it is: its reader checks
-    its splits)."""
-    if len(paths) == 1:
-        return paths[0]
+def tables_of_split(paths: list[str], split: str | None, replicas: int = 1) -> list[str]:
+    """The tables of ``paths`` that hold rows of ``split``: one per replica (``replicas``: how many training seeds
+    the paths came from; one table per replica is taken as it is: its reader checks its splits)."""
+    if len(paths) == replicas:
+        return paths
     if split is None:
         raise UserError(f"{', '.join(paths)}: several tables; choose a split with --split")
     holding = [p for p in paths if split in splits_in(p)]
-    if len(holding) != 1:
+    if len(holding) != replicas:
         found = "; ".join(f"{p}: {', '.join(sorted(splits_in(p))) or 'no rows'}" for p in paths)
-        raise UserError(f"{'no' if not holding else 'more than one'} table holds rows of split '{split}' ({found})")
-    return holding[0]
+        raise UserError(f"{len(holding)} tables hold rows of split '{split}', expected {replicas} (one per seed) "
+                        f"({found})")
+    return holding
+
+
+def _tables(paths: list[str], args: argparse.Namespace, s: Settings) -> list[str]:
+    """The tables of ``s.split`` among ``paths``, a ``{seeds}`` in them expanded over params ``seeds``."""
+    if not any("{seeds}" in p for p in paths):
+        return tables_of_split(paths, s.split)
+    if not args.params:
+        pattern = next(p for p in paths if "{seeds}" in p)
+        raise UserError(f"{pattern}: {{seeds}} stands for params `seeds`: give --params")
+    return tables_of_split(expand_seeds(paths, s.seeds), s.split, len(s.seeds))
+
+
+def read_mean_table(paths: list[str], value_column: str, split: str | None,
+                    bounds: tuple[float, float] | None = (0.0, 1.0)):
+    """Each replica's table of ``split`` read and validated, then averaged (:func:`mean_transfer`); the source
+    named in messages: the one file, or the files joined by `` + ``."""
+    tables = [read_transfer_table(p, value_column, split=split, bounds=bounds) for p in paths]
+    return mean_transfer(tables, paths), " + ".join(paths)
 
 
 def splits_in(path: str) -> set[str]:
@@ -124,14 +149,12 @@ def _prediction(tasks: tuple[str, ...], bwt: np.ndarray, base: np.ndarray, alpha
                        "forgettability).")
 def run(args: argparse.Namespace) -> int:
     s = _settings(args)
-    source = str(table_of_split(args.accuracies, s.split))
     # 1. Read and validate everything before writing anything.
-    table = read_transfer_table(source, "accuracy", split=s.split)
+    table, source = read_mean_table(_tables(args.accuracies, args, s), "accuracy", s.split)
     tasks, k = table.tasks, len(table.tasks)
     alpha = read_weights(args.weights, tasks, given=s.weights)
-    entropies = table_of_split(args.entropies, s.split) if args.entropies else None
-    entropy = read_transfer_table(entropies, "entropy", split=s.split, bounds=(0.0, np.inf)) \
-        if entropies else None
+    entropy, entropies = read_mean_table(_tables(args.entropies, args, s), "entropy", s.split,
+                                         bounds=(0.0, np.inf)) if args.entropies else (None, None)
     if entropy is not None and set(entropy.tasks) != set(tasks):
         raise UserError(f"{entropies}: tasks {list(entropy.tasks)} differ from {source}'s {list(tasks)}")
     floored = floored_transfer(table, s.floor, source)

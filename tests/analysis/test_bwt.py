@@ -47,3 +47,21 @@ def test_entropy_change_eq12_hand_computed():
     single = np.array([[1.0, 3.0],          # trained on 0, evaluated on 0, 1
                        [3.0, 5.0]])         # trained on 1
     np.testing.assert_allclose(entropy_change_matrix(base, single), [[-0.5, -0.25], [0.5, 0.25]])
+
+
+def test_mean_transfer_averages_replicas_cell_by_cell_in_the_first_task_order(tmp_path):
+    from pipeline.analysis.tables import mean_transfer, read_transfer_table
+    from pipeline.errors import UserError
+
+    a = tmp_path / "a.csv"
+    a.write_text("trained_on,evaluated_on,accuracy\nbase,x,0.2\nbase,y,0.4\nx,x,0.6\ny,x,0.1\nx,y,0.3\ny,y,0.8\n")
+    b = tmp_path / "b.csv"  # the same cells, rows in another order (y first)
+    b.write_text("trained_on,evaluated_on,accuracy\nbase,y,0.6\nbase,x,0.4\ny,y,0.6\nx,y,0.5\nx,x,0.8\ny,x,0.3\n")
+    mean = mean_transfer([read_transfer_table(a, "accuracy"), read_transfer_table(b, "accuracy")], ["a", "b"])
+    assert mean.tasks == ("x", "y")
+    np.testing.assert_allclose(mean.base, [0.3, 0.5])
+    np.testing.assert_allclose(mean.single, [[0.7, 0.2], [0.4, 0.7]])  # [evaluated on, trained on]
+    c = tmp_path / "c.csv"
+    c.write_text("trained_on,evaluated_on,accuracy\nbase,z,0.5\nz,z,0.5\n")
+    with pytest.raises(UserError, match=r"^c: tasks \['z'\] differ from a's \['x', 'y'\]"):
+        mean_transfer([read_transfer_table(a, "accuracy"), read_transfer_table(c, "accuracy")], ["a", "c"])

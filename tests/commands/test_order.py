@@ -241,3 +241,32 @@ def test_params_supplies_defaults(tmp_path, repo):
                      "--params", params) == 0
     report = json.loads((tmp_path / "o" / "curriculum.json").read_text())
     assert report["method"] == "greedy" and report["floor"] == pytest.approx(1e-3)
+
+
+def test_replicas_are_averaged_before_the_bwt(tmp_path, repo, capsys):
+    """One table per training seed (``seed{seeds}`` in the path, params ``seeds``): `order` takes the BWT of the
+    cell-by-cell mean, the same as of a table holding the means by hand."""
+    rng = np.random.default_rng(5)
+    base = rng.uniform(.2, .8, (2, 4))
+    single = rng.uniform(.2, .8, (2, 4, 4))
+    for i, seed in enumerate((3, 8)):
+        (tmp_path / f"seed{seed}").mkdir()
+        write_accuracy_csv(tmp_path / f"seed{seed}" / "acc.csv", TASKS, list(base[i]), single[i].tolist())
+    mean = write_accuracy_csv(tmp_path / "mean.csv", TASKS, list(base.mean(0)), single.mean(0).tolist())
+    params = tmp_path / "params.yaml"
+    params.write_text((repo / "params.yaml").read_text().replace("seeds: [0]", "seeds: [3, 8]"))
+    assert run_order("--accuracies", tmp_path / "seed{seeds}" / "acc.csv", "--out", tmp_path / "o",
+                     "--params", params) == 0
+    assert run_order("--accuracies", mean, "--out", tmp_path / "ref", "--params", params) == 0
+    got, ref = (pd.read_csv(tmp_path / d / "bwt.csv", index_col=0) for d in ("o", "ref"))
+    pd.testing.assert_frame_equal(got, ref, rtol=1e-9)
+    assert json.loads((tmp_path / "o" / "curriculum.json").read_text())["order"] == \
+        json.loads((tmp_path / "ref" / "curriculum.json").read_text())["order"]
+    # A replica missing, or a pattern without the params it stands for: one line naming it.
+    params.write_text(params.read_text().replace("seeds: [3, 8]", "seeds: [3, 8, 9]"))
+    assert run_order("--accuracies", tmp_path / "seed{seeds}" / "acc.csv", "--out", tmp_path / "x",
+                     "--params", params) == 2
+    assert "seed9/acc.csv: file not found" in capsys.readouterr().err
+    assert run_order("--accuracies", tmp_path / "seed{seeds}" / "acc.csv", "--out", tmp_path / "x") == 2
+    assert "{seeds} stands for params `seeds`: give --params" in capsys.readouterr().err
+    assert not (tmp_path / "x").exists()
