@@ -165,16 +165,22 @@ def table4(blocks: dict[str, pd.DataFrame], validation: dict | None = None) -> p
     return out
 
 
-def markdown(frame: pd.DataFrame, fmt: str = "{:.3f}", index: bool = True) -> str:
-    """A GitHub markdown table; floats through ``fmt``, NaN as an en dash."""
-    def cell(value: object) -> str:
+def markdown(frame: pd.DataFrame, fmt: str = "{:.3f}", index: bool = True, sd: pd.DataFrame | None = None) -> str:
+    """A GitHub markdown table; floats through ``fmt``, NaN as an en dash; with ``sd`` (same shape: the across-seed
+    standard deviations), a cell whose SD is a number reads ``mean ± SD``."""
+    def cell(value: object, spread: object = None) -> str:
         if isinstance(value, (float, np.floating)):
-            return "–" if np.isnan(value) else fmt.format(value)
+            if np.isnan(value):
+                return "–"
+            if isinstance(spread, (float, np.floating)) and not np.isnan(spread):
+                return f"{fmt.format(value)} ± {fmt.format(spread).lstrip('+')}"
+            return fmt.format(value)
         return str(value)
 
     header = ([frame.index.name or ""] if index else []) + [str(c) for c in frame.columns]
     lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
-    for key, row in frame.iterrows():
-        cells = ([str(key)] if index else []) + [cell(v) for v in row.tolist()]
+    for position, (key, row) in enumerate(frame.iterrows()):
+        spreads = sd.iloc[position].tolist() if sd is not None else [None] * len(row)
+        cells = ([str(key)] if index else []) + [cell(v, e) for v, e in zip(row.tolist(), spreads)]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)

@@ -99,8 +99,12 @@ def test_validate_and_report_refuse_missing_inputs_with_one_line(tmp_path, capsy
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "curriculum.json" in err
     assert main(["report", "--transfer", str(tmp_path / "transfer"), "--out", str(out), "--params", *params]) == 2
+    err = capsys.readouterr().err.strip()  # the smoke profile's two seeds need one folder each
+    assert len(err.splitlines()) == 1 and "2 seeds in params, so the folder needs {seeds}" in err
+    assert main(["report", "--transfer", str(tmp_path / "transfer" / "seed{seeds}"), "--out", str(out),
+                 "--params", *params]) == 2
     err = capsys.readouterr().err.strip()
-    assert len(err.splitlines()) == 1 and "accuracies.csv" in err
+    assert len(err.splitlines()) == 1 and "seed0/accuracies.csv: file not found" in err
     assert not out.exists()  # nothing half-written
 
 

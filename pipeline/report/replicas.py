@@ -1,0 +1,70 @@
+"""Averaging the replicas of a multi-seed run (params ``seeds``, docs/seeds.md).
+
+Every training stage runs once per seed; the report computes each table per replica, then shows the mean of each
+cell and, with more than one replica, its across-seed standard deviation (sample SD, ddof 1: the run-to-run spread
+the paper's Table 3 reports). Standard errors over prompts combine as those of a mean of independent estimates;
+paired per-prompt results pool across replicas (the same prompts, once per replica).
+"""
+
+from __future__ import annotations
+
+from typing import Hashable, Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+
+
+def mean_and_sd(frames: Sequence[pd.DataFrame]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Cell by cell over the replicas' tables (aligned on the first one's rows and columns): the mean and the
+    across-seed sample standard deviation (NaN with one replica, or where a replica lacks the cell)."""
+    if not frames:
+        raise ValueError("no replica tables")
+    first = frames[0]
+    stack = np.stack([f.reindex(index=first.index, columns=first.columns).to_numpy(dtype=float) for f in frames])
+    mean = stack.mean(axis=0)
+    sd = stack.std(axis=0, ddof=1) if len(frames) > 1 else np.full_like(mean, np.nan)
+    return (pd.DataFrame(mean, index=first.index, columns=first.columns),
+            pd.DataFrame(sd, index=first.index, columns=first.columns))
+
+
+def mean_of_errors(ses: Sequence[float] | np.ndarray) -> float:
+    """Standard error of the mean of ``n`` independent estimates with standard errors ``ses``:
+    ``sqrt(Σ se²) / n``."""
+    ses = np.asarray(ses, dtype=float)
+    return float(np.sqrt(np.sum(ses ** 2)) / len(ses))
+
+
+def pooled(per_replica: Sequence[Mapping[Hashable, np.ndarray]]) -> dict[Hashable, np.ndarray]:
+    """Per-prompt results pooled over replicas: for each key every replica has, their arrays concatenated in
+    replica order (so two models' pooled arrays stay paired prompt by prompt)."""
+    keys = set(per_replica[0]).intersection(*map(set, per_replica[1:])) if per_replica else set()
+    return {key: np.concatenate([np.asarray(r[key], dtype=float) for r in per_replica]) for key in keys}
+
+
+def sd(values: Sequence[float]) -> float:
+    """Across-seed sample standard deviation (NaN for fewer than two values)."""
+    return float(np.std(values, ddof=1)) if len(values) > 1 else float("nan")
+
+
+def mean_validation(validations: Sequence[dict]) -> dict:
+    """``validation.json`` of every replica as one: each order's predicted and measured Δrel and S averaged (with
+    ``actual_sd``: the across-seed SD of the measured Δrel), and whether the best predicted order is the best
+    measured one on the means. Every replica must have validated the same orders."""
+    first = validations[0]
+    labels = list(first["orders"])
+    for v in validations[1:]:
+        if list(v["orders"]) != labels or any(v["orders"][k]["order"] != first["orders"][k]["order"] for k in labels):
+            raise ValueError("the replicas validated different orders")
+    orders = {}
+    for label in labels:
+        runs = [v["orders"][label] for v in validations]
+        orders[label] = {**runs[0],
+                         **{side: {key: float(np.mean([r[side][key] for r in runs])) for key in ("delta_rel", "score")}
+                            for side in ("predicted", "actual")},
+                         "actual_sd": sd([r["actual"]["delta_rel"] for r in runs])}
+    agree = None
+    if len(labels) > 1:
+        agree = bool(np.argmax([orders[k]["predicted"]["score"] for k in labels])
+                     == np.argmax([orders[k]["actual"]["score"] for k in labels]))
+    return {"split": first["split"], "orders": orders, "best_predicted_is_best_actual": agree,
+            "replicas": len(validations)}

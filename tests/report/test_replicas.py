@@ -1,0 +1,61 @@
+"""Averaging training replicas (params `seeds`): each formula on a hand-computed case."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from pipeline.commands.args import expand_seeds
+from pipeline.report.replicas import mean_and_sd, mean_of_errors, mean_validation, pooled, sd
+from pipeline.report.tables import markdown
+
+
+def test_mean_and_sd_cell_by_cell_aligned_on_the_first_replica():
+    a = pd.DataFrame({"CL": [0.5, 0.7], "JT": [0.4, 0.6]}, index=["math", "qa"])
+    b = pd.DataFrame({"JT": [0.8, 0.4], "CL": [0.7, 0.9]}, index=["qa", "math"])  # other order: aligned by label
+    mean, spread = mean_and_sd([a, b])
+    assert mean.loc["math", "CL"] == pytest.approx(0.7) and mean.loc["qa", "JT"] == pytest.approx(0.7)
+    assert spread.loc["math", "CL"] == pytest.approx(np.sqrt(0.08))  # |0.5 − 0.9| / √2
+    assert spread.loc["qa", "JT"] == pytest.approx(np.sqrt(0.02))
+    one_mean, one_sd = mean_and_sd([a])
+    pd.testing.assert_frame_equal(one_mean, a)
+    assert one_sd.isna().all().all()
+    assert sd([1.0]) != sd([1.0])  # NaN with one replica
+    assert sd([1.0, 3.0]) == pytest.approx(np.sqrt(2))
+
+
+def test_mean_of_errors_and_pooling():
+    assert mean_of_errors([0.3, 0.4]) == pytest.approx(0.25)  # √(0.09 + 0.16) / 2
+    pool = pooled([{("CL", "qa"): np.array([1.0, 0.0]), ("JT", "qa"): np.array([1.0, 1.0])},
+                   {("CL", "qa"): np.array([0.5, 0.5])}])
+    assert list(pool) == [("CL", "qa")]  # only keys every replica has
+    np.testing.assert_array_equal(pool["CL", "qa"], [1.0, 0.0, 0.5, 0.5])
+
+
+def test_mean_validation_averages_each_order_and_ranks_on_the_means():
+    def replica(pred_best, act_best, act_worst):
+        return {"split": "test", "orders": {
+            "best": {"order": ["a", "b"], "predicted": {"delta_rel": pred_best, "score": pred_best},
+                     "actual": {"delta_rel": act_best, "score": act_best}},
+            "worst": {"order": ["b", "a"], "predicted": {"delta_rel": 0.1, "score": 0.1},
+                      "actual": {"delta_rel": act_worst, "score": act_worst}}}}
+
+    merged = mean_validation([replica(0.3, 0.2, 0.25), replica(0.2, 0.4, 0.25)])
+    assert merged["orders"]["best"]["predicted"]["delta_rel"] == pytest.approx(0.25)
+    assert merged["orders"]["best"]["actual"]["delta_rel"] == pytest.approx(0.3)
+    assert merged["orders"]["best"]["actual_sd"] == pytest.approx(np.sqrt(0.02))
+    assert merged["best_predicted_is_best_actual"] is True and merged["replicas"] == 2  # 0.3 > 0.25 on the means
+    other = replica(0.3, 0.2, 0.25)
+    other["orders"]["worst"]["order"] = ["a", "b"]
+    with pytest.raises(ValueError, match="different orders"):
+        mean_validation([replica(0.3, 0.2, 0.25), other])
+
+
+def test_markdown_shows_the_sd_beside_each_mean():
+    mean = pd.DataFrame({"CL": [0.5, np.nan]}, index=pd.Index(["math", "qa"], name="task"))
+    spread = pd.DataFrame({"CL": [0.0123, np.nan]}, index=mean.index)
+    assert markdown(mean, sd=spread).splitlines()[2:] == ["| math | 0.500 ± 0.012 |", "| qa | – |"]
+    assert markdown(mean).splitlines()[2] == "| math | 0.500 |"
+
+
+def test_expand_seeds_gives_one_path_per_replica():
+    assert expand_seeds(["a/seed{seeds}/x.csv", "b.csv"], [0, 2]) == ["a/seed0/x.csv", "a/seed2/x.csv", "b.csv"]
