@@ -16,6 +16,7 @@ for _file in workflow.configfiles:  # duplicate keys and broken YAML: one line n
 _SOURCE = " + ".join(["params.yaml", *(str(f) for f in workflow.configfiles if str(f) != "params.yaml")])
 PARAMS = parse_params(config, source=f"{_SOURCE} (Snakemake config)")
 TASKS = list(PARAMS.tasks)
+SEEDS = list(PARAMS.seeds)  # one replica of every per-seed rule each (docs/seeds.md)
 RESOLVED = PARAMS.model_dump(mode="json", by_alias=True)  # every key, defaults filled: what the stages read
 write_resolved_params(PARAMS, source=_SOURCE)
 check_stage_names(PARAMS)
@@ -43,3 +44,4 @@ def param(key, wc):
 
 wildcard_constraints:
     task="|".join(TASKS),
+    seed="|".join(str(s) for s in SEEDS),

@@ -35,33 +35,55 @@ def stage_code(stage: Stage, root: Path = ROOT) -> list[str]:
     return [str(p) for p in import_closure([f"pipeline.commands.{stage.module}"], root)]
 
 
+FAN_IN = ("{tasks}", "{seeds}")
+
+
 def _fan_in_folder(path: str) -> str:
-    """DVC's dependency for a ``{tasks}`` pattern: the folder above the fan-out (``data/curated/{tasks}/x`` →
-    ``data/curated``), which holds every task's outputs."""
-    return path.split("/{tasks}", 1)[0]
+    """DVC's dependency for a fan-in pattern (``{tasks}``, ``{seeds}``): the folder above the first fanned-out
+    part (``data/curated/{tasks}/x`` → ``data/curated``, ``data/eval/final/seed{seeds}/x`` → ``data/eval/final``),
+    which holds every task's or replica's outputs."""
+    parts = path.split("/")
+    first = next(i for i, part in enumerate(parts) if any(f in part for f in FAN_IN))
+    return "/".join(parts[:first])
 
 
 def _scalar(text: str) -> str:
     return text if yaml.safe_load(text) == text and not text.startswith(("{", "[")) else json.dumps(text)
 
 
-def _dvc_path(path: str) -> str:
-    return path.rstrip("/").replace("{task}", "${item}")
+def _dvc_vars(stage: Stage, text: str) -> str:
+    """``{task}`` and ``{seed}`` of ``text`` as DVC's loop variables (``${item}``, or ``${item.task}`` and
+    ``${item.seed}`` in a ``matrix``)."""
+    both = stage.per_task and stage.per_seed
+    for name, looped in (("task", stage.per_task), ("seed", stage.per_seed)):
+        if looped:
+            text = text.replace(f"{{{name}}}", f"${{item.{name}}}" if both else "${item}")
+    return text
+
+
+def dvc_label(stage: Stage) -> str:
+    """How the docs name a stage's jobs: ``name``, ``name@{task}``, ``name@{seed}``, ``name@{seed}-{task}``."""
+    loops = [f"{{{n}}}" for n, on in (("seed", stage.per_seed), ("task", stage.per_task)) if on]
+    return stage.name + ("@" + "-".join(loops) if loops else "")
 
 
 def dvc_stage(stage: Stage, root: Path = ROOT) -> list[str]:
-    """One stage of ``dvc.yaml``, as lines (indented for a ``foreach`` stage's ``do:`` when per task)."""
-    deps = list(dict.fromkeys(_fan_in_folder(p) if "{tasks}" in p else _dvc_path(p) for p in stage.inputs))
-    body = [f"cmd: {_scalar(' '.join([*stage.cmd(), '--params', PARAMS_FILE]).replace('{task}', '${item}'))}",
+    """One stage of ``dvc.yaml``, as lines (under ``foreach: … do:`` or beside ``matrix:`` when it loops)."""
+    deps = list(dict.fromkeys(_dvc_vars(stage, _fan_in_folder(p) if any(f in p for f in FAN_IN) else p.rstrip("/"))
+                              for p in stage.inputs))
+    body = [f"cmd: {_scalar(_dvc_vars(stage, ' '.join([*stage.cmd(), '--params', PARAMS_FILE])))}",
             "deps:", *(f"  - {d}" for d in deps + collapse([Path(p) for p in stage_code(stage, root)], root))]
     if stage.params:
-        body += ["params:", *(f"  - {k.replace('{task}', '${item}')}" for k in stage.params)]
-    body += ["outs:", *(f"  - {_dvc_path(o)}" for o in stage.outputs)]
+        body += ["params:", *(f"  - {_dvc_vars(stage, k)}" for k in stage.params)]
+    body += ["outs:", *(f"  - {_dvc_vars(stage, o.rstrip('/'))}" for o in stage.outputs)]
     if stage.metrics:
-        body += ["metrics:", *(f"  - {_dvc_path(m)}" for m in stage.metrics)]  # cached: data/ is not in git
-    lines = [f"  # {stage.name}{'@{task}' if stage.per_task else ''}: {stage.doc}", f"  {stage.name}:"]
-    if stage.per_task:
-        lines += ["    foreach: ${tasks}", "    do:"]
+        body += ["metrics:", *(f"  - {_dvc_vars(stage, m.rstrip('/'))}" for m in stage.metrics)]  # data/ not in git
+    lines = [f"  # {dvc_label(stage)}: {stage.doc}", f"  {stage.name}:"]
+    if stage.per_task and stage.per_seed:
+        lines += ["    matrix:", "      seed: ${seeds}", "      task: ${tasks}"]
+        return lines + [f"    {line}" for line in body]
+    if stage.per_task or stage.per_seed:
+        lines += [f"    foreach: ${{{'tasks' if stage.per_task else 'seeds'}}}", "    do:"]
         return lines + [f"      {line}" for line in body]
     return lines + [f"    {line}" for line in body]
 
@@ -78,8 +100,12 @@ def render_dvc(tasks: list[str], root: Path = ROOT) -> str:
 
 def _smk_path(path: str, output: bool = False) -> str:
     quoted = json.dumps(path.rstrip("/"))
-    if "{tasks}" in path:
-        return f"expand({quoted.replace('{tasks}', '{t}')}, t=TASKS)"
+    fans = {name: var for name, var in (("tasks", "TASKS"), ("seeds", "SEEDS")) if f"{{{name}}}" in path}
+    if fans:
+        for name in fans:
+            quoted = quoted.replace(f"{{{name}}}", f"{{{name[0]}}}")
+        loops = "".join(f", {name[0]}={var}" for name, var in fans.items())
+        return f"expand({quoted}{loops}, allow_missing=True)"  # the job's own {task} / {seed} stay wildcards
     return f"directory({quoted})" if output and path.endswith("/") else quoted
 
 
@@ -89,8 +115,9 @@ def _param_name(key: str) -> str:
 
 def smk_rule(stage: Stage) -> list[str]:
     """One Snakemake rule, as lines."""
-    shell = " ".join([*stage.cmd(), "--params", RESOLVED_PARAMS]).replace("{task}", "{wildcards.task}")
-    lines = [f"# {stage.name}{'@{task}' if stage.per_task else ''}: {stage.doc}", f"rule {stage.name}:", "    input:"]
+    shell = " ".join([*stage.cmd(), "--params", RESOLVED_PARAMS]).replace("{seeds}", "{{seeds}}")
+    shell = shell.replace("{task}", "{wildcards.task}").replace("{seed}", "{wildcards.seed}")
+    lines = [f"# {dvc_label(stage)}: {stage.doc}", f"rule {stage.name}:", "    input:"]
     lines += [f"        {_smk_path(p)}," for p in stage.inputs]
     lines += [f'        code=stage_code("{stage.name}"),', "    output:"]
     lines += [f"        {_smk_path(p, output=True)}," for p in (*stage.outputs, *stage.metrics)]
@@ -102,7 +129,8 @@ def smk_rule(stage: Stage) -> list[str]:
         lines.append(f'    resources: **slurm_resources("{stage.name}")')
     if stage.critical:
         lines.append(f"    priority: {SNAKEMAKE_PRIORITY}")
-    log = f"data/logs/{stage.name}/{{task}}.log" if stage.per_task else f"data/logs/{stage.name}.log"
+    log = "/".join(["data/logs", stage.name, *(["seed{seed}"] if stage.per_seed else []),
+                    *(["{task}"] if stage.per_task else [])]) + ".log"
     lines += ["    log:", f"        {json.dumps(log)},", "    conda:", '        "../environment.yml"', "    shell:",
               f"        {json.dumps(shell + ' > {log} 2>&1')}"]
     return lines
@@ -112,7 +140,8 @@ def render_smk() -> str:
     """``workflow_rules/stages.smk``: every stage as a rule (helpers in ``common.smk``)."""
     local = ["all", *(s.name for s in STAGES if s.resources == "local")]
     lines = [f"# {HEADER}",
-             "# Helpers (TASKS, param, stage_code, slurm_resources) and the resolved configuration: common.smk.", "",
+             "# Helpers (TASKS, SEEDS, param, stage_code, slurm_resources) and the resolved configuration: "
+             "common.smk.", "",
              "localrules:", *(f"    {name}," for name in local), "", ""]
     for stage in STAGES:
         lines += smk_rule(stage) + ["", ""]
@@ -136,7 +165,7 @@ def stage_table_markdown() -> str:
     """The README's stage table."""
     lines = ["| stage | command | outputs | what it does |", "|---|---|---|---|"]
     for s in STAGES:
-        name = s.name + ("@{task}" if s.per_task else "")
+        name = dvc_label(s)
         folders: dict[str, list[str]] = {}
         for out in (*s.outputs, *s.metrics):
             folder, _, leaf = out.rstrip("/").rpartition("/")

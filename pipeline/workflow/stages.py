@@ -6,8 +6,10 @@ closure of its command module (:mod:`.deps`), so both tools run the same stages 
 code changes by construction. ``tests/workflow/`` fails when a generated file is stale.
 
 Path patterns: ``{task}`` is the stage's own task (a per-task stage: DVC ``foreach``, Snakemake wildcard);
-``{tasks}`` fans in over every task (Snakemake expands it; DVC depends on the folder above it). A path
-ending in ``/`` is a folder.
+``{seed}`` the stage's own replica seed (a per-seed stage: DVC ``foreach``, or ``matrix`` with ``{task}``;
+Snakemake wildcard); ``{tasks}`` and ``{seeds}`` fan in over every task and every seed (Snakemake expands them;
+DVC depends on the folder above them; a ``{seeds}`` in a command's argument is expanded by the command over
+params ``seeds``). A path ending in ``/`` is a folder.
 """
 
 from __future__ import annotations
@@ -34,21 +36,34 @@ class Stage:
     metrics: tuple[str, ...] = ()  # small JSON outputs (DVC: metrics, cached and pushed like outputs)
     params: tuple[str, ...] = ()   # dotted params keys it reads
     per_task: bool = False
+    per_seed: bool = False         # one job per replica seed (``{seed}``; ``--seed`` appended to its command)
     resources: Resources = "cpu"
     critical: bool = False         # on the critical path (singles → transfer → order → curriculum → validation)
 
     def cmd(self) -> list[str]:
-        return ["python", "-m", "pipeline", self.command, *self.args]
+        return ["python", "-m", "pipeline", self.command, *self.args, *(("--seed", "{seed}") if self.per_seed else ())]
 
 
-TRAIN_PARAMS = ("seed", "train.backend", "train.verl", "train.grpo", "rewards")
-EVAL_PARAMS = ("seed", "eval", "rewards")
-SINGLE_MODELS = "data/models/single/{tasks}/model/"
-TRANSFER_TABLES = {kind: (f"data/eval/transfer/{kind}.csv", f"data/eval/benchmark_transfer/{kind}.csv")
+TRAIN_PARAMS = ("train.backend", "train.verl", "train.grpo", "rewards")
+"""What a training replica reads (its seed is in its command: ``--seed``)."""
+EVAL_PARAMS = ("eval", "rewards")
+RUN = "seed{seed}"
+"""A replica's folder under each per-seed output (docs/seeds.md): ``data/models/single/seed0/math/``."""
+SINGLES = f"data/models/single/{RUN}"
+SINGLE_MODELS = f"{SINGLES}/{{tasks}}/model/"
+TRANSFER, BENCH_TRANSFER, FINAL = (f"data/eval/{kind}/{RUN}" for kind in ("transfer", "benchmark_transfer", "final"))
+MODELS = {name: f"data/models/{name}/{RUN}" for name in ("sft", "merged", "joint", "curriculum")}
+FINAL_MODELS = tuple(f"{folder}/model/" for folder in MODELS.values())
+FINAL_ARGS = tuple(a for name, folder in MODELS.items() for a in ("--model", f"{name}={folder}/model"))
+ALL = "seed{seeds}"
+"""Every replica's folder (a fan-in over ``seeds``)."""
+TRANSFER_TABLES = {kind: (f"data/eval/transfer/{ALL}/{kind}.csv", f"data/eval/benchmark_transfer/{ALL}/{kind}.csv")
                    for kind in ("accuracies", "entropies")}
-"""``order``'s tables: the curated splits' (val, test) and the benchmarks' domain averages (``order.split``)."""
-FINAL_MODELS = ("data/models/sft/model/", "data/models/merged/model/", "data/models/joint/model/",
-                "data/models/curriculum/model/")
+"""``order``'s tables, every replica's: the curated splits' (val, test) and the benchmarks' domain averages
+(``order.split``); ``order`` averages the replicas."""
+VALIDATE, TEMPERATURE, FORMAT = f"data/validate/{RUN}", f"data/ablation/temperature/{RUN}", \
+    f"data/ablation/answer_format/{RUN}"
+CURATED = tuple(f"data/curated/{{tasks}}/{split}.parquet" for split in ("train", "val", "test"))
 
 STAGES: tuple[Stage, ...] = (
     Stage("curate", "curate", "curate", ("--task", "{task}", "--out", "data/curated/{task}"),
@@ -62,139 +77,125 @@ STAGES: tuple[Stage, ...] = (
           inputs=("data/curated/{tasks}/pretrain.parquet", "data/curated/{tasks}/train.parquet"),
           outputs=("data/models/base/",), params=("seed", "models"), resources="all_cores"),
     Stage("train_single", "train", "train",
-          ("--mode", "single", "--task", "{task}", "--base", "data/models/base", "--out", "data/models/single/{task}"),
+          ("--mode", "single", "--task", "{task}", "--base", "data/models/base", "--out", f"{SINGLES}/{{task}}"),
           "single-task GRPO from θ0 (Section 4)",
           inputs=("data/models/base/", "data/curated/{task}/train.parquet"),
-          outputs=("data/models/single/{task}/model/", "data/models/single/{task}/checkpoints/",
-                   "data/models/single/{task}/log.jsonl"),
-          metrics=("data/models/single/{task}/metrics.json",),
-          params=(*TRAIN_PARAMS, "train.overrides.{task}"), per_task=True, resources="gpu_train", critical=True),
+          outputs=(f"{SINGLES}/{{task}}/model/", f"{SINGLES}/{{task}}/checkpoints/", f"{SINGLES}/{{task}}/log.jsonl"),
+          metrics=(f"{SINGLES}/{{task}}/metrics.json",),
+          params=(*TRAIN_PARAMS, "train.overrides.{task}"), per_task=True, per_seed=True, resources="gpu_train",
+          critical=True),
     Stage("evaluate_transfer", "evaluate", "evaluate",
-          ("--transfer", "data/models/base", "data/models/single", "--out", "data/eval/transfer"),
+          ("--transfer", "data/models/base", SINGLES, "--out", TRANSFER),
           "θ0 and every single-task model on every task, val and test: accuracy and entropy (Eq. 11)",
-          inputs=("data/models/base/", SINGLE_MODELS, "data/curated/{tasks}/val.parquet",
-                  "data/curated/{tasks}/test.parquet"),
-          outputs=("data/eval/transfer/accuracies.csv", "data/eval/transfer/entropies.csv",
-                   "data/eval/transfer/units.jsonl"),
-          params=EVAL_PARAMS, resources="gpu_eval", critical=True),
+          inputs=("data/models/base/", SINGLE_MODELS, *CURATED[1:]),
+          outputs=tuple(f"{TRANSFER}/{f}" for f in ("accuracies.csv", "entropies.csv", "units.jsonl")),
+          params=EVAL_PARAMS, per_seed=True, resources="gpu_eval", critical=True),
     Stage("benchmark_transfer", "benchmark", "benchmark",
-          ("--transfer", "data/models/base", "data/models/single", "--out", "data/eval/benchmark_transfer"),
+          ("--transfer", "data/models/base", SINGLES, "--out", BENCH_TRANSFER),
           "θ0 and every single-task model on every benchmark; domain averages for `order.split: benchmarks`",
           inputs=("data/models/base/", SINGLE_MODELS),
-          outputs=("data/eval/benchmark_transfer/results.csv", "data/eval/benchmark_transfer/accuracies.csv",
-                   "data/eval/benchmark_transfer/entropies.csv"),
-          params=(*EVAL_PARAMS, "benchmarks"), resources="gpu_eval"),
+          outputs=tuple(f"{BENCH_TRANSFER}/{f}" for f in ("results.csv", "accuracies.csv", "entropies.csv")),
+          params=(*EVAL_PARAMS, "benchmarks"), per_seed=True, resources="gpu_eval"),
     Stage("order", "order", "order",
           ("--accuracies", *TRANSFER_TABLES["accuracies"], "--entropies", *TRANSFER_TABLES["entropies"],
            "--out", "data/order"),
-          "BWT (Eq. 6), Algorithm 1, the curriculum from the LOP (Eq. 10) and the entropy matrix (Eq. 12)",
+          "BWT (Eq. 6) of the replicas' mean accuracies, Algorithm 1, the curriculum from the LOP (Eq. 10) and the "
+          "entropy matrix (Eq. 12)",
           inputs=(*TRANSFER_TABLES["accuracies"], *TRANSFER_TABLES["entropies"]),
           outputs=("data/order/bwt.csv", "data/order/curricula.csv", "data/order/bwt.png",
                    "data/order/entropy_change.csv", "data/order/entropy_change.png"),
-          metrics=("data/order/curriculum.json",), params=("seed", "order"), resources="local", critical=True),
-    Stage("sft_rft", "sft_rft", "sft-rft", ("--base", "data/models/base", "--out", "data/models/sft"),
+          metrics=("data/order/curriculum.json",), params=("seed", "seeds", "order"), resources="local",
+          critical=True),
+    Stage("sft_rft", "sft_rft", "sft-rft", ("--base", "data/models/base", "--out", MODELS["sft"]),
           "the rejection-sampling SFT baseline from θ0 (Section 4)",
           inputs=("data/models/base/", "data/curated/{tasks}/train.parquet"),
-          outputs=("data/models/sft/model/", "data/models/sft/rft_data.jsonl"), metrics=("data/models/sft/rft.json",),
-          params=("seed", "baselines.rft", "eval.backend", "eval.vllm", "rewards", "train.backend", "train.verl"),
-          resources="gpu_node"),
+          outputs=(f"{MODELS['sft']}/model/", f"{MODELS['sft']}/rft_data.jsonl"),
+          metrics=(f"{MODELS['sft']}/rft.json",),
+          params=("baselines.rft", "eval.backend", "eval.vllm", "rewards", "train.backend", "train.verl"),
+          per_seed=True, resources="gpu_node"),
     Stage("merge_ties", "merge_ties", "merge-ties",
-          ("--base", "data/models/base", "--singles", "data/models/single", "--reuse", "data/eval/transfer",
-           "--out", "data/models/merged"),
+          ("--base", "data/models/base", "--singles", SINGLES, "--reuse", TRANSFER, "--out", MODELS["merged"]),
           "the TIES-merging baseline: the best single-task checkpoints on val, merged into θ0 with mergekit",
-          inputs=("data/models/base/", SINGLE_MODELS, "data/models/single/{tasks}/checkpoints/",
-                  "data/models/single/{tasks}/metrics.json", "data/eval/transfer/units.jsonl",
-                  "data/curated/{tasks}/val.parquet", "data/curated/{tasks}/test.parquet"),
-          outputs=("data/models/merged/model/",), metrics=("data/models/merged/selection.json",),
-          params=(*EVAL_PARAMS, "baselines.merge"), resources="gpu_eval"),
+          inputs=("data/models/base/", SINGLE_MODELS, f"{SINGLES}/{{tasks}}/checkpoints/",
+                  f"{SINGLES}/{{tasks}}/metrics.json", f"{TRANSFER}/units.jsonl", *CURATED[1:]),
+          outputs=(f"{MODELS['merged']}/model/",), metrics=(f"{MODELS['merged']}/selection.json",),
+          params=(*EVAL_PARAMS, "baselines.merge"), per_seed=True, resources="gpu_eval"),
     Stage("train_curriculum", "train", "train",
           ("--mode", "curriculum", "--order", "data/order/curriculum.json", "--base", "data/models/base",
-           "--singles", "data/models/single", "--out", "data/models/curriculum"),
+           "--singles", SINGLES, "--out", MODELS["curriculum"]),
           "MT-GRPO task by task in the order of `order`; its first segment is σ(1)'s single-task run (Section 2.3)",
-          inputs=("data/models/base/", SINGLE_MODELS, "data/order/curriculum.json",
-                  "data/curated/{tasks}/train.parquet"),
-          outputs=("data/models/curriculum/model/", "data/models/curriculum/segments/",
-                   "data/models/curriculum/log.jsonl"),
-          metrics=("data/models/curriculum/metrics.json",), params=(*TRAIN_PARAMS, "train.overrides"),
-          resources="gpu_train", critical=True),
+          inputs=("data/models/base/", SINGLE_MODELS, "data/order/curriculum.json", CURATED[0]),
+          outputs=tuple(f"{MODELS['curriculum']}/{f}" for f in ("model/", "segments/", "log.jsonl")),
+          metrics=(f"{MODELS['curriculum']}/metrics.json",), params=(*TRAIN_PARAMS, "train.overrides"),
+          per_seed=True, resources="gpu_train", critical=True),
     Stage("train_joint", "train", "train",
-          ("--mode", "joint", "--base", "data/models/base", "--out", "data/models/joint"),
+          ("--mode", "joint", "--base", "data/models/base", "--out", MODELS["joint"]),
           "MT-GRPO over all tasks mixed (Section 2.3)",
-          inputs=("data/models/base/", "data/curated/{tasks}/train.parquet"),
-          outputs=("data/models/joint/model/", "data/models/joint/log.jsonl"),
-          metrics=("data/models/joint/metrics.json",), params=(*TRAIN_PARAMS, "train.overrides"),
-          resources="gpu_train"),
+          inputs=("data/models/base/", CURATED[0]),
+          outputs=(f"{MODELS['joint']}/model/", f"{MODELS['joint']}/log.jsonl"),
+          metrics=(f"{MODELS['joint']}/metrics.json",), params=(*TRAIN_PARAMS, "train.overrides"),
+          per_seed=True, resources="gpu_train"),
     Stage("evaluate_final", "evaluate", "evaluate",
-          ("--transfer", "data/models/base", "data/models/single", "--model", "sft=data/models/sft/model",
-           "--model", "merged=data/models/merged/model", "--model", "joint=data/models/joint/model",
-           "--model", "curriculum=data/models/curriculum/model", "--split", "test", "--reuse", "data/eval/transfer",
-           "--out", "data/eval/final"),
+          ("--transfer", "data/models/base", SINGLES, *FINAL_ARGS, "--split", "test", "--reuse", TRANSFER,
+           "--out", FINAL),
           "Base, ST×K, SFT, MM, JT and CL on test (Table 1; Base and ST reused from evaluate_transfer)",
-          inputs=("data/models/base/", SINGLE_MODELS, "data/eval/transfer/units.jsonl", *FINAL_MODELS,
-                  "data/curated/{tasks}/test.parquet"),
-          outputs=("data/eval/final/accuracies.csv", "data/eval/final/entropies.csv", "data/eval/final/units.jsonl"),
-          params=EVAL_PARAMS, resources="gpu_eval"),
+          inputs=("data/models/base/", SINGLE_MODELS, f"{TRANSFER}/units.jsonl", *FINAL_MODELS, CURATED[2]),
+          outputs=tuple(f"{FINAL}/{f}" for f in ("accuracies.csv", "entropies.csv", "units.jsonl")),
+          params=EVAL_PARAMS, per_seed=True, resources="gpu_eval"),
     Stage("evaluate_benchmarks", "benchmark", "benchmark",
-          ("--model", "sft=data/models/sft/model", "--model", "merged=data/models/merged/model",
-           "--model", "joint=data/models/joint/model", "--model", "curriculum=data/models/curriculum/model",
-           "--reuse", "data/eval/benchmark_transfer/results.csv", "--out", "data/eval/benchmarks"),
+          (*FINAL_ARGS, "--reuse", f"{BENCH_TRANSFER}/results.csv", "--out", f"data/eval/benchmarks/{RUN}"),
           "the final models on Table 1's benchmarks (benchmarks.names); Base and ST×K from benchmark_transfer",
-          inputs=(*FINAL_MODELS, "data/eval/benchmark_transfer/results.csv"),
-          outputs=("data/eval/benchmarks/results.csv",), params=(*EVAL_PARAMS, "benchmarks"), resources="gpu_eval"),
+          inputs=(*FINAL_MODELS, f"{BENCH_TRANSFER}/results.csv"),
+          outputs=(f"data/eval/benchmarks/{RUN}/results.csv",), params=(*EVAL_PARAMS, "benchmarks"),
+          per_seed=True, resources="gpu_eval"),
     Stage("validate_predictions", "validate", "validate-predictions",
-          ("--order-dir", "data/order", "--accuracies", "data/eval/transfer/accuracies.csv",
-           "--curriculum", "data/models/curriculum", "--base", "data/models/base", "--singles", "data/models/single",
-           "--out", "data/validate"),
+          ("--order-dir", "data/order", "--accuracies", f"{TRANSFER}/accuracies.csv",
+           "--curriculum", MODELS["curriculum"], "--base", "data/models/base", "--singles", SINGLES,
+           "--out", VALIDATE),
           "extra curricula trained and measured against Algorithm 1's predictions (Table 3)",
-          inputs=("data/order/curriculum.json", "data/order/curricula.csv", "data/eval/transfer/accuracies.csv",
-                  "data/models/curriculum/model/", "data/models/base/", SINGLE_MODELS,
-                  "data/curated/{tasks}/train.parquet", "data/curated/{tasks}/val.parquet",
-                  "data/curated/{tasks}/test.parquet"),
-          outputs=("data/validate/predictions.csv", "data/validate/models/"),
-          metrics=("data/validate/validation.json",),
-          params=(*TRAIN_PARAMS, "train.overrides", "eval", "order.floor", "validate"), resources="gpu_train",
-          critical=True),
+          inputs=("data/order/curriculum.json", "data/order/curricula.csv", f"{TRANSFER}/accuracies.csv",
+                  f"{MODELS['curriculum']}/model/", "data/models/base/", SINGLE_MODELS, *CURATED),
+          outputs=(f"{VALIDATE}/predictions.csv", f"{VALIDATE}/models/"), metrics=(f"{VALIDATE}/validation.json",),
+          params=(*TRAIN_PARAMS, "train.overrides", "eval", "order.floor", "validate"), per_seed=True,
+          resources="gpu_train", critical=True),
     Stage("ablate_temperature", "ablate_temperature", "ablate-temperature",
-          ("--base", "data/models/base", "--out", "data/ablation/temperature"),
+          ("--base", "data/models/base", "--out", TEMPERATURE),
           "Table 2: single-task GRPO at other rollout temperatures, evaluated on every task's test split (Sec. 5.3)",
-          inputs=("data/models/base/", "data/curated/{tasks}/train.parquet", "data/curated/{tasks}/test.parquet"),
-          outputs=("data/ablation/temperature/runs/", "data/ablation/temperature/accuracies.csv",
-                   "data/ablation/temperature/entropies.csv", "data/ablation/temperature/units.jsonl"),
-          params=(*TRAIN_PARAMS, "train.overrides", "eval", "ablations.temperature"), resources="gpu_train"),
+          inputs=("data/models/base/", CURATED[0], CURATED[2]),
+          outputs=tuple(f"{TEMPERATURE}/{f}" for f in ("runs/", "accuracies.csv", "entropies.csv", "units.jsonl")),
+          params=(*TRAIN_PARAMS, "train.overrides", "eval", "ablations.temperature"), per_seed=True,
+          resources="gpu_train"),
     Stage("ablate_format", "ablate_format", "ablate-format",
-          ("--base", "data/models/base", "--singles", "data/models/single", "--reuse", "data/eval/transfer",
-           "--out", "data/ablation/answer_format"),
+          ("--base", "data/models/base", "--singles", SINGLES, "--reuse", TRANSFER, "--out", FORMAT),
           "Figure 3: a policy trained on letter choices beside the full-text one, both formats evaluated (App. A.2.1)",
-          inputs=("data/models/base/", SINGLE_MODELS, "data/eval/transfer/units.jsonl",
-                  "data/curated/{tasks}/train.parquet", "data/curated/{tasks}/val.parquet",
-                  "data/curated/{tasks}/test.parquet"),
-          outputs=("data/ablation/answer_format/curated/", "data/ablation/answer_format/runs/",
-                   "data/ablation/answer_format/accuracies.csv", "data/ablation/answer_format/units.jsonl"),
-          params=(*TRAIN_PARAMS, "train.overrides", "eval", "ablations.answer_format", "benchmarks"),
+          inputs=("data/models/base/", SINGLE_MODELS, f"{TRANSFER}/units.jsonl", *CURATED),
+          outputs=tuple(f"{FORMAT}/{f}" for f in ("curated/", "runs/", "accuracies.csv", "units.jsonl")),
+          params=(*TRAIN_PARAMS, "train.overrides", "eval", "ablations.answer_format", "benchmarks"), per_seed=True,
           resources="gpu_train"),
     Stage("report", "report", "report",
-          ("--transfer", "data/eval/transfer", "--final", "data/eval/final", "--order-dir", "data/order",
-           "--validate", "data/validate", "--benchmarks", "data/eval/benchmarks",
-           "--benchmark-transfer", "data/eval/benchmark_transfer", "--models", "data/models",
-           "--ablation", "data/ablation", "--out", "data/report"),
-          "the paper's tables and figures in data/report/",
-          inputs=("data/eval/benchmarks/results.csv", "data/eval/benchmark_transfer/accuracies.csv",
-                  "data/eval/transfer/accuracies.csv",
-                  "data/eval/final/accuracies.csv", "data/eval/final/units.jsonl", "data/order/curriculum.json",
-                  "data/ablation/temperature/accuracies.csv", "data/ablation/temperature/entropies.csv",
-                  "data/ablation/temperature/units.jsonl", "data/ablation/answer_format/accuracies.csv",
-                  "data/eval/transfer/entropies.csv",
-                  "data/eval/transfer/units.jsonl",
-                  "data/order/entropy_change.csv", "data/validate/predictions.csv", "data/validate/validation.json",
-                  "data/models/single/{tasks}/log.jsonl", "data/models/joint/log.jsonl",
-                  "data/models/curriculum/log.jsonl"),
+          ("--transfer", f"data/eval/transfer/{ALL}", "--final", f"data/eval/final/{ALL}", "--order-dir", "data/order",
+           "--validate", f"data/validate/{ALL}", "--benchmarks", f"data/eval/benchmarks/{ALL}",
+           "--benchmark-transfer", f"data/eval/benchmark_transfer/{ALL}", "--singles", f"data/models/single/{ALL}",
+           "--joint", f"data/models/joint/{ALL}", "--curriculum", f"data/models/curriculum/{ALL}",
+           "--temperature", f"data/ablation/temperature/{ALL}", "--answer-format", f"data/ablation/answer_format/{ALL}",
+           "--out", "data/report"),
+          "the paper's tables and figures in data/report/, each accuracy the replicas' mean (± their SD)",
+          inputs=(f"data/eval/benchmarks/{ALL}/results.csv", f"data/eval/benchmark_transfer/{ALL}/accuracies.csv",
+                  *(f"data/eval/transfer/{ALL}/{f}" for f in ("accuracies.csv", "entropies.csv", "units.jsonl")),
+                  f"data/eval/final/{ALL}/accuracies.csv", f"data/eval/final/{ALL}/units.jsonl",
+                  "data/order/curriculum.json", "data/order/entropy_change.csv",
+                  *(f"data/ablation/temperature/{ALL}/{f}" for f in ("accuracies.csv", "entropies.csv", "units.jsonl")),
+                  f"data/ablation/answer_format/{ALL}/accuracies.csv",
+                  f"data/validate/{ALL}/predictions.csv", f"data/validate/{ALL}/validation.json",
+                  f"data/models/single/{ALL}/{{tasks}}/log.jsonl", f"data/models/joint/{ALL}/log.jsonl",
+                  f"data/models/curriculum/{ALL}/log.jsonl"),
           outputs=("data/report/summary.md", "data/report/table1.csv", "data/report/table2.csv",
                    "data/report/figure3.csv", "data/report/figure3.png",
                    "data/report/table1_benchmarks.csv",
                    "data/report/figure1.png", "data/report/bwt_val.png", "data/report/bwt_test.png",
                    "data/report/entropy_change.png", "data/report/training_curves.png", "data/report/curves/"),
           metrics=("data/report/metrics.json",),
-          params=("order.floor", "order.weights", "eval.accuracy", "eval.samples", "ablations"),
+          params=("seeds", "order.floor", "order.weights", "eval.accuracy", "eval.samples", "ablations"),
           resources="local"),
 )
 

@@ -93,11 +93,11 @@ def test_smoke_dag_runs_as_slurm_jobs_and_matches_a_local_run(tmp_path):
     local_run = _copy_repo(tmp_path / "local")
     code, local_log, _ = run_snakemake(["--cores", "2"], local_run, timeout=900)
     assert code == 0, local_log[-4000:]
-    for name in ("curated/math/train.parquet", "curated/writing/test.parquet", "eval/transfer/accuracies.csv",
-                 "order/bwt.csv", "order/curriculum.json", "eval/final/accuracies.csv", "report/table1.csv"):
+    for name in ("curated/math/train.parquet", "curated/writing/test.parquet", "eval/transfer/seed0/accuracies.csv",
+                 "order/bwt.csv", "order/curriculum.json", "eval/final/seed1/accuracies.csv", "report/table1.csv"):
         assert (cluster / "data" / name).read_bytes() == (local_run / "data" / name).read_bytes(), name
-    pd.testing.assert_frame_equal(pd.read_csv(cluster / "data/eval/final/entropies.csv"),
-                                  pd.read_csv(local_run / "data/eval/final/entropies.csv"), check_exact=False,
+    pd.testing.assert_frame_equal(pd.read_csv(cluster / "data/eval/final/seed0/entropies.csv"),
+                                  pd.read_csv(local_run / "data/eval/final/seed0/entropies.csv"), check_exact=False,
                                   rtol=1e-5)
 
 

@@ -42,8 +42,8 @@ def snakemake_jobs(cwd: Path = REPO, extra: list[str] | None = None) -> dict[str
             continue
         field = lambda name, block=block: set(re.search(rf"^\s+{name}: (.*)$", block, re.M).group(1).split(", "))  # noqa: E731
         wildcards = re.search(r"^\s+wildcards: (.*)$", block, re.M)
-        name = head.group(1) + ("@" + ",".join(v.split("=")[1] for v in wildcards.group(1).split(", "))
-                                if wildcards else "")
+        name = head.group(1) + ("@" + "-".join(v.split("=")[1] for v in wildcards.group(1).split(", "))
+                                if wildcards else "")  # DVC's names: stage@seed-task
         cmd = re.search(r"^Shell command: (.*)$", block, re.M).group(1)
         jobs[name] = {"inputs": field("input"), "outputs": field("output"), "cmd": LOG_REDIRECT.sub("", cmd)}
     return jobs
@@ -205,11 +205,11 @@ def test_both_tools_run_the_dag_and_agree(tmp_path):
         report = json.loads((root / "data/order/curriculum.json").read_text())
         assert sorted(report["order"]) == ["coding", "math", "qa", "writing"]
     # Seeded CPU runs: both tools train and evaluate the very same models (same samples, same scores).
-    for name in ("eval/transfer/accuracies.csv", "order/bwt.csv"):
+    for name in ("eval/transfer/seed0/accuracies.csv", "eval/transfer/seed1/accuracies.csv", "order/bwt.csv"):
         assert (snake / "data" / name).read_bytes() == (dvc / "data" / name).read_bytes(), name
     # Entropies are float32 sums over the vocabulary: Snakemake pins each job to its declared threads
     # (OMP_NUM_THREADS=1 here), DVC leaves torch two, and the last bits of a reduction depend on that.
-    ent_snake, ent_dvc = (pd.read_csv(root / "data/eval/transfer/entropies.csv") for root in (snake, dvc))
+    ent_snake, ent_dvc = (pd.read_csv(root / "data/eval/transfer/seed0/entropies.csv") for root in (snake, dvc))
     pd.testing.assert_frame_equal(ent_snake, ent_dvc, check_exact=False, rtol=1e-5)
     for task in ("math", "coding", "qa", "writing"):
         for split in ("train", "val", "test", "pretrain"):
@@ -226,11 +226,17 @@ def test_both_tools_run_the_dag_and_agree(tmp_path):
         assert all(h["gain"] is None or h["se"] >= 0 for h in metrics["headline"].values())
         assert -1 <= metrics["table4"]["spearman_val_test"] <= 1
         assert len(metrics["figure3"]) == 4  # trained × evaluated answer formats on qa's test split
+        # Two replicas (the smoke profile's seeds): every per-seed stage ran for each, the report averaged them.
+        assert metrics["seeds"] == [0, 1] and "Replicas: 2 training seeds" in summary
+        assert set(metrics["test_accuracy_sd"]) == {"Base", "ST×K", "SFT", "MM", "JT", "CL"}
+        for seed in (0, 1):
+            assert (root / f"data/models/curriculum/seed{seed}/model/config.json").exists()
+            assert (root / f"data/validate/seed{seed}/validation.json").exists()
         for png in ("figure1", "figure3", "bwt_val", "bwt_test", "entropy_change", "training_curves"):
             assert (root / "data/report" / f"{png}.png").read_bytes()[:4] == b"\x89PNG", png
     # The smoke profile's benchmarks (our fixtures): θ0 and every single-task model on each (benchmark_transfer, whose
     # domain averages are order's split `benchmarks`), the final models beside them in Table 1 on the benchmarks.
-    transfer = pd.read_csv(dvc / "data/eval/benchmark_transfer/accuracies.csv")
+    transfer = pd.read_csv(dvc / "data/eval/benchmark_transfer/seed1/accuracies.csv")
     assert len(transfer) == 5 * 3 and set(transfer.split) == {"benchmarks"}  # θ0 + 4 single-task models × 3 domains
     bench_table = pd.read_csv(dvc / "data/report/table1_benchmarks.csv", index_col=[0, 1])
     assert list(bench_table.columns) == ["Base", "ST×K", "SFT", "MM", "JT", "CL"]
@@ -245,29 +251,30 @@ def test_both_tools_run_the_dag_and_agree(tmp_path):
     params = dvc / "params.yaml"
     _set(params, "order.method", "greedy")
     rerun = re.findall(r"Running stage '([^']+)'", _run(["dvc", "repro"], dvc, timeout=600).stdout)
-    assert rerun[0] == "order" and set(rerun) == {"order", *DOWNSTREAM_OF_ORDER}
+    assert rerun[0] == "order" and set(rerun) == {"order", *replicas(DOWNSTREAM_OF_ORDER - {"report"}), "report"}
     # One task's data parameter reruns that task's curation and everything downstream of θ0 (which is
     # trained on every task's data), but no other task's curation.
     _set(params, "data.tasks.math.pretrain_n", _get(params, "data.tasks.math.pretrain_n") + 1)
     rerun = re.findall(r"Running stage '([^']+)'", _run(["dvc", "repro"], dvc, timeout=600).stdout)
     assert rerun[:2] == ["curate@math", "base_model"] and not [s for s in rerun if s.startswith("curate@")][1:]
     # One task's GRPO parameter reruns only that task's training and its consumers.
-    weights = dvc / "data/models/single/math/model/model.safetensors"
+    weights = dvc / "data/models/single/seed0/math/model/model.safetensors"
     before = weights.read_bytes()
     _set(params, "train.overrides.math.lr", 0.0002)
     rerun = re.findall(r"Running stage '([^']+)'", _run(["dvc", "repro"], dvc, timeout=600).stdout)
-    assert rerun[0] == "train_single@math" and set(rerun) <= {"train_single@math", *CONSUMERS_OF_A_TASK_RUN}
-    assert "evaluate_transfer" in rerun and "merge_ties" in rerun  # they read the run's folder, log included
+    math_runs = {"train_single@0-math", "train_single@1-math"}
+    assert set(rerun[:2]) == math_runs and set(rerun) <= {*math_runs, *replicas(CONSUMERS_OF_A_TASK_RUN)}
+    assert "evaluate_transfer@0" in rerun and "merge_ties@1" in rerun  # they read the run's folder, log included
     # DVC skips a consumer whose inputs came out byte-identical: when the smoke model's groups all have
     # σ = 0 (no advantage, so no update at any learning rate) the evaluation, and so `order`, is unchanged.
     if weights.read_bytes() != before:
-        assert set(rerun) == {"train_single@math", *CONSUMERS_OF_A_TASK_RUN}
+        assert set(rerun) == {*math_runs, *replicas(CONSUMERS_OF_A_TASK_RUN)}
     # Snakemake: the same parameter change in the profile reruns the same job (params trigger), nothing else.
     overlay = snake / "configs" / "smoke.yaml"
     _set(overlay, "train.overrides.math.lr", 0.0002)
     dry = _run(["snakemake", "--dry-run", "--cores", "1", *SMOKE], snake).stdout
     assert set(re.findall(r"^rule (\w+):", dry, re.M)) - {"all"} == {"train_single", *CONSUMERS_OF_A_TASK_RUN}
-    assert re.findall(r"^\s+wildcards: task=(\w+)", dry, re.M) == ["math"]
+    assert sorted(re.findall(r"^\s+wildcards: seed=(\d), task=(\w+)", dry, re.M)) == [("0", "math"), ("1", "math")]
     # The order method (the math change reverted): `order` and everything downstream, nothing upstream.
     overlay.write_text(_read_smoke())
     _set(overlay, "order.method", "greedy")
@@ -284,7 +291,12 @@ def test_both_tools_run_the_dag_and_agree(tmp_path):
     status = _run(["dvc", "status"], dvc).stdout
     assert re.findall(r"^(\S+):$", status, re.M) == ["order"], status
     rerun = re.findall(r"Running stage '([^']+)'", _run(["dvc", "repro"], dvc, timeout=600).stdout)
-    assert rerun[0] == "order" and set(rerun) <= {"order", *DOWNSTREAM_OF_ORDER}
+    assert rerun[0] == "order" and set(rerun) <= {"order", *replicas(DOWNSTREAM_OF_ORDER - {"report"}), "report"}
+
+
+def replicas(stages: set[str], seeds: tuple[int, ...] = (0, 1)) -> set[str]:
+    """DVC's names of ``stages`` for every replica of the smoke profile (``order`` and ``report`` have none)."""
+    return {s if s in ("order", "report") else f"{s}@{seed}" for s in stages for seed in seeds}
 
 
 def _read_smoke() -> str:

@@ -18,7 +18,7 @@ pytestmark = pytest.mark.skipif(shutil.which("dvc", path=ENV["PATH"]) is None or
 
 GIT = ["git", "-c", "user.name=omni", "-c", "user.email=omni@example.org", "-c", "init.defaultBranch=main"]
 PULLED = ("data/curated/math/train.parquet", "data/models/base/model.safetensors",
-          "data/order/curriculum.json", "data/eval/final/accuracies.csv", "data/report/table1.csv")
+          "data/order/curriculum.json", "data/eval/final/seed1/accuracies.csv", "data/report/table1.csv")
 
 
 def _reflinks(folder) -> bool:
