@@ -374,7 +374,9 @@ def run(args: argparse.Namespace) -> int:
         else:
             (stage / "table1_benchmarks.csv").write_text("domain,benchmark\n")
         write_json_atomic(stage / "metrics.json", metrics)
-        save_bar_chart(t1.drop(index="Δrel"), stage / "figure1.png", "Test accuracy per task (Figure 1 style)")
+        save_bar_chart(t1.drop(index="Δrel"), stage / "figure1.png", "Test accuracy per task (Figure 1 style)"
+                       + (f", mean ± SD over {len(seeds)} seeds" if len(seeds) > 1 else ""),
+                       errors=t1_sd.drop(index="Δrel") if len(seeds) > 1 else None)
         for split in ("val", "test"):
             save_heatmap(bwt[split].to_numpy(), tasks, tasks, stage / f"bwt_{split}.png",
                          title=f"Backward transfer BWT_ij ({split}, Eq. 6)", row_label="evaluated on (i)",

@@ -13,15 +13,18 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 
-def save_bar_chart(table: pd.DataFrame, path: str | Path, title: str) -> None:
-    """Grouped bars: one group per row (task, Average), one bar per column (model), values in %."""
+def save_bar_chart(table: pd.DataFrame, path: str | Path, title: str, errors: pd.DataFrame | None = None) -> None:
+    """Grouped bars: one group per row (task, Average), one bar per column (model), values in %; ``errors``
+    (the same shape, e.g. the across-seed SD): ±1 error bars where a value is a number."""
     rows, cols = list(table.index), list(table.columns)
     width = 0.8 / max(1, len(cols))
     fig, ax = plt.subplots(figsize=(max(6.0, 1.6 * len(rows) + 2), 4.2))
     x = np.arange(len(rows))
     for j, col in enumerate(cols):
         values = 100 * table[col].to_numpy(dtype=float)
-        bars = ax.bar(x + (j - (len(cols) - 1) / 2) * width, values, width, label=col)
+        spread = None if errors is None else np.nan_to_num(100 * errors.loc[rows, col].to_numpy(dtype=float))
+        bars = ax.bar(x + (j - (len(cols) - 1) / 2) * width, values, width, label=col, yerr=spread,
+                      capsize=2 if spread is not None and spread.any() else 0)
         ax.bar_label(bars, fmt="%.0f", fontsize=7, padding=1)
     ax.set_xticks(x, labels=rows)
     ax.set_ylabel("accuracy (%)")

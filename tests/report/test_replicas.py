@@ -59,3 +59,14 @@ def test_markdown_shows_the_sd_beside_each_mean():
 
 def test_expand_seeds_gives_one_path_per_replica():
     assert expand_seeds(["a/seed{seeds}/x.csv", "b.csv"], [0, 2]) == ["a/seed0/x.csv", "a/seed2/x.csv", "b.csv"]
+
+
+def test_figure1_draws_the_across_seed_sd_as_error_bars(tmp_path):
+    from pipeline.report.figures import save_bar_chart
+
+    table = pd.DataFrame({"JT": [0.5, 0.6], "CL": [0.6, 0.7]}, index=["math", "Average"])
+    spread = pd.DataFrame({"JT": [0.05, 0.02], "CL": [0.1, np.nan]}, index=["math", "Average"])
+    save_bar_chart(table, tmp_path / "plain.png", "t")
+    save_bar_chart(table, tmp_path / "bars.png", "t", errors=spread)
+    assert (tmp_path / "bars.png").read_bytes()[:4] == b"\x89PNG"
+    assert (tmp_path / "bars.png").read_bytes() != (tmp_path / "plain.png").read_bytes()
