@@ -309,7 +309,7 @@ class VerlParams(Section):
 
 
 class TrainParams(Section):
-    """GRPO stages (train_single@{task}, train_joint, train_curriculum)."""
+    """GRPO stages (train_single@{seed}-{task}, train_joint, train_curriculum)."""
 
     backend: Literal["local", "verl"] = Field(
         "local", description="local: our MT-GRPO loop (CPU or one GPU); verl: one `verl.trainer.main_ppo` run per "
@@ -317,9 +317,9 @@ class TrainParams(Section):
     grpo: GRPOParams = Field(default_factory=GRPOParams)
     verl: VerlParams = Field(default_factory=VerlParams)
     overrides: dict[str, dict[str, Any]] = Field(
-        default_factory=dict, description="Per-task overrides of grpo: a task's settings in train_single@{task} and "
-        "in its curriculum segment; its max_steps also caps its prompts in the joint run "
-        "(e.g. {math: {lr: 5e-5}}); changing one reruns only that task's branch.")
+        default_factory=dict, description="Per-task overrides of grpo: a task's settings in "
+        "train_single@{seed}-{task} and in its curriculum segment; its max_steps also caps its prompts in the joint "
+        "run (e.g. {math: {lr: 5e-5}}); changing one reruns only that task's branch.")
 
     def for_single(self, task: str) -> GRPOParams:
         return GRPOParams.model_validate({**self.grpo.model_dump(), **self.overrides.get(task, {})})
