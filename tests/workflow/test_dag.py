@@ -275,7 +275,18 @@ def test_both_tools_run_the_dag_and_agree(tmp_path):
     dry = _run(["snakemake", "--dry-run", "--cores", "1", *SMOKE], snake).stdout
     assert set(re.findall(r"^rule (\w+):", dry, re.M)) - {"all"} == {"train_single", *CONSUMERS_OF_A_TASK_RUN}
     assert sorted(re.findall(r"^\s+wildcards: seed=(\d), task=(\w+)", dry, re.M)) == [("0", "math"), ("1", "math")]
-    # The order method (the math change reverted): `order` and everything downstream, nothing upstream.
+    # A third seed (the math change reverted): the new replica's jobs, then `order` and what follows it; the
+    # existing replicas' jobs before `order` are not rerun.
+    overlay.write_text(_read_smoke())
+    _set(overlay, "seeds", [0, 1, 2])
+    dry = _run(["snakemake", "--dry-run", "--cores", "1", *SMOKE], snake).stdout
+    before_order = {"train_single", "evaluate_transfer", "benchmark_transfer", "sft_rft", "merge_ties",
+                    "train_joint", "ablate_temperature", "ablate_format"}
+    jobs = [(m.group(1), seed.group(1)) for block in re.split(r"\n(?=(?:local)?rule \w+:)", dry)
+            if (m := re.match(r"(?:local)?rule (\w+):", block)) and (seed := re.search(r"wildcards: seed=(\d)", block))]
+    assert {rule for rule, seed in jobs if seed != "2"} <= set(DOWNSTREAM_OF_ORDER), jobs
+    assert {rule for rule, seed in jobs if seed == "2"} >= before_order, jobs
+    # The order method: `order` and everything downstream, nothing upstream.
     overlay.write_text(_read_smoke())
     _set(overlay, "order.method", "greedy")
     dry = _run(["snakemake", "--dry-run", "--cores", "1", *SMOKE], snake).stdout
