@@ -267,7 +267,7 @@ def run(args: argparse.Namespace) -> int:
         for v in verdicts.values():
             verdict = ("holds" + (" (beyond 2 SE)" if v["beyond_noise"] else " (within 2 SE)")) if v["holds"] \
                 else "does not hold"
-            lines.append(f"- {v['task']} trained at T={v['temperature']:g}: predicted to {v['predicted']} on "
+            lines.append(f"- {v['task']} trained at T={v['temperature']:g}: the paper predicts it {v['predicted']} on "
                          f"{v['task']}; measured {v['difference']:+.3f} ± {v['se']:.3f} (paired, greedy"
                          + (f"; SD across seeds {v['sd']:.3f}" if v.get("sd") is not None else "")
                          + f"): **{verdict}**.")
