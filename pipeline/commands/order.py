@@ -98,8 +98,8 @@ def tables_of_split(paths: list[str], split: str | None, replicas: int = 1) -> l
     holding = [p for p in paths if split in splits_in(p)]
     if len(holding) != replicas:
         found = "; ".join(f"{p}: {', '.join(sorted(splits_in(p))) or 'no rows'}" for p in paths)
-        raise UserError(f"{len(holding)} tables hold rows of split '{split}', expected {replicas} (one per seed) "
-                        f"({found})")
+        count = "no table holds" if not holding else f"{len(holding)} tables hold"
+        raise UserError(f"{count} rows of split '{split}', expected {replicas} (one per seed) ({found})")
     return holding
 
 
