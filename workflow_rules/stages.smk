@@ -223,6 +223,7 @@ rule train_curriculum:
     output:
         directory("data/models/curriculum/seed{seed}/model"),
         directory("data/models/curriculum/seed{seed}/segments"),
+        directory("data/models/curriculum/seed{seed}/checkpoints"),
         "data/models/curriculum/seed{seed}/log.jsonl",
         "data/models/curriculum/seed{seed}/metrics.json",
     params:
@@ -249,6 +250,7 @@ rule train_joint:
         code=stage_code("train_joint"),
     output:
         directory("data/models/joint/seed{seed}/model"),
+        directory("data/models/joint/seed{seed}/checkpoints"),
         "data/models/joint/seed{seed}/log.jsonl",
         "data/models/joint/seed{seed}/metrics.json",
     params:

@@ -99,7 +99,7 @@ def test_slurm_profile_resolves_from_the_repo_root_and_holds_site_settings_only(
     site = render_profile({"OMNI_SLURM_PARTITION": "gpu", "OMNI_SLURM_ACCOUNT": "proj"})
     assert site["default-resources"] == {"slurm_partition": "gpu", "slurm_account": "proj"}
     paper = subprocess.run(["snakemake", "--cores", "all", "--profile", "slurm", "--configfile", "configs/paper.yaml",
-                            "--dry-run", "--forceall", "train_joint"], cwd=REPO,
+                            "--dry-run", "--forceall", "data/models/joint/seed0/model"], cwd=REPO,
                            env={**ENV, "OMNI_SLURM_GPU_MODEL": "h100"}, capture_output=True, text=True)
     assert paper.returncode == 0, paper.stderr[-3000:]
     assert re.search(r"rule train_joint:(?:\n\s+.*)*?\n\s+resources: .*gres=gpu:h100:8", paper.stdout), paper.stdout[-3000:]
