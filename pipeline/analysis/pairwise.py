@@ -39,6 +39,20 @@ def _positions(order: Sequence[int], k: int) -> np.ndarray:
     return position
 
 
+def _pair_log_ratios(self_acc: FloatArray, pair_acc: FloatArray, on_second: bool) -> FloatArray:
+    """``M[i, j] = log P[i, j, t] − log a_t`` with ``t = j`` (``on_second``) or ``t = i``; zero diagonal."""
+    a = np.asarray(self_acc, dtype=np.float64)
+    p = np.asarray(pair_acc, dtype=np.float64)
+    k = a.shape[0]
+    out = np.zeros((k, k))
+    for i in range(k):
+        for j in range(k):
+            if i != j:
+                t = j if on_second else i
+                out[i, j] = np.log(p[i, j, t]) - np.log(a[t])
+    return out
+
+
 def forward_transfer(self_acc: FloatArray, pair_acc: FloatArray) -> FloatArray:
     """(P1): ``F[i, k] = log P[i, k, k] − log a_k``, zero on the diagonal.
 
@@ -47,28 +61,12 @@ def forward_transfer(self_acc: FloatArray, pair_acc: FloatArray) -> FloatArray:
         pair_acc: ``(K, K, K)``: ``pair_acc[i, j, t]`` the accuracy on task ``t`` of the pair curriculum
             ``i → j`` (the diagonal ``i = j`` is not read).
     """
-    a = np.asarray(self_acc, dtype=np.float64)
-    p = np.asarray(pair_acc, dtype=np.float64)
-    k = a.shape[0]
-    f = np.zeros((k, k))
-    for i in range(k):
-        for j in range(k):
-            if i != j:
-                f[i, j] = np.log(p[i, j, j]) - np.log(a[j])
-    return f
+    return _pair_log_ratios(self_acc, pair_acc, on_second=True)
 
 
 def backward_transfer(self_acc: FloatArray, pair_acc: FloatArray) -> FloatArray:
     """(P2): ``B[k, j] = log P[k, j, k] − log a_k``, zero on the diagonal (arguments as :func:`forward_transfer`)."""
-    a = np.asarray(self_acc, dtype=np.float64)
-    p = np.asarray(pair_acc, dtype=np.float64)
-    k = a.shape[0]
-    b = np.zeros((k, k))
-    for i in range(k):
-        for j in range(k):
-            if i != j:
-                b[i, j] = np.log(p[i, j, i]) - np.log(a[i])
-    return b
+    return _pair_log_ratios(self_acc, pair_acc, on_second=False)
 
 
 def transfer_sums(forward: FloatArray, backward: FloatArray, order: Sequence[int]) -> tuple[FloatArray, FloatArray]:
