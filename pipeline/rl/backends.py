@@ -30,10 +30,11 @@ def train_backend(name: str) -> Callable[..., dict]:
 
 @TRAIN_BACKENDS.register("local")
 def train_local(params, plan: TrainPlan, base: Path, out: Path, dry_run: bool = False,
-                singles: Path | None = None) -> dict:
+                singles: Path | None = None, pairs: Path | None = None) -> dict:
     """Our MT-GRPO loop (:class:`~pipeline.rl.trainer.GRPOTrainer`) on CPU or one GPU; resumable from
     ``out/work`` (snapshots for checkpoint selection, ``keep_every``, are kept for single-task runs only).
-    A curriculum starts from ``singles/<first task>`` when that single-task run is exactly its first segment."""
+    A curriculum starts from ``pairs/runs/<first>-<second>`` when that pair run is exactly its first two
+    segments, else from ``singles/<first task>`` when that single-task run is exactly its first segment."""
     import numpy as np
 
     from ..io import staged_outputs, write_json_atomic
@@ -53,8 +54,8 @@ def train_local(params, plan: TrainPlan, base: Path, out: Path, dry_run: bool = 
         trainer = GRPOTrainer(model, tokenizer, plan.records, plan.schedule, plan.grpo, rewards, out / "work",
                               params.seed, ref, segment_params=plan.segment_params,
                               keep_segments=plan.mode == "curriculum")
-        if plan.mode == "curriculum" and singles is not None and plan.schedule:
-            trainer.adopt_first_segment(Path(singles) / plan.schedule[0].segment)
+        if plan.mode == "curriculum":
+            trainer.adopt_prefix(prefix_runs(plan, singles, pairs))
         last = trainer.train()
     finally:
         rewards.close()
@@ -83,6 +84,16 @@ def train_local(params, plan: TrainPlan, base: Path, out: Path, dry_run: bool = 
             shutil.rmtree(out / kept, ignore_errors=True)  # snapshots of an earlier run must not linger
     shutil.rmtree(out / "work", ignore_errors=True)  # the resumable state (already gone with the replaced folder)
     return {**summary, **timings}
+
+
+def prefix_runs(plan: TrainPlan, singles: Path | None, pairs: Path | None) -> list[Path]:
+    """The finished runs a curriculum may start from: its first task's single-task run and, with three tasks or
+    more, the pair run of its first two (``train-pairs``)."""
+    order = [name for name, _ in plan.segments()]
+    runs = [Path(singles) / order[0]] if singles is not None and order else []
+    if pairs is not None and len(order) > 2:
+        runs.append(Path(pairs) / "runs" / f"{order[0]}-{order[1]}")
+    return runs
 
 
 def describe(plan: TrainPlan) -> str:

@@ -10,13 +10,15 @@ from .plan import plan_training
 
 
 def train_run(params, mode: str, base: Path, curated: Path, out: Path, task: str | None = None,
-              order: list[str] | None = None, dry_run: bool = False, singles: Path | None = None) -> dict:
+              order: list[str] | None = None, dry_run: bool = False, singles: Path | None = None,
+              pairs: Path | None = None) -> dict:
     """One GRPO run with ``train.backend``; writes ``out/{model,log.jsonl,metrics.json,checkpoints,segments}``
-    and returns the summary (with ``dry_run``: prints what it would run and writes nothing). ``singles``: the
-    single-task runs a curriculum may start from (see ``train --singles``)."""
+    and returns the summary (with ``dry_run``: prints what it would run and writes nothing). ``singles`` and
+    ``pairs``: the single-task runs and pair runs (``train-pairs``) a curriculum may start from (see ``train
+    --singles``)."""
     plan = plan_training(params, mode, curated, task=task, order=order)
     run = train_backend(params.train.backend)
     if dry_run:
-        return run(params, plan, base, out, dry_run=True, singles=singles)
+        return run(params, plan, base, out, dry_run=True, singles=singles, pairs=pairs)
     with run_folder_lock(out):  # one run at a time per folder: two would interleave one log
-        return run(params, plan, base, out, singles=singles)
+        return run(params, plan, base, out, singles=singles, pairs=pairs)

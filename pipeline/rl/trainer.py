@@ -16,11 +16,13 @@ from there (its log cut back to that step) and, on CPU with fixed seeds, reaches
 weights as an uninterrupted run. A curriculum saves
 an HF model at each task boundary (``segments/<i>-<task>``) for per-stage evaluation.
 
-A single-task run leaves ``FINAL_STATE`` (the RNG states after its last step and the identity of
-what it trained: θ0, batches, settings, seed, rewards). A curriculum whose first segment is that
-very run — the same task's batches, drawn first from the same seed, under the same settings — starts
-from it (:meth:`GRPOTrainer.adopt_first_segment`) instead of training it again: the weights, RNG
-states and log are exactly those the segment would produce, as when resuming at a segment boundary.
+Every finished run leaves ``FINAL_STATE`` (the RNG states after its last step and the identity of
+what it trained: θ0, batches, settings per segment, seed, rewards). A curriculum whose first segments
+are that very run — a single-task run, or a shorter curriculum such as a pair ``i → j`` of
+``train-pairs``: the same tasks' batches, drawn in the same order from the same seed, under the same
+settings — starts from it (:meth:`GRPOTrainer.adopt_prefix`) instead of training them again: the
+weights, RNG states and log are exactly those the segments would produce, as when resuming at a
+segment boundary.
 
 ``segment_params`` gives a curriculum segment its own settings (each task's single-task GRPO
 parameters); each segment then starts a fresh optimizer and LR schedule, as one verl run per
@@ -71,14 +73,19 @@ def run_fingerprint(model, schedule: Sequence[Batch], params: GRPOParams | dict[
     return digest.hexdigest()
 
 
-FINAL_STATE = "grpo_state.pt"  # beside the final model of a run: RNG states and the identity of its only segment
+FINAL_STATE = "grpo_state.pt"  # beside the final model of a run: RNG states and the identity of its segments
 
 
-def segment_key(model, batches: Sequence[Batch], params: GRPOParams, seed: int, rewards: dict[str, Any]) -> str:
-    """Identity of a run's first segment trained from ``model``: equal keys → equal weights and RNG states
-    at its end. Snapshot and checkpoint intervals do not change the arithmetic and are left out."""
-    neutral = params.model_copy(update={"keep_every": 0, "checkpoint_every": 0})
-    return run_fingerprint(model, batches, {"segment": neutral, "rewards": rewards}, seed)
+def segment_key(model, batches: Sequence[Batch], params: GRPOParams | Sequence[GRPOParams], seed: int,
+                rewards: dict[str, Any]) -> str:
+    """Identity of a run's first segments trained from ``model`` (``params``: the settings of each, or of the one
+    segment): equal keys → equal weights and RNG states at their end. Snapshot and checkpoint intervals do not
+    change the arithmetic and are left out."""
+    settings = [params] if isinstance(params, GRPOParams) else list(params)
+    neutral = [p.model_copy(update={"keep_every": 0, "checkpoint_every": 0}) for p in settings]
+    identity = {"segment": neutral[0]} if len(neutral) == 1 else \
+        {"segments": [p.model_dump(mode="json") for p in neutral]}
+    return run_fingerprint(model, batches, {**identity, "rewards": rewards}, seed)
 
 
 @dataclass
@@ -133,10 +140,11 @@ class GRPOTrainer:
         self.timings_path = self.out / TIMINGS
         self.fingerprint = run_fingerprint(model, self.schedule, {"": params, **self.segment_params}, seed) \
             if self.segment_params else run_fingerprint(model, self.schedule, params, seed)
-        first = self.first_segment = self.schedule[:self.spans[0].stop] if self.spans else []
         rewards_id = rewards.params.model_dump(mode="json") if hasattr(rewards, "params") else {}
-        self.first_key = segment_key(model, first, self.params_of(first[0].segment) if first else params, seed,
-                                     rewards_id)
+        self.prefix_keys = [segment_key(model, self.schedule[:span.stop],
+                                        [self.params_of(s.name) for s in self.spans[:n]], seed, rewards_id)
+                            for n, span in enumerate(self.spans, start=1)]
+        """``prefix_keys[n - 1]``: the identity of this run's first ``n`` segments (:func:`segment_key`)."""
         self._new_optimizer(0)
 
     def params_of(self, segment: str) -> GRPOParams:
@@ -191,37 +199,56 @@ class GRPOTrainer:
         return True
 
     def adopt_first_segment(self, run: Path) -> bool:
-        """Start a fresh curriculum from the finished single-task run in ``run`` when that run is exactly this
-        curriculum's first segment (same key, see :func:`segment_key`): its final weights, RNG states and log
-        become this run's state at the segment boundary, saved as the resumable checkpoint. Returns whether it
-        did; a run in progress (a checkpoint exists) is left to resume."""
-        state_file = Path(run) / "model" / FINAL_STATE
-        if self.state.step or latest_checkpoint(self.out) is not None or not state_file.exists() or not self.schedule:
+        """:meth:`adopt_prefix` of the one run ``run`` (a single-task run: this curriculum's first segment)."""
+        return self.adopt_prefix([run])
+
+    def adopt_prefix(self, runs: Sequence[Path]) -> bool:
+        """Start a fresh curriculum from the finished run among ``runs`` that is exactly its longest prefix of
+        segments (same key, see :func:`segment_key`; a single-task run is a one-segment prefix, a pair ``i → j``
+        a two-segment one): its final weights, RNG states, log and segment models become this run's state at
+        that segment boundary, saved as the resumable checkpoint. Returns whether it did; a run in progress (a
+        checkpoint exists) is left to resume, and a run that is all of this one is not adopted."""
+        if self.state.step or latest_checkpoint(self.out) is not None or len(self.spans) < 2:
             return False
-        saved = torch.load(state_file, weights_only=False)
-        if saved.get("key") != self.first_key:
-            print(f"{run}: a different run than this curriculum's first segment (θ0, batches, settings, seed or "
-                  "rewards differ); training the segment", file=sys.stderr)
+        found: list[tuple[int, Path, dict[str, Any]]] = []
+        for run in runs:
+            state_file = Path(run) / "model" / FINAL_STATE
+            if not state_file.exists():
+                continue
+            saved = torch.load(state_file, weights_only=False)
+            n = int(saved.get("segments", 1))
+            if n < len(self.spans) and saved.get("key") == self.prefix_keys[n - 1]:
+                found.append((n, Path(run), saved))
+            else:
+                print(f"{run}: a different run than this curriculum's first segment(s) (θ0, batches, settings, "
+                      "seed or rewards differ); training the segment(s)", file=sys.stderr)
+        if not found:
             return False
+        n, run, saved = max(found, key=lambda f: f[0])
         from transformers import AutoModelForCausalLM
 
-        name = self.schedule[0].segment
-        steps = len(self.first_segment)
-        loaded = AutoModelForCausalLM.from_pretrained(Path(run) / "model", dtype=torch.float32)
+        steps = self.spans[n - 1].stop
+        loaded = AutoModelForCausalLM.from_pretrained(run / "model", dtype=torch.float32)
         self.model.load_state_dict(loaded.state_dict())
         self.out.mkdir(parents=True, exist_ok=True)
         shutil.rmtree(self.out / "segments", ignore_errors=True)
         shutil.rmtree(self.out / "checkpoints", ignore_errors=True)
-        lines = (Path(run) / "log.jsonl").read_text().splitlines()[:steps]
+        lines = (run / "log.jsonl").read_text().splitlines()[:steps]
         write_text_atomic(self.log_path, "".join(line + "\n" for line in lines))
-        self.timings_path.unlink(missing_ok=True)  # the adopted steps' timings stay with the single-task run
-        seg_dir = self.out / "segments" / f"1-{name}"
-        self.model.save_pretrained(seg_dir)
-        self.tokenizer.save_pretrained(seg_dir)
+        self.timings_path.unlink(missing_ok=True)  # the adopted steps' timings stay with the run they came from
+        for span in self.spans[:n]:
+            seg_dir = self.out / "segments" / f"{span.number}-{span.name}"
+            if n == 1:  # a single-task run keeps no segment models: its final model is the boundary's
+                self.model.save_pretrained(seg_dir)
+                self.tokenizer.save_pretrained(seg_dir)
+            else:
+                shutil.copytree(run / "segments" / seg_dir.name, seg_dir)
         _set_rng_state(saved["rng"])
         self.state.step = steps
         self.save_checkpoint()
-        print(f"first segment ({name}, {steps} steps) taken from the single-task run {run}", file=sys.stderr)
+        names = " → ".join(span.name for span in self.spans[:n])
+        print(f"first {'segment' if n == 1 else f'{n} segments'} ({names}, {steps} steps) taken from the "
+              f"{'single-task run' if n == 1 else 'run'} {run}", file=sys.stderr)
         return True
 
     # ----------------------------------------------------------------- one step
@@ -344,9 +371,9 @@ class GRPOTrainer:
             if self.p.checkpoint_every and self.state.step % self.p.checkpoint_every == 0:
                 self.save_checkpoint()
         bar.close()
-        if len(self.spans) == 1:
-            torch.save({"key": self.first_key, "rng": _rng_state(), "step": self.state.step},
-                       self.out / FINAL_STATE)  # a curriculum that starts with this very run can start from it
+        if self.spans:  # a curriculum that starts with this very run can start from it
+            torch.save({"key": self.prefix_keys[-1], "segments": len(self.spans), "rng": _rng_state(),
+                        "step": self.state.step}, self.out / FINAL_STATE)
         return last
 
 

@@ -227,9 +227,10 @@ def worker_params(params, root: Path | None = None):
 
 @TRAIN_BACKENDS.register("verl")
 def train_verl(params, plan: TrainPlan, base: Path, out: Path, dry_run: bool = False,
-               singles: Path | None = None) -> dict:
+               singles: Path | None = None, pairs: Path | None = None) -> dict:
     """Run ``plan`` as verl runs; with ``dry_run``, print each command and its rendered config instead.
-    ``singles`` is not used: verl runs are not bit-reproducible, so a curriculum trains its first segment.
+    ``singles`` and ``pairs`` are not used: verl runs are not bit-reproducible, so a curriculum trains every
+    segment.
     The reward workers read the run's resolved parameters from ``out/work/params.yaml`` (written here), so a
     run started from params.yaml and overlays, or from a DVC experiment, scores with exactly its own."""
     from omegaconf import OmegaConf

@@ -245,3 +245,64 @@ def test_rows_without_advantage_skip_the_update_without_changing_it(setup, tmp_p
             other = dict(b["tasks"][task])
             assert other.pop("entropy") == pytest.approx(stats["entropy"], rel=1e-6)
             assert {k: v for k, v in stats.items() if k != "entropy"} == other
+
+
+@pytest.fixture(scope="module")
+def setup3():
+    """Three tasks (the writing reward is the offline rubric judge): curricula long enough to have a pair prefix."""
+    params = parse_params({"tasks": ["math", "qa", "writing"], "data": {"tasks": {
+        "math": {"source": "synthetic_math", "n": 40}, "qa": {"source": "synthetic_qa", "n": 40, "facts": 10},
+        "writing": {"source": "synthetic_writing", "n": 40}}}})
+    records = {t: curate_task(params, t)[0]["train"] for t in params.tasks}
+    corpus = [m["content"] for rs in records.values() for r in rs for m in r["prompt"]] * 2
+    return records, build_tokenizer(corpus, vocab_size=400)
+
+
+def _curriculum_folder(setup, root: Path, order: list[str], adopt: list[Path] = ()):
+    """A finished curriculum laid out as the local backend writes it (model/ with the final state, log.jsonl,
+    segments/), trained from the same θ0 and seed; ``adopt``: runs it may start from."""
+    import shutil
+
+    from pipeline.rl.trainer import FINAL_STATE
+
+    records, tokenizer = setup
+    torch.manual_seed(0)
+    model = make_model(tokenizer)
+    schedule = curriculum_schedule({t: 4 for t in records}, order, 2, 1, np.random.default_rng(0))
+    trainer = GRPOTrainer(model, tokenizer, records, schedule, GRPO, RewardModel(RewardParams()), root / "work",
+                          seed=0, keep_segments=True)
+    adopted = trainer.adopt_prefix(adopt)
+    trainer.train()
+    model.save_pretrained(root / "model")
+    shutil.copy(root / "work" / FINAL_STATE, root / "model" / FINAL_STATE)
+    shutil.copy(root / "work" / "log.jsonl", root / "log.jsonl")
+    shutil.copytree(root / "work" / "segments", root / "segments")
+    return model, adopted
+
+
+def test_a_curriculum_starts_exactly_from_the_pair_run_of_its_first_two_tasks(setup3, tmp_path, capsys):
+    full, _ = _curriculum_folder(setup3, tmp_path / "full", ["qa", "math", "writing"])
+    pair, _ = _curriculum_folder(setup3, tmp_path / "pair", ["qa", "math"])
+    other, _ = _curriculum_folder(setup3, tmp_path / "other", ["math", "qa"])  # not a prefix: another order
+    capsys.readouterr()
+    model, adopted = _curriculum_folder(setup3, tmp_path / "adopted", ["qa", "math", "writing"],
+                                        [tmp_path / "other", tmp_path / "pair"])
+    assert adopted
+    err = capsys.readouterr().err
+    assert "first 2 segments (qa → math, 4 steps) taken from the run" in err and "other: a different run" in err
+    for (name, a), b in zip(full.state_dict().items(), model.state_dict().values()):
+        assert torch.equal(a, b), name
+    logs = [json.loads(line) for line in (tmp_path / "adopted" / "log.jsonl").read_text().splitlines()]
+    ref = [json.loads(line) for line in (tmp_path / "full" / "log.jsonl").read_text().splitlines()]
+    assert [m["segment"] for m in logs] == ["qa", "qa", "math", "math", "writing", "writing"]
+    assert [m["tasks"] for m in logs] == [m["tasks"] for m in ref]
+    assert sorted(p.name for p in (tmp_path / "adopted" / "segments").iterdir()) == ["1-qa", "2-math", "3-writing"]
+    # the longest prefix wins: offered the single-task run of qa too, the curriculum starts from the pair
+    _curriculum_folder(setup3, tmp_path / "single", ["qa"])
+    capsys.readouterr()
+    _, adopted_again = _curriculum_folder(setup3, tmp_path / "again", ["qa", "math", "writing"],
+                                          [tmp_path / "single", tmp_path / "pair"])
+    assert adopted_again and "first 2 segments" in capsys.readouterr().err
+    # a run that is the whole curriculum is not adopted (nothing would be left to train)
+    _, whole = _curriculum_folder(setup3, tmp_path / "whole", ["qa", "math"], [tmp_path / "pair"])
+    assert not whole
