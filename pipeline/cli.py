@@ -16,7 +16,8 @@ from typing import Callable, Sequence
 from . import __version__
 from .errors import EXIT_USER_ERROR, UserError
 
-COMMAND_MODULES = ("curate", "base_model", "train", "evaluate", "order", "sft_rft", "merge_ties", "validate",
+COMMAND_MODULES = ("curate", "base_model", "train", "train_pairs", "evaluate", "order", "sft_rft", "merge_ties",
+                   "validate",
                    "benchmark", "ablate_temperature", "ablate_format", "report",
                    "score", "export_verl", "ray_run",
                    "params", "stages", "preflight")

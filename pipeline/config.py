@@ -29,9 +29,10 @@ class Section(BaseModel):
 class OrderParams(Section):
     """The ``order`` stage: BWT matrix, Algorithm 1 and the curriculum choice (Section 3)."""
 
-    method: Literal["exact", "greedy", "forgettability", "heuristic"] = Field(
-        "exact", description="Solver whose order is recommended in curriculum.json "
-        "(exact LOP, Algorithm 2 greedy, forgettability ranking, or large-K heuristic).")
+    method: Literal["exact", "greedy", "forgettability", "heuristic", "pairwise"] = Field(
+        "exact", description="Whose order is recommended in curriculum.json: Algorithm 1 with a solver (exact LOP, "
+        "Algorithm 2 greedy, forgettability ranking, large-K heuristic), or pairwise: the LOP over the pairwise "
+        "predictor's scores (docs/curriculum.md; needs pairs.enabled), exact for K ≤ exact_max_k.")
     split: Literal["val", "test", "benchmarks"] = Field(
         "val", description="Which split's BWT matrix drives the order (the paper reports val and test): val or test of "
         "the curated data (evaluate_transfer), or benchmarks: each domain's benchmarks averaged (benchmark_transfer; "
@@ -44,6 +45,9 @@ class OrderParams(Section):
     exact_max_k: int = Field(
         20, ge=1, le=24, description="Largest K solved exactly by subset DP; above it the heuristic is used.")
     restarts: int = Field(20, ge=0, description="Random restarts of the large-K heuristic.")
+    pairwise_scales: tuple[float, float] = Field(
+        (1.0, 1.0), description="λ_F, λ_B of the pairwise predictor (P3): how much each measured forward and "
+        "backward transfer counts in an order (validate_predictions reports the values fitted on trained orders).")
 
     @field_validator("weights")
     @classmethod
@@ -396,13 +400,27 @@ class BaselineParams(Section):
     merge: MergeParams = Field(default_factory=MergeParams)
 
 
+class PairParams(Section):
+    """train_pairs: every ordered pair of tasks as a two-segment curriculum, for the pairwise predictor."""
+
+    enabled: bool = Field(
+        False, description="Train the K(K−1) curricula i → j (the first segment is i's single-task run) and "
+        "evaluate them on every task, val and test: the forward and backward transfers of the pairwise predictor "
+        "(docs/curriculum.md). Off: train_pairs writes an empty table and only Algorithm 1 predicts.")
+
+
 class ValidateParams(Section):
-    """validate_predictions: extra curricula trained to check Algorithm 1's predictions (Table 3)."""
+    """validate_predictions: extra curricula trained to check the predictions of Algorithm 1 (Table 3) and of
+    the pairwise predictor."""
 
     orders: list[str] = Field(
         default_factory=lambda: ["worst"], description="Curricula to train and compare with their predicted "
         "accuracies: 'worst' (the lowest predicted S; needs K ≤ 8), 'best' (train_curriculum's order, reused, "
-        "never retrained: it is always reported) or an explicit order 'math>coding>qa>writing'.")
+        "never retrained: it is always reported), 'all' (every one of the K! orders; K ≤ 8) or an explicit order "
+        "'math>coding>qa>writing'.")
+    sample: int = Field(
+        0, ge=0, description="Further orders drawn at random (seeded by `seed`) from those not listed: a sample of "
+        "the K! orders as ground truth (configs/ground_truth.yaml).")
     split: Literal["val", "test"] = Field(
         "test", description="Split of the comparison: Algorithm 1 runs on this split's BWT and θ0 accuracies, and "
         "the trained curricula are evaluated on it (the paper's Table 3 uses test).")
@@ -515,6 +533,7 @@ class Params(Section):
     eval: EvalParams = Field(default_factory=EvalParams)
     order: OrderParams = Field(default_factory=OrderParams)
     baselines: BaselineParams = Field(default_factory=BaselineParams)
+    pairs: PairParams = Field(default_factory=PairParams)
     validate_: ValidateParams = Field(default_factory=ValidateParams, alias="validate")
     ablations: AblationParams = Field(default_factory=AblationParams)
     benchmarks: BenchmarkParams = Field(default_factory=BenchmarkParams)
@@ -577,12 +596,14 @@ class Params(Section):
             except ValidationError as exc:
                 raise ValueError(f"train.overrides.{task}: {exc.errors()[0]['msg']}") from None
         for spec in self.validate_.orders:
-            if spec in ("best", "worst"):
+            if spec in ("best", "worst", "all"):
                 continue
             order = [t.strip() for t in spec.split(">")]
             if sorted(order) != sorted(self.tasks):
-                raise ValueError(f"validate.orders: {spec!r} must be 'best', 'worst' or an order listing each task "
-                                 f"once, separated by '>' (tasks are {self.tasks})")
+                raise ValueError(f"validate.orders: {spec!r} must be 'best', 'worst', 'all' or an order listing each "
+                                 f"task once, separated by '>' (tasks are {self.tasks})")
+        if self.order.method == "pairwise" and not self.pairs.enabled:
+            raise ValueError("order.method: pairwise needs the pair runs (pairs.enabled: true)")
         if self.train.backend == "verl":
             for task in self.tasks:
                 if self.data.tasks[task].max_prompt_tokens > self.train.verl.max_prompt_length:

@@ -130,13 +130,46 @@ rule benchmark_transfer:
         "python -m pipeline benchmark --transfer data/models/base data/models/single/seed{wildcards.seed} --out data/eval/benchmark_transfer/seed{wildcards.seed} --seed {wildcards.seed} --params .snakemake/omni-thinker/params.yaml > {log} 2>&1"
 
 
-# order: BWT (Eq. 6) of the replicas' mean accuracies, Algorithm 1, the curriculum from the LOP (Eq. 10) and the entropy matrix (Eq. 12)
+# train_pairs@{seed}: every ordered pair i → j as a two-segment curriculum, evaluated on every task: the pairwise predictor's transfers (pairs.enabled; off, an empty table)
+rule train_pairs:
+    input:
+        "data/models/base",
+        expand("data/models/single/seed{seed}/{t}/model", t=TASKS, allow_missing=True),
+        expand("data/models/single/seed{seed}/{t}/log.jsonl", t=TASKS, allow_missing=True),
+        expand("data/curated/{t}/train.parquet", t=TASKS, allow_missing=True),
+        expand("data/curated/{t}/val.parquet", t=TASKS, allow_missing=True),
+        expand("data/curated/{t}/test.parquet", t=TASKS, allow_missing=True),
+        code=stage_code("train_pairs"),
+    output:
+        "data/pairs/seed{seed}/accuracies.csv",
+        "data/pairs/seed{seed}/entropies.csv",
+        "data/pairs/seed{seed}/units.jsonl",
+        directory("data/pairs/seed{seed}/runs"),
+    params:
+        train_backend=lambda wc: param("train.backend", wc),
+        train_verl=lambda wc: param("train.verl", wc),
+        train_grpo=lambda wc: param("train.grpo", wc),
+        rewards=lambda wc: param("rewards", wc),
+        train_overrides=lambda wc: param("train.overrides", wc),
+        eval=lambda wc: param("eval", wc),
+        pairs=lambda wc: param("pairs", wc),
+    resources: **slurm_resources("train_pairs")
+    log:
+        "data/logs/train_pairs/seed{seed}.log",
+    conda:
+        "../environment.yml"
+    shell:
+        "python -m pipeline train-pairs --base data/models/base --singles data/models/single/seed{wildcards.seed} --out data/pairs/seed{wildcards.seed} --seed {wildcards.seed} --params .snakemake/omni-thinker/params.yaml > {log} 2>&1"
+
+
+# order: BWT (Eq. 6) of the replicas' mean accuracies, Algorithm 1 and the pairwise predictor, the curriculum from the LOP (Eq. 10) and the entropy matrix (Eq. 12)
 rule order:
     input:
         expand("data/eval/transfer/seed{s}/accuracies.csv", s=SEEDS, allow_missing=True),
         expand("data/eval/benchmark_transfer/seed{s}/accuracies.csv", s=SEEDS, allow_missing=True),
         expand("data/eval/transfer/seed{s}/entropies.csv", s=SEEDS, allow_missing=True),
         expand("data/eval/benchmark_transfer/seed{s}/entropies.csv", s=SEEDS, allow_missing=True),
+        expand("data/pairs/seed{s}/accuracies.csv", s=SEEDS, allow_missing=True),
         code=stage_code("order"),
     output:
         "data/order/bwt.csv",
@@ -155,7 +188,7 @@ rule order:
     conda:
         "../environment.yml"
     shell:
-        "python -m pipeline order --accuracies data/eval/transfer/seed{{seeds}}/accuracies.csv data/eval/benchmark_transfer/seed{{seeds}}/accuracies.csv --entropies data/eval/transfer/seed{{seeds}}/entropies.csv data/eval/benchmark_transfer/seed{{seeds}}/entropies.csv --out data/order --params .snakemake/omni-thinker/params.yaml > {log} 2>&1"
+        "python -m pipeline order --accuracies data/eval/transfer/seed{{seeds}}/accuracies.csv data/eval/benchmark_transfer/seed{{seeds}}/accuracies.csv --entropies data/eval/transfer/seed{{seeds}}/entropies.csv data/eval/benchmark_transfer/seed{{seeds}}/entropies.csv --pairs data/pairs/seed{{seeds}}/accuracies.csv --out data/order --params .snakemake/omni-thinker/params.yaml > {log} 2>&1"
 
 
 # sft_rft@{seed}: the rejection-sampling SFT baseline from θ0 (Section 4)
@@ -322,7 +355,7 @@ rule evaluate_benchmarks:
         "python -m pipeline benchmark --model sft=data/models/sft/seed{wildcards.seed}/model --model merged=data/models/merged/seed{wildcards.seed}/model --model joint=data/models/joint/seed{wildcards.seed}/model --model curriculum=data/models/curriculum/seed{wildcards.seed}/model --reuse data/eval/benchmark_transfer/seed{wildcards.seed}/results.csv --out data/eval/benchmarks/seed{wildcards.seed} --seed {wildcards.seed} --params .snakemake/omni-thinker/params.yaml > {log} 2>&1"
 
 
-# validate_predictions@{seed}: extra curricula trained and measured against Algorithm 1's predictions (Table 3)
+# validate_predictions@{seed}: extra curricula trained and measured against the predictions of Algorithm 1 and the pairwise predictor (Table 3)
 rule validate_predictions:
     input:
         "data/order/curriculum.json",
@@ -331,6 +364,8 @@ rule validate_predictions:
         "data/models/curriculum/seed{seed}/model",
         "data/models/base",
         expand("data/models/single/seed{seed}/{t}/model", t=TASKS, allow_missing=True),
+        "data/pairs/seed{seed}/accuracies.csv",
+        "data/pairs/seed{seed}/runs",
         expand("data/curated/{t}/train.parquet", t=TASKS, allow_missing=True),
         expand("data/curated/{t}/val.parquet", t=TASKS, allow_missing=True),
         expand("data/curated/{t}/test.parquet", t=TASKS, allow_missing=True),
@@ -347,6 +382,7 @@ rule validate_predictions:
         train_overrides=lambda wc: param("train.overrides", wc),
         eval=lambda wc: param("eval", wc),
         order_floor=lambda wc: param("order.floor", wc),
+        order_pairwise_scales=lambda wc: param("order.pairwise_scales", wc),
         validate=lambda wc: param("validate", wc),
     resources: **slurm_resources("validate_predictions")
     priority: 50
@@ -355,7 +391,7 @@ rule validate_predictions:
     conda:
         "../environment.yml"
     shell:
-        "python -m pipeline validate-predictions --order-dir data/order --accuracies data/eval/transfer/seed{wildcards.seed}/accuracies.csv --curriculum data/models/curriculum/seed{wildcards.seed} --base data/models/base --singles data/models/single/seed{wildcards.seed} --out data/validate/seed{wildcards.seed} --seed {wildcards.seed} --params .snakemake/omni-thinker/params.yaml > {log} 2>&1"
+        "python -m pipeline validate-predictions --order-dir data/order --accuracies data/eval/transfer/seed{wildcards.seed}/accuracies.csv --curriculum data/models/curriculum/seed{wildcards.seed} --base data/models/base --singles data/models/single/seed{wildcards.seed} --pairs data/pairs/seed{wildcards.seed} --out data/validate/seed{wildcards.seed} --seed {wildcards.seed} --params .snakemake/omni-thinker/params.yaml > {log} 2>&1"
 
 
 # ablate_temperature@{seed}: Table 2: single-task GRPO at other rollout temperatures, evaluated on every task's test split (Sec. 5.3)
@@ -438,6 +474,7 @@ rule report:
         expand("data/ablation/answer_format/seed{s}/accuracies.csv", s=SEEDS, allow_missing=True),
         expand("data/validate/seed{s}/predictions.csv", s=SEEDS, allow_missing=True),
         expand("data/validate/seed{s}/validation.json", s=SEEDS, allow_missing=True),
+        expand("data/pairs/seed{s}/accuracies.csv", s=SEEDS, allow_missing=True),
         expand("data/models/single/seed{s}/{t}/log.jsonl", t=TASKS, s=SEEDS, allow_missing=True),
         expand("data/models/joint/seed{s}/log.jsonl", s=SEEDS, allow_missing=True),
         expand("data/models/curriculum/seed{s}/log.jsonl", s=SEEDS, allow_missing=True),
@@ -460,6 +497,7 @@ rule report:
         seeds=lambda wc: param("seeds", wc),
         order_floor=lambda wc: param("order.floor", wc),
         order_weights=lambda wc: param("order.weights", wc),
+        order_pairwise_scales=lambda wc: param("order.pairwise_scales", wc),
         eval_accuracy=lambda wc: param("eval.accuracy", wc),
         eval_samples=lambda wc: param("eval.samples", wc),
         ablations=lambda wc: param("ablations", wc),
@@ -468,4 +506,4 @@ rule report:
     conda:
         "../environment.yml"
     shell:
-        "python -m pipeline report --transfer data/eval/transfer/seed{{seeds}} --final data/eval/final/seed{{seeds}} --order-dir data/order --validate data/validate/seed{{seeds}} --benchmarks data/eval/benchmarks/seed{{seeds}} --benchmark-transfer data/eval/benchmark_transfer/seed{{seeds}} --singles data/models/single/seed{{seeds}} --joint data/models/joint/seed{{seeds}} --curriculum data/models/curriculum/seed{{seeds}} --temperature data/ablation/temperature/seed{{seeds}} --answer-format data/ablation/answer_format/seed{{seeds}} --out data/report --params .snakemake/omni-thinker/params.yaml > {log} 2>&1"
+        "python -m pipeline report --transfer data/eval/transfer/seed{{seeds}} --final data/eval/final/seed{{seeds}} --order-dir data/order --validate data/validate/seed{{seeds}} --pairs data/pairs/seed{{seeds}} --benchmarks data/eval/benchmarks/seed{{seeds}} --benchmark-transfer data/eval/benchmark_transfer/seed{{seeds}} --singles data/models/single/seed{{seeds}} --joint data/models/joint/seed{{seeds}} --curriculum data/models/curriculum/seed{{seeds}} --temperature data/ablation/temperature/seed{{seeds}} --answer-format data/ablation/answer_format/seed{{seeds}} --out data/report --params .snakemake/omni-thinker/params.yaml > {log} 2>&1"

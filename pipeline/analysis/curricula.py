@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from .pairwise import PairwisePredictor
 from .prediction import terminal_log_accuracies_batch
 from .tables import ORDER_SEPARATOR
 
@@ -19,9 +20,11 @@ ENUMERATE_MAX_K = 8
 """All K! orders are listed up to this K (8! = 40,320)."""
 
 
-def all_curricula(tasks: tuple[str, ...], bwt: np.ndarray, base: np.ndarray, alpha: np.ndarray) -> pd.DataFrame:
+def all_curricula(tasks: tuple[str, ...], bwt: np.ndarray, base: np.ndarray, alpha: np.ndarray,
+                  pairwise: PairwisePredictor | None = None) -> pd.DataFrame:
     """Every order with its Algorithm-1 terminal accuracies, S (Eq. 10) and predicted Δrel (Eq. 14), best S
-    first (ties by name); ``rank`` is the position."""
+    first (ties by name); ``rank`` is the position. With ``pairwise``, the same columns by the pairwise
+    predictor follow, prefixed ``pairwise_`` (its ``pairwise_rank`` by its own S)."""
     orders = np.array(list(itertools.permutations(range(len(tasks)))), dtype=np.int64)
     log_acc = terminal_log_accuracies_batch(bwt, base, orders)
     acc = np.exp(log_acc)
@@ -34,7 +37,19 @@ def all_curricula(tasks: tuple[str, ...], bwt: np.ndarray, base: np.ndarray, alp
     frame["_key"] = frame["score"].round(12)
     frame = frame.sort_values(["_key", "order"], ascending=[False, True], kind="stable").drop(columns="_key")
     frame.insert(len(tasks) + 3, "rank", np.arange(1, len(frame) + 1))
-    return frame.reset_index(drop=True)
+    frame = frame.reset_index(drop=True)
+    if pairwise is not None:
+        by_name = {name: o for name, o in zip((ORDER_SEPARATOR.join(tasks[k] for k in o) for o in orders), orders)}
+        log_pw = np.log([pairwise.accuracies(by_name[name]) for name in frame["order"]])
+        for i, t in enumerate(tasks):
+            frame[f"pairwise_pred_{t}"] = np.exp(log_pw[:, i])
+        frame["pairwise_score"] = log_pw @ alpha
+        frame["pairwise_delta_rel"] = np.mean(log_pw - np.log(base), axis=1)
+        key = pd.DataFrame({"s": frame["pairwise_score"].round(12), "o": frame["order"]})
+        ranked = key.sort_values(["s", "o"], ascending=[False, True], kind="stable").index
+        frame.loc[ranked, "pairwise_rank"] = np.arange(1, len(frame) + 1)
+        frame["pairwise_rank"] = frame["pairwise_rank"].astype(np.int64)
+    return frame
 
 
 def ranks_by_delta_rel(curricula: pd.DataFrame) -> pd.Series:

@@ -23,6 +23,7 @@ ordering problem (:func:`pairwise_lop_matrix`) and the exact solver of ``order``
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Sequence
 
 import numpy as np
@@ -162,3 +163,32 @@ def prediction_errors(predicted: FloatArray, measured: FloatArray, base: FloatAr
     dp, dm = (np.log(p) - log_base).mean(axis=1), (np.log(m) - log_base).mean(axis=1)
     return {"task_mae": float(np.abs(p - m).mean()), "delta_rel_mae": float(np.abs(dp - dm).mean()),
             "spearman": spearman(dp, dm)}
+
+
+@dataclass(frozen=True)
+class PairwisePredictor:
+    """The predictor of (P1)–(P3) for one split: ``a_k``, ``F``, ``B`` and the scales λ_F, λ_B."""
+
+    self_acc: FloatArray
+    forward: FloatArray
+    backward: FloatArray
+    scales: tuple[float, float] = (1.0, 1.0)
+
+    @classmethod
+    def from_pairs(cls, self_acc: FloatArray, pair_acc: FloatArray,
+                   scales: tuple[float, float] = (1.0, 1.0)) -> "PairwisePredictor":
+        """From the single-task accuracies ``a_k`` and the pair cube ``P[i, j, t]`` (:func:`forward_transfer`)."""
+        return cls(np.asarray(self_acc, dtype=np.float64), forward_transfer(self_acc, pair_acc),
+                   backward_transfer(self_acc, pair_acc), (float(scales[0]), float(scales[1])))
+
+    def accuracies(self, order: Sequence[int]) -> FloatArray:
+        """(P3)'s terminal accuracies of ``order``, indexed by task."""
+        return np.exp(pairwise_terminal_log_accuracies(self.self_acc, self.forward, self.backward, order,
+                                                       self.scales))
+
+    def lop(self, weights: FloatArray) -> FloatArray:
+        """The LOP matrix of Eq. 10 under (P3) (:func:`pairwise_lop_matrix`)."""
+        return pairwise_lop_matrix(self.forward, self.backward, weights, self.scales)
+
+    def rescaled(self, scales: tuple[float, float]) -> "PairwisePredictor":
+        return PairwisePredictor(self.self_acc, self.forward, self.backward, (float(scales[0]), float(scales[1])))

@@ -228,3 +228,57 @@ def floored_transfer(table: TransferTable, floor: float | None, source: str,
             warnings.append(f"{source} line {table.lines[(t_on, order[i])]}: accuracy {value:g} "
                             f"(trained_on={t_on}, evaluated_on={order[i]}) raised to floor {floor:g}")
     return FlooredTransfer(order, new_base, new_single, bwt_matrix(new_base, new_single), tuple(warnings))
+
+
+def read_pair_table(path: str | Path, tasks: tuple[str, ...] | list[str], split: str) -> FloatArray | None:
+    """``train-pairs``' accuracy table of ``split`` as the cube ``P[i, j, t]`` (the pair ``i>j`` evaluated on task
+    ``t``, in the order of ``tasks``; the diagonal ``i = j`` is NaN), or None when the table has no rows (pairs
+    off). Every ordered pair on every task must appear exactly once, with an accuracy in [0, 1]."""
+    import pandas as pd
+
+    name = str(path)
+    try:
+        frame = pd.read_csv(path, dtype={"trained_on": str, "evaluated_on": str, "split": str})
+    except FileNotFoundError:
+        raise UserError(f"{name}: file not found (the accuracies.csv of `train-pairs`)") from None
+    except (ValueError, pd.errors.ParserError) as exc:
+        raise UserError(f"{name}: unreadable CSV ({str(exc).splitlines()[0]})") from None
+    for column in ("trained_on", "evaluated_on", "split", "accuracy"):
+        if column not in frame.columns:
+            raise UserError(f"{name}: missing column '{column}' (header is {','.join(frame.columns)})")
+    if frame.empty:
+        return None
+    index = {t: n for n, t in enumerate(tasks)}
+    k = len(tasks)
+    cube = np.full((k, k, k), np.nan)
+    rows = frame[frame["split"] == split]
+    for line, row in zip(rows.index + 2, rows.itertuples(index=False)):
+        pair = str(row.trained_on).split(ORDER_SEPARATOR)
+        if len(pair) != 2 or pair[0] == pair[1] or not all(t in index for t in pair) or row.evaluated_on not in index:
+            raise UserError(f"{name} line {line}: '{row.trained_on}' on '{row.evaluated_on}' is not a pair i>j of "
+                            f"two tasks of {list(tasks)} evaluated on one of them")
+        value = float(row.accuracy)
+        if not (0.0 <= value <= 1.0):
+            raise UserError(f"{name} line {line}: accuracy {value} outside [0, 1]")
+        cell = (index[pair[0]], index[pair[1]], index[row.evaluated_on])
+        if not np.isnan(cube[cell]):
+            raise UserError(f"{name} line {line}: '{row.trained_on}' on '{row.evaluated_on}' ({split}) appears twice")
+        cube[cell] = value
+    missing = [f"{a}>{b} on {t}" for a in tasks for b in tasks for t in tasks
+               if a != b and np.isnan(cube[index[a], index[b], index[t]])]
+    if missing:
+        raise UserError(f"{name}: no {split} accuracy for {', '.join(missing[:3])}"
+                        + (f" and {len(missing) - 3} more" if len(missing) > 3 else ""))
+    return cube
+
+
+def mean_pair_tables(paths: list[str], tasks: tuple[str, ...] | list[str], split: str) -> FloatArray | None:
+    """The replicas' mean pair cube (:func:`read_pair_table` of each path, averaged cell by cell); None when the
+    tables have no rows, an error when some have and others do not."""
+    cubes = [read_pair_table(p, tasks, split) for p in paths]
+    if all(c is None for c in cubes):
+        return None
+    if any(c is None for c in cubes):
+        empty = [p for p, c in zip(paths, cubes) if c is None]
+        raise UserError(f"{', '.join(empty)}: no pair runs while the other replicas have them (rerun train_pairs)")
+    return np.mean([c for c in cubes if c is not None], axis=0)

@@ -31,8 +31,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 @command("evaluate", help="Per-task accuracy (mean@k and greedy) and token entropy (Eq. 11) of models on val/test.")
 def run(args: argparse.Namespace) -> int:
     from ..eval.parallel import Unit, evaluate_units
-    from ..eval.reuse import RESULTS, encode_result
-    from ..io import csv_text, staged_outputs
+    from ..eval.reuse import encode_result
+    from ..io import staged_outputs
 
     params = load_stage_params(args)
     models = {}
@@ -54,18 +54,29 @@ def run(args: argparse.Namespace) -> int:
     for unit, result in evaluate_units(units, params, Path(args.curated), reuse=[Path(d) for d in args.reuse]):
         stored.append(encode_result(result["key"], unit.name, unit.task, unit.split,
                                     {k: v for k, v in result.items() if k not in ("key", "reused")}))
-        rows.append(_row(unit.name, unit.task, unit.split, result, base_per_prompt))
+        rows.append(table_row(unit.name, unit.task, unit.split, result, base_per_prompt))
 
     with staged_outputs(args.out) as stage:
-        (stage / "accuracies.csv").write_text(csv_text(rows, ["trained_on", "evaluated_on", "split", "accuracy",
-                                                     "accuracy_se", "accuracy_sampled", "accuracy_greedy",
-                                                     "gain", "gain_se", "n", "undefined"]))
-        (stage / "entropies.csv").write_text(csv_text(rows, ["trained_on", "evaluated_on", "split", "entropy"]))
-        (stage / RESULTS).write_text("".join(stored))
+        write_tables(stage, rows, stored)
     return 0
 
 
-def _row(name: str, task: str, split: str, result: dict, base_per_prompt: dict) -> dict:
+ACCURACY_COLUMNS = ["trained_on", "evaluated_on", "split", "accuracy", "accuracy_se", "accuracy_sampled",
+                    "accuracy_greedy", "gain", "gain_se", "n", "undefined"]
+ENTROPY_COLUMNS = ["trained_on", "evaluated_on", "split", "entropy"]
+
+
+def write_tables(stage: Path, rows: list[dict], stored: list[str]) -> None:
+    """``accuracies.csv``, ``entropies.csv`` and ``units.jsonl`` (every result, per prompt) into ``stage``."""
+    from ..eval.reuse import RESULTS
+    from ..io import csv_text
+
+    (stage / "accuracies.csv").write_text(csv_text(rows, ACCURACY_COLUMNS))
+    (stage / "entropies.csv").write_text(csv_text(rows, ENTROPY_COLUMNS))
+    (stage / RESULTS).write_text("".join(stored))
+
+
+def table_row(name: str, task: str, split: str, result: dict, base_per_prompt: dict) -> dict:
     """One row of the tables: model ``name`` on ``task``'s ``split`` (with its paired gain over θ0 when θ0 came
     first)."""
     from ..eval.evaluate import paired_difference

@@ -2,16 +2,20 @@
 
 Reads an accuracy table (``trained_on,evaluated_on,accuracy``) and writes to ``--out``:
 ``bwt.csv``, ``curriculum.json``, ``bwt.png``, ``curricula.csv`` (every order, when
-K ≤ 8) and, with ``--entropies``, ``entropy_change.csv`` / ``.png`` (Eq. 12).
+K ≤ 8) and, with ``--entropies``, ``entropy_change.csv`` / ``.png`` (Eq. 12). With ``--pairs``
+(the tables of ``train-pairs``, when they hold runs) the pairwise predictor (docs/curriculum.md)
+ranks the orders too, and ``order.method: pairwise`` recommends its LOP optimum.
 All inputs are validated before anything is written; outputs appear atomically.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -19,9 +23,11 @@ import pandas as pd
 from ..analysis.curricula import ENUMERATE_MAX_K, all_curricula
 from ..analysis.entropy import entropy_change_matrix
 from ..analysis.ordering import EXACT_MAX_K, SOLVERS, OrderResult, forgettability_scores
+from ..analysis.pairwise import PairwisePredictor
 from ..analysis.prediction import algorithm1_terminal_accuracies
 from ..analysis.scores import delta_rel, lop_constant, lop_matrix, score_s
-from ..analysis.tables import ORDER_SEPARATOR, floored_transfer, mean_transfer, read_transfer_table, read_weights
+from ..analysis.tables import (ORDER_SEPARATOR, FlooredTransfer, floored_transfer, mean_pair_tables, mean_transfer,
+                               read_transfer_table, read_weights)
 from ..cli import command
 from ..config import load_params
 from ..errors import UserError
@@ -31,6 +37,8 @@ from .args import expand_seeds
 
 
 REPORTED = ("exact", "greedy", "forgettability")
+PAIRWISE = "pairwise"
+"""``--method`` of the pairwise predictor's LOP (:mod:`pipeline.analysis.pairwise`)."""
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -43,13 +51,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--floor", type=float, metavar="F",
                         help="raise accuracies below F to F before taking logs, with a warning "
                              "(without it a zero accuracy is an error)")
-    parser.add_argument("--method", choices=sorted(SOLVERS),
-                        help="solver for the recommended order in curriculum.json (default: exact)")
+    parser.add_argument("--method", choices=sorted([*SOLVERS, PAIRWISE]),
+                        help="whose order curriculum.json recommends: a solver of Algorithm 1's LOP, or pairwise "
+                             "(needs --pairs) (default: exact)")
     parser.add_argument("--split", help="keep only rows of this split when ACC.csv has a split column "
                                          "(default: order.split of --params)")
     parser.add_argument("--entropies", nargs="+", metavar="ENT.csv",
                         help="optional trained_on,evaluated_on,entropy table(s), chosen like --accuracies: writes the "
                              "entropy change matrix (Eq. 12)")
+    parser.add_argument("--pairs", nargs="+", metavar="PAIRS.csv",
+                        help="optional accuracies.csv of `train-pairs` (one per seed, `{seeds}` allowed): the "
+                             "pairwise predictor's forward and backward transfers; a table without rows (pairs off) "
+                             "leaves Algorithm 1 alone")
     parser.add_argument("--params", nargs="+", metavar="FILE",
                         help="take defaults for floor, method, weights, exact_max_k and restarts from the order "
                              "section of params.yaml and the overlays after it")
@@ -70,13 +83,14 @@ class Settings:
     seed: int
     split: str | None
     seeds: list[int]
+    pairwise_scales: tuple[float, float] = (1.0, 1.0)
 
 
 def _settings(args: argparse.Namespace) -> Settings:
     if args.params:
         p = load_params(args.params)
         base = Settings(p.order.floor, p.order.method, dict(p.order.weights), p.order.exact_max_k,
-                        p.order.restarts, p.seed, p.order.split, list(p.seeds))
+                        p.order.restarts, p.seed, p.order.split, list(p.seeds), p.order.pairwise_scales)
     else:
         base = Settings(None, "exact", {}, EXACT_MAX_K, 20, 0, None, [0])
     floor = base.floor if args.floor is None else args.floor
@@ -85,7 +99,7 @@ def _settings(args: argparse.Namespace) -> Settings:
     return Settings(floor=floor, method=args.method or base.method, weights=base.weights,
                     exact_max_k=base.exact_max_k, restarts=base.restarts,
                     seed=base.seed if args.seed is None else args.seed, split=args.split or base.split,
-                    seeds=base.seeds)
+                    seeds=base.seeds, pairwise_scales=base.pairwise_scales)
 
 
 def tables_of_split(paths: list[str], split: str | None, replicas: int = 1) -> list[str]:
@@ -130,9 +144,10 @@ def splits_in(path: str) -> set[str]:
     return set(frame["split"].dropna().str.strip()) if "split" in frame.columns else set()
 
 
-def _prediction(tasks: tuple[str, ...], bwt: np.ndarray, base: np.ndarray, alpha: np.ndarray,
-                result: OrderResult) -> dict[str, object]:
-    acc = algorithm1_terminal_accuracies(bwt, base, result.order)
+def _prediction(tasks: tuple[str, ...], accuracies: Callable[[Sequence[int]], np.ndarray], base: np.ndarray,
+                alpha: np.ndarray, result: OrderResult) -> dict[str, object]:
+    """The order ``result`` found, with the terminal accuracies ``accuracies`` predicts for it, S and Δrel."""
+    acc = accuracies(result.order)
     log_acc = np.log(acc)
     return {
         "order": [tasks[k] for k in result.order],
@@ -140,6 +155,7 @@ def _prediction(tasks: tuple[str, ...], bwt: np.ndarray, base: np.ndarray, alpha
         "score": score_s(log_acc, alpha),
         "delta_rel": delta_rel(acc, base),
         "above_one": [t for i, t in enumerate(tasks) if acc[i] > 1.0],
+        "predictor": "pairwise" if result.solver.startswith(PAIRWISE) else "algorithm1",
         "solver": {"name": result.solver, "exact": result.exact, "lop_value": result.value,
                    "upper_bound": result.upper_bound, "gap": result.gap, **result.info},
     }
@@ -161,6 +177,10 @@ def run(args: argparse.Namespace) -> int:
     for warning in floored.warnings:
         print(f"warning: {warning}", file=sys.stderr)
     base, bwt = floored.base, floored.bwt
+    pairwise = _pairwise(args, s, tasks, floored)
+    if s.method == PAIRWISE and pairwise is None:
+        raise UserError(f"order.method pairwise needs the pair runs: give --pairs with the tables of `train-pairs` "
+                        f"(pairs.enabled: true){'; ' + ', '.join(args.pairs) + ' hold no runs' if args.pairs else ''}")
 
     # 2. BWT (Eq. 6) and the LOP over S (Eq. 10).
     w = lop_matrix(bwt, alpha)
@@ -171,10 +191,19 @@ def run(args: argparse.Namespace) -> int:
         results[name] = SOLVERS[name](w, max_k=s.exact_max_k)
     if k > s.exact_max_k or s.method == "heuristic":
         results["heuristic"] = SOLVERS["heuristic"](w, restarts=s.restarts, seed=s.seed)
+    if pairwise is not None:  # the same LOP machinery over the pairwise predictor's matrix
+        solver = "exact" if k <= s.exact_max_k else "heuristic"
+        found = SOLVERS[solver](pairwise.lop(alpha), max_k=s.exact_max_k, restarts=s.restarts, seed=s.seed)
+        results[PAIRWISE] = dataclasses.replace(found, solver=f"{PAIRWISE}-{found.solver}")
     method = "heuristic" if s.method == "exact" and k > s.exact_max_k else s.method
     if method == "exact" and "exact" not in results:
         method = "heuristic"
-    predictions = {name: _prediction(tasks, bwt, base, alpha, r) for name, r in results.items()}
+
+    def algorithm1(order: Sequence[int]) -> np.ndarray:
+        return algorithm1_terminal_accuracies(bwt, base, order)
+
+    predictions = {name: _prediction(tasks, pairwise.accuracies if name == PAIRWISE and pairwise else algorithm1,
+                                     base, alpha, r) for name, r in results.items()}
     report = {
         "tasks": list(tasks),
         "weights": {t: float(a) for t, a in zip(tasks, alpha)},
@@ -187,8 +216,12 @@ def run(args: argparse.Namespace) -> int:
         "base_accuracy": {t: float(base[i]) for i, t in enumerate(tasks)},
         "forgettability_scores": {t: float(f) for t, f in zip(tasks, forgettability_scores(w))},
         "score_constant": lop_constant(bwt, base, alpha),
+        "pairwise": None if pairwise is None else {
+            "scales": list(pairwise.scales),
+            "forward_transfer": _matrix_dict(tasks, pairwise.forward),
+            "backward_transfer": _matrix_dict(tasks, pairwise.backward)},
     }
-    curricula = all_curricula(tasks, bwt, base, alpha) if k <= ENUMERATE_MAX_K else None
+    curricula = all_curricula(tasks, bwt, base, alpha, pairwise) if k <= ENUMERATE_MAX_K else None
 
     # 3. Write all outputs atomically.
     bwt_frame = pd.DataFrame(bwt, index=pd.Index(tasks, name="evaluated_on"), columns=list(tasks))
@@ -209,6 +242,32 @@ def run(args: argparse.Namespace) -> int:
 
     _print_summary(report, bwt_frame, Path(args.out), curricula is not None)
     return 0
+
+
+def _pairwise(args: argparse.Namespace, s: Settings, tasks: tuple[str, ...],
+              floored: FlooredTransfer) -> PairwisePredictor | None:
+    """The pairwise predictor from the pair tables of ``--pairs`` on ``s.split`` (None without them, or when they
+    hold no runs), the pair accuracies floored like the transfer table's; ``a_k`` from the transfer table."""
+    if not args.pairs:
+        return None
+    if s.split not in ("val", "test"):
+        raise UserError(f"--pairs: the pair runs are evaluated on val and test, not on split '{s.split}'")
+    patterns = [p for p in args.pairs if "{seeds}" in p]
+    if patterns and not args.params:
+        raise UserError(f"{patterns[0]}: {{seeds}} stands for params `seeds`: give --params")
+    paths = expand_seeds(args.pairs, s.seeds) if patterns else list(args.pairs)
+    cube = mean_pair_tables(paths, tasks, s.split)
+    if cube is None:
+        return None
+    if s.floor is None and np.nanmin(cube) <= 0.0:
+        raise UserError(f"{', '.join(paths)}: a pair accuracy of 0 makes log-accuracy undefined; set order.floor")
+    cube = np.maximum(cube, s.floor or 0.0)
+    return PairwisePredictor.from_pairs(np.diag(floored.single), cube, s.pairwise_scales)
+
+
+def _matrix_dict(tasks: tuple[str, ...], matrix: np.ndarray) -> dict[str, dict[str, float]]:
+    """``{row task: {column task: value}}`` of a K × K matrix."""
+    return {a: {b: float(matrix[i, j]) for j, b in enumerate(tasks)} for i, a in enumerate(tasks)}
 
 
 def _print_summary(report: dict, bwt_frame: pd.DataFrame, out: Path, wrote_curricula: bool) -> None:

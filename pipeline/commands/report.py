@@ -27,6 +27,8 @@ FOLDERS = {
     "transfer": ("data/eval/transfer/seed{seeds}", "evaluate_transfer outputs"),
     "final": ("data/eval/final/seed{seeds}", "evaluate_final outputs"),
     "validate": ("data/validate/seed{seeds}", "validate_predictions outputs"),
+    "pairs": ("data/pairs/seed{seeds}",
+              "train_pairs outputs (the pairwise predictor's transfers, when they hold runs)"),
     "benchmarks": ("data/eval/benchmarks/seed{seeds}", "evaluate_benchmarks outputs"),
     "benchmark_transfer": ("data/eval/benchmark_transfer/seed{seeds}",
                            "benchmark_transfer outputs (the BWT on the benchmarks' domain averages)"),
@@ -163,15 +165,17 @@ def _figure3(params, ablations: list[Path]):
 
 @command("report", help="The paper's tables (summary.md) and figures (PNG) from the DAG's outputs.")
 def run(args: argparse.Namespace) -> int:
+    import numpy as np
     import pandas as pd
 
     from ..analysis.curricula import ENUMERATE_MAX_K, all_curricula, compare_rankings, ranks_by_delta_rel
-    from ..analysis.tables import floored_transfer, mean_transfer, read_transfer_table, read_weights
+    from ..analysis.pairwise import PairwisePredictor
+    from ..analysis.tables import floored_transfer, mean_pair_tables, mean_transfer, read_transfer_table, read_weights
     from ..io import staged_outputs, write_json_atomic
     from ..report.figures import read_curves, save_bar_chart, save_figure3, save_training_curves
     from ..report.heatmap import save_heatmap
     from ..report.replicas import mean_and_sd, mean_validation
-    from ..report.tables import benchmark_table1, markdown, table1, table3, table4
+    from ..report.tables import benchmark_table1, markdown, predictor_errors, table1, table3, table4
 
     params = load_params(args.params)
     tasks, seeds = list(params.tasks), list(params.seeds)
@@ -185,7 +189,7 @@ def run(args: argparse.Namespace) -> int:
     floor = params.order.floor
 
     # BWT of the replicas' mean accuracies, as `order` takes it.
-    bwt, base = {}, {}
+    bwt, base, pairwise = {}, {}, {}
     alpha = read_weights(None, tuple(tasks), given=dict(params.order.weights))
     sources = {"val": [f / "accuracies.csv" for f in folders["transfer"]]}
     sources["test"] = sources["val"]
@@ -198,6 +202,12 @@ def run(args: argparse.Namespace) -> int:
         bwt[split] = pd.DataFrame(floored.bwt, index=pd.Index(tasks, name="evaluated on ↓ / trained on →"),
                                   columns=tasks)
         base[split] = floored.base
+        pair_paths = [str(f / "accuracies.csv") for f in folders["pairs"]]
+        cube = mean_pair_tables(pair_paths, tasks, split) \
+            if split != "benchmarks" and all(Path(p).exists() for p in pair_paths) else None
+        if cube is not None:  # as `order` takes it: floored, a_k from the transfer table, params' scales
+            pairwise[split] = PairwisePredictor.from_pairs(np.diag(floored.single), np.maximum(cube, floor or 0.0),
+                                                           params.order.pairwise_scales)
     t1, t1_sd = mean_and_sd([table1(final, transfer, tasks, split="test", floor=floor or 0.0)  # floor None: zeros
                              for final, transfer in zip(finals, transfers)])              # refused above
     entropy = _read_csv(order_dir / "entropy_change.csv").set_index("trained_on") \
@@ -215,7 +225,7 @@ def run(args: argparse.Namespace) -> int:
             raise UserError(f"{' + '.join(map(str, folders['validate']))}: {exc}") from None
         t3, t3_sd = mean_and_sd([table3(_read_csv(f / "predictions.csv"), v)
                                  for f, v in zip(folders["validate"], validations)])
-    blocks = {split: all_curricula(tuple(tasks), bwt[split].to_numpy(), base[split], alpha)
+    blocks = {split: all_curricula(tuple(tasks), bwt[split].to_numpy(), base[split], alpha, pairwise.get(split))
               for split in ("val", "test")} if len(tasks) <= ENUMERATE_MAX_K else None
     t4 = table4(blocks, validation) if blocks else None
     agreement = compare_rankings(ranks_by_delta_rel(blocks["val"]), ranks_by_delta_rel(blocks["test"])) \
@@ -303,11 +313,19 @@ def run(args: argparse.Namespace) -> int:
                   "Rows: trained on; columns: evaluated on; relative change of the mean token entropy.", "",
                   markdown(entropy, fmt="{:+.1%}"), ""]
     if t3 is not None:
-        lines += [f"## Table 3: predicted (Algorithm 1) vs actual accuracy ({validation['split']})", "",
+        both = " and the pairwise predictor (docs/curriculum.md)" if "Δrel pairwise" in t3.columns else ""
+        lines += [f"## Table 3: predicted (Algorithm 1{both}) vs actual accuracy ({validation['split']})", "",
                   markdown(t3, sd=t3_sd), ""]
         if validation.get("best_predicted_is_best_actual") is not None:
             verdict = "yes" if validation["best_predicted_is_best_actual"] else "no"
-            lines += [f"Best predicted order is also the best measured one: **{verdict}**.", ""]
+            lines += [f"Best predicted order (Algorithm 1) is also the best measured one: **{verdict}**.", ""]
+        errors = predictor_errors(validation)
+        if errors is not None:
+            lines += [f"## The curriculum predictors on the {len(validation['orders'])} trained orders", "",
+                      "Per-task mean absolute error of the predicted accuracies, mean absolute error of the predicted "
+                      "Δrel, and Spearman's ρ of predicted and measured Δrel over the orders, on each split. "
+                      "pairwise: λ of params (nothing fitted); pairwise_loo: λ fitted on the other orders "
+                      "(leave-one-order-out). docs/curriculum.md.", "", markdown(errors, fmt="{:.4f}"), ""]
     if headline:
         lines += ["## The headline claims", "",
                   "The abstract: the curriculum gains 6.2% over joint training and 12.4% over model merging, relative, "
@@ -322,9 +340,10 @@ def run(args: argparse.Namespace) -> int:
         lines.append("")
     if t4 is not None and agreement is not None:
         measured = f"; Δrel actual: measured on {validation['split']}" if validation else ""
+        pairs_note = "; pairwise: the pairwise predictor's Δrel and rank on the same split" if pairwise else ""
         lines += ["## Table 4: every order ranked by predicted Δrel, on the val BWT and on the test BWT", "",
                   f"Algorithm 1 on each split's BWT; the order is chosen from the {curriculum['split']} one"
-                  f"{measured}. The two rankings: Spearman ρ = {agreement.spearman:.3f}; "
+                  f"{measured}{pairs_note}. The two rankings (Algorithm 1's): Spearman ρ = {agreement.spearman:.3f}; "
                   f"{agreement.discordant_pairs} of {agreement.pairs} pairs of orders ranked the other way round; "
                   f"val's best ({agreement.best_first.replace('>', ' → ')}) is rank "
                   f"{agreement.best_first_rank_second} on test, test's best "
@@ -357,6 +376,8 @@ def run(args: argparse.Namespace) -> int:
     if validation:
         metrics["validation"] = {k: {"predicted": v["predicted"]["delta_rel"], "actual": v["actual"]["delta_rel"]}
                                  for k, v in validation["orders"].items()}
+        if validation.get("errors"):
+            metrics["predictors"] = validation["errors"]
     with staged_outputs(args.out) as stage:
         (stage / "summary.md").write_text("\n".join(lines), encoding="utf-8")
         t1.to_csv(stage / "table1.csv", float_format="%.6g")

@@ -62,9 +62,21 @@ def mean_validation(validations: Sequence[dict]) -> dict:
                          **{side: {key: float(np.mean([r[side][key] for r in runs])) for key in ("delta_rel", "score")}
                             for side in ("predicted", "actual")},
                          "actual_sd": sd([r["actual"]["delta_rel"] for r in runs])}
+        if "predictors" in runs[0]:
+            orders[label]["predictors"] = {name: {key: float(np.mean([r["predictors"][name][key] for r in runs]))
+                                                  for key in ("delta_rel", "score")}
+                                           for name in runs[0]["predictors"]}
     agree = None
     if len(labels) > 1:
         agree = bool(np.argmax([orders[k]["predicted"]["score"] for k in labels])
                      == np.argmax([orders[k]["actual"]["score"] for k in labels]))
-    return {"split": first["split"], "orders": orders, "best_predicted_is_best_actual": agree,
-            "replicas": len(validations)}
+    merged = {"split": first["split"], "orders": orders, "best_predicted_is_best_actual": agree,
+              "replicas": len(validations)}
+    if first.get("errors"):  # each replica's errors (over its own measured orders), averaged
+        merged["errors"] = {split: {name: (np.mean([v["errors"][split][name] for v in validations], axis=0).tolist()
+                                           if name == "fitted_scales" else
+                                           {key: float(np.mean([v["errors"][split][name][key] for v in validations]))
+                                            for key in value})
+                                    for name, value in by_name.items()}
+                            for split, by_name in first["errors"].items()}
+    return merged

@@ -129,18 +129,38 @@ def figure3(accuracies: pd.DataFrame) -> pd.DataFrame:
 
 
 def table3(predictions: pd.DataFrame, validation: dict) -> pd.DataFrame:
-    """One row per validated order: predicted / actual accuracy per task, then Δrel predicted / actual."""
+    """One row per validated order on ``validation['split']``: predicted (Algorithm 1; and the pairwise
+    predictor's, with params' scales, when it ran) / actual accuracy per task, then Δrel likewise."""
     rows = []
+    pairwise = "predicted_pairwise" in predictions.columns
+    on_split = predictions[predictions.split == validation["split"]] if "split" in predictions.columns \
+        else predictions
     for label, summary in validation["orders"].items():
-        sub = predictions[predictions.label == label]
+        sub = on_split[on_split.label == label]
         row: dict[str, object] = {"curriculum": f"{' → '.join(summary['order'])} ({label})"}
         for _, r in sub.iterrows():
             row[f"{r.task} pred"] = r.predicted
+            if pairwise:
+                row[f"{r.task} pairwise"] = r.predicted_pairwise
             row[f"{r.task} actual"] = r.actual
         row["Δrel pred"] = summary["predicted"]["delta_rel"]
+        if pairwise:
+            row["Δrel pairwise"] = summary["predictors"]["pairwise"]["delta_rel"]
         row["Δrel actual"] = summary["actual"]["delta_rel"]
         rows.append(row)
     return pd.DataFrame(rows).set_index("curriculum")
+
+
+def predictor_errors(validation: dict) -> pd.DataFrame | None:
+    """The predictors' errors over the trained orders (``validation.json``'s ``errors``), one row per predictor,
+    per split its per-task MAE, Δrel MAE and Spearman ρ; None when validation.json has none."""
+    errors = validation.get("errors")
+    if not errors:
+        return None
+    names = [n for n in next(iter(errors.values())) if n != "fitted_scales"]
+    columns = {f"{split}: {label}": [errors[split][n][key] for n in names] for split in errors
+               for key, label in (("task_mae", "task MAE"), ("delta_rel_mae", "Δrel MAE"), ("spearman", "Spearman"))}
+    return pd.DataFrame(columns, index=pd.Index(names, name="predictor"))
 
 
 def table4(blocks: dict[str, pd.DataFrame], validation: dict | None = None) -> pd.DataFrame:
@@ -159,6 +179,10 @@ def table4(blocks: dict[str, pd.DataFrame], validation: dict | None = None) -> p
         for other in blocks:
             if other != split:
                 columns[f"{split}: rank on {other}"] = [int(ranks[other][o]) for o in ranked.index]
+        if "pairwise_delta_rel" in ranked.columns:
+            pw = ranked["pairwise_delta_rel"].astype(float)
+            columns[f"{split}: Δrel pairwise"] = pw.tolist()
+            columns[f"{split}: pairwise rank"] = [int(r) for r in pw.rank(ascending=False, method="min")]
         columns[f"{split}: Δrel actual"] = [measured.get(o, float("nan")) for o in ranked.index]
     out = pd.DataFrame(columns)
     out.index = pd.Index(np.arange(1, len(out) + 1), name="rank")

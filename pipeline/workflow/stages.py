@@ -61,6 +61,8 @@ TRANSFER_TABLES = {kind: (f"data/eval/transfer/{ALL}/{kind}.csv", f"data/eval/be
                    for kind in ("accuracies", "entropies")}
 """``order``'s tables, every replica's: the curated splits' (val, test) and the benchmarks' domain averages
 (``order.split``); ``order`` averages the replicas."""
+PAIRS = f"data/pairs/{RUN}"
+"""``train_pairs``' folder: every ordered pair ``i → j`` trained and evaluated (``accuracies.csv``, ``runs/``)."""
 VALIDATE, TEMPERATURE, FORMAT = f"data/validate/{RUN}", f"data/ablation/temperature/{RUN}", \
     f"data/ablation/answer_format/{RUN}"
 CURATED = tuple(f"data/curated/{{tasks}}/{split}.parquet" for split in ("train", "val", "test"))
@@ -96,12 +98,19 @@ STAGES: tuple[Stage, ...] = (
           inputs=("data/models/base/", SINGLE_MODELS),
           outputs=tuple(f"{BENCH_TRANSFER}/{f}" for f in ("results.csv", "accuracies.csv", "entropies.csv")),
           params=(*EVAL_PARAMS, "benchmarks"), per_seed=True, resources="gpu_eval"),
+    Stage("train_pairs", "train_pairs", "train-pairs",
+          ("--base", "data/models/base", "--singles", SINGLES, "--out", PAIRS),
+          "every ordered pair i → j as a two-segment curriculum, evaluated on every task: the pairwise predictor's "
+          "transfers (pairs.enabled; off, an empty table)",
+          inputs=("data/models/base/", SINGLE_MODELS, f"{SINGLES}/{{tasks}}/log.jsonl", *CURATED),
+          outputs=tuple(f"{PAIRS}/{f}" for f in ("accuracies.csv", "entropies.csv", "units.jsonl", "runs/")),
+          params=(*TRAIN_PARAMS, "train.overrides", "eval", "pairs"), per_seed=True, resources="gpu_train"),
     Stage("order", "order", "order",
           ("--accuracies", *TRANSFER_TABLES["accuracies"], "--entropies", *TRANSFER_TABLES["entropies"],
-           "--out", "data/order"),
-          "BWT (Eq. 6) of the replicas' mean accuracies, Algorithm 1, the curriculum from the LOP (Eq. 10) and the "
-          "entropy matrix (Eq. 12)",
-          inputs=(*TRANSFER_TABLES["accuracies"], *TRANSFER_TABLES["entropies"]),
+           "--pairs", f"data/pairs/{ALL}/accuracies.csv", "--out", "data/order"),
+          "BWT (Eq. 6) of the replicas' mean accuracies, Algorithm 1 and the pairwise predictor, the curriculum from "
+          "the LOP (Eq. 10) and the entropy matrix (Eq. 12)",
+          inputs=(*TRANSFER_TABLES["accuracies"], *TRANSFER_TABLES["entropies"], f"data/pairs/{ALL}/accuracies.csv"),
           outputs=("data/order/bwt.csv", "data/order/curricula.csv", "data/order/bwt.png",
                    "data/order/entropy_change.csv", "data/order/entropy_change.png"),
           metrics=("data/order/curriculum.json",), params=("seed", "seeds", "order"), resources="local",
@@ -151,12 +160,15 @@ STAGES: tuple[Stage, ...] = (
     Stage("validate_predictions", "validate", "validate-predictions",
           ("--order-dir", "data/order", "--accuracies", f"{TRANSFER}/accuracies.csv",
            "--curriculum", MODELS["curriculum"], "--base", "data/models/base", "--singles", SINGLES,
-           "--out", VALIDATE),
-          "extra curricula trained and measured against Algorithm 1's predictions (Table 3)",
+           "--pairs", PAIRS, "--out", VALIDATE),
+          "extra curricula trained and measured against the predictions of Algorithm 1 and the pairwise predictor "
+          "(Table 3)",
           inputs=("data/order/curriculum.json", "data/order/curricula.csv", f"{TRANSFER}/accuracies.csv",
-                  f"{MODELS['curriculum']}/model/", "data/models/base/", SINGLE_MODELS, *CURATED),
+                  f"{MODELS['curriculum']}/model/", "data/models/base/", SINGLE_MODELS, f"{PAIRS}/accuracies.csv",
+                  f"{PAIRS}/runs/", *CURATED),
           outputs=(f"{VALIDATE}/predictions.csv", f"{VALIDATE}/models/"), metrics=(f"{VALIDATE}/validation.json",),
-          params=(*TRAIN_PARAMS, "train.overrides", "eval", "order.floor", "validate"), per_seed=True,
+          params=(*TRAIN_PARAMS, "train.overrides", "eval", "order.floor", "order.pairwise_scales", "validate"),
+          per_seed=True,
           resources="gpu_train", critical=True),
     Stage("ablate_temperature", "ablate_temperature", "ablate-temperature",
           ("--base", "data/models/base", "--out", TEMPERATURE),
@@ -174,7 +186,8 @@ STAGES: tuple[Stage, ...] = (
           resources="gpu_train"),
     Stage("report", "report", "report",
           ("--transfer", f"data/eval/transfer/{ALL}", "--final", f"data/eval/final/{ALL}", "--order-dir", "data/order",
-           "--validate", f"data/validate/{ALL}", "--benchmarks", f"data/eval/benchmarks/{ALL}",
+           "--validate", f"data/validate/{ALL}", "--pairs", f"data/pairs/{ALL}",
+           "--benchmarks", f"data/eval/benchmarks/{ALL}",
            "--benchmark-transfer", f"data/eval/benchmark_transfer/{ALL}", "--singles", f"data/models/single/{ALL}",
            "--joint", f"data/models/joint/{ALL}", "--curriculum", f"data/models/curriculum/{ALL}",
            "--temperature", f"data/ablation/temperature/{ALL}", "--answer-format", f"data/ablation/answer_format/{ALL}",
@@ -187,6 +200,7 @@ STAGES: tuple[Stage, ...] = (
                   *(f"data/ablation/temperature/{ALL}/{f}" for f in ("accuracies.csv", "entropies.csv", "units.jsonl")),
                   f"data/ablation/answer_format/{ALL}/accuracies.csv",
                   f"data/validate/{ALL}/predictions.csv", f"data/validate/{ALL}/validation.json",
+                  f"data/pairs/{ALL}/accuracies.csv",
                   f"data/models/single/{ALL}/{{tasks}}/log.jsonl", f"data/models/joint/{ALL}/log.jsonl",
                   f"data/models/curriculum/{ALL}/log.jsonl"),
           outputs=("data/report/summary.md", "data/report/table1.csv", "data/report/table2.csv",
@@ -195,7 +209,8 @@ STAGES: tuple[Stage, ...] = (
                    "data/report/figure1.png", "data/report/bwt_val.png", "data/report/bwt_test.png",
                    "data/report/entropy_change.png", "data/report/training_curves.png", "data/report/curves/"),
           metrics=("data/report/metrics.json",),
-          params=("seeds", "order.floor", "order.weights", "eval.accuracy", "eval.samples", "ablations"),
+          params=("seeds", "order.floor", "order.weights", "order.pairwise_scales", "eval.accuracy", "eval.samples",
+                  "ablations"),
           resources="local"),
 )
 

@@ -270,3 +270,73 @@ def test_replicas_are_averaged_before_the_bwt(tmp_path, repo, capsys):
     assert run_order("--accuracies", tmp_path / "seed{seeds}" / "acc.csv", "--out", tmp_path / "x") == 2
     assert "{seeds} stands for params `seeds`: give --params" in capsys.readouterr().err
     assert not (tmp_path / "x").exists()
+
+
+SINGLE = {"math": 0.569, "coding": 0.361, "qa": 0.513, "writing": 0.783}  # the example's a_k (diagonal)
+CHAIN = [("writing", "qa"), ("qa", "math"), ("math", "coding")]  # j learns 35% better after i (F_ij = log 1.35)
+
+
+def write_pair_csv(path: Path, lift: float = 1.35, drop_row: bool = False) -> Path:
+    """A train-pairs table over the example's tasks: every pair leaves both tasks at their single-task accuracy
+    (F = B = 0) except along CHAIN, where the second task learns ``lift`` × better."""
+    lines = ["trained_on,evaluated_on,split,accuracy"]
+    for i in TASKS:
+        for j in TASKS:
+            if i == j:
+                continue
+            for t in TASKS:
+                acc = SINGLE[t] * (lift if (i, j) in CHAIN and t == j else 1.0)
+                for split in ("val", "test"):
+                    lines.append(f"{i}>{j},{t},{split},{acc:.6f}")
+    path.write_text("\n".join(lines[:-1] if drop_row else lines) + "\n")
+    return path
+
+
+def test_the_pairwise_predictor_ranks_and_recommends_from_the_pair_runs(tmp_path, repo, capsys):
+    out, pairs = tmp_path / "order", write_pair_csv(tmp_path / "pairs.csv")
+    assert run_order("--accuracies", repo / "examples/table1_accuracies.csv", "--pairs", pairs, "--split", "val",
+                     "--method", "pairwise", "--out", out) == 0
+    report = json.loads((out / "curriculum.json").read_text())
+    # only the chain writing → qa → math → coding collects every forward transfer: the unique LOP optimum
+    assert report["order"] == report["predictions"]["pairwise"]["order"] == ["writing", "qa", "math", "coding"]
+    assert report["method"] == "pairwise" and report["exact"] == ["coding", "math", "qa", "writing"]
+    pred = report["predictions"]["pairwise"]
+    assert pred["predictor"] == "pairwise" and report["predictions"]["exact"]["predictor"] == "algorithm1"
+    assert pred["solver"]["name"] == "pairwise-exact" and pred["solver"]["exact"]
+    # (P3) by hand: each task of the chain but writing learns 1.35× better, nothing moves a finished task
+    assert pred["predicted_accuracy"] == pytest.approx({t: SINGLE[t] * (1.0 if t == "writing" else 1.35)
+                                                        for t in TASKS}, rel=1e-5)
+    assert report["pairwise"]["forward_transfer"]["qa"]["math"] == pytest.approx(np.log(1.35), rel=1e-5)
+    assert report["pairwise"]["backward_transfer"]["qa"]["math"] == pytest.approx(0.0, abs=1e-6)
+    cur = pd.read_csv(out / "curricula.csv")
+    top = cur.sort_values("pairwise_rank").iloc[0]
+    assert top["order"] == "writing>qa>math>coding" and top["pairwise_pred_math"] == pytest.approx(0.569 * 1.35,
+                                                                                                    rel=1e-5)
+    assert sorted(cur["pairwise_rank"]) == list(range(1, 25))
+    assert "recommended (pairwise): writing>qa>math>coding" in capsys.readouterr().out
+
+
+def test_pairs_without_runs_leave_algorithm1_and_bad_pair_tables_are_refused(tmp_path, repo, capsys):
+    empty = tmp_path / "empty.csv"
+    empty.write_text("trained_on,evaluated_on,split,accuracy\n")
+    out = tmp_path / "order"
+    assert run_order("--accuracies", repo / "examples/table1_accuracies.csv", "--pairs", empty, "--split", "val",
+                     "--out", out) == 0
+    report = json.loads((out / "curriculum.json").read_text())
+    assert report["pairwise"] is None and "pairwise" not in report["predictions"]
+    assert "pairwise_rank" not in pd.read_csv(out / "curricula.csv").columns
+    capsys.readouterr()
+    assert run_order("--accuracies", repo / "examples/table1_accuracies.csv", "--pairs", empty, "--split", "val",
+                     "--method", "pairwise", "--out", tmp_path / "o2") == 2
+    assert "order.method pairwise needs the pair runs" in capsys.readouterr().err
+    short = write_pair_csv(tmp_path / "short.csv", drop_row=True)
+    assert run_order("--accuracies", repo / "examples/table1_accuracies.csv", "--pairs", short, "--split", "test",
+                     "--out", tmp_path / "o3") == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "short.csv: no test accuracy for writing>qa on writing" in err
+    bad = tmp_path / "bad.csv"
+    bad.write_text("trained_on,evaluated_on,split,accuracy\nmath>math,math,val,0.5\n")
+    assert run_order("--accuracies", repo / "examples/table1_accuracies.csv", "--pairs", bad, "--split", "val",
+                     "--out", tmp_path / "o4") == 2
+    assert "bad.csv line 2: 'math>math' on 'math' is not a pair i>j" in capsys.readouterr().err
+    assert not any((tmp_path / name).exists() for name in ("o2", "o3", "o4"))

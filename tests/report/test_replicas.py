@@ -70,3 +70,16 @@ def test_figure1_draws_the_across_seed_sd_as_error_bars(tmp_path):
     save_bar_chart(table, tmp_path / "bars.png", "t", errors=spread)
     assert (tmp_path / "bars.png").read_bytes()[:4] == b"\x89PNG"
     assert (tmp_path / "bars.png").read_bytes() != (tmp_path / "plain.png").read_bytes()
+
+
+def test_mean_validation_averages_the_predictors_and_their_errors():
+    def replica(mae, scale, pairwise_delta):
+        return {"split": "test", "orders": {"best": {
+            "order": ["a", "b"], "predicted": {"delta_rel": 0.1, "score": 0.1}, "actual": {"delta_rel": 0.2, "score": 0.2},
+            "predictors": {"pairwise": {"delta_rel": pairwise_delta, "score": 1.0}}}},
+            "errors": {"val": {"pairwise": {"task_mae": mae, "spearman": 1.0}, "fitted_scales": [scale, 1.0]}}}
+
+    merged = mean_validation([replica(0.02, 0.5, 0.3), replica(0.04, 1.5, 0.1)])
+    assert merged["errors"]["val"]["pairwise"] == pytest.approx({"task_mae": 0.03, "spearman": 1.0})
+    assert merged["errors"]["val"]["fitted_scales"] == pytest.approx([1.0, 1.0])
+    assert merged["orders"]["best"]["predictors"]["pairwise"]["delta_rel"] == pytest.approx(0.2)

@@ -154,3 +154,47 @@ def test_figure3_puts_each_evaluation_in_a_row_and_each_trained_format_beside_it
                               "mmlu_pro, letter prompts"]
     assert f3.loc["qa test, letter prompts"].tolist() == [0.3, 0.03, 0.35, 0.02]
     assert np.isnan(f3.loc["mmlu_pro, full text prompts", "trained on letter"])  # not evaluated: no number
+
+
+def test_resolve_orders_all_and_a_seeded_sample(tmp_path):
+    from pipeline.commands.validate import resolve_orders
+
+    tasks = ["a", "b", "c"]
+    every = resolve_orders(["all"], ["b", "a", "c"], tmp_path / "unused.csv", tasks)
+    assert list(every) == ["best", "a>b>c", "a>c>b", "b>c>a", "c>a>b", "c>b>a"]  # 3! = 6, the best once
+    drawn = resolve_orders(["a>b>c"], ["b", "a", "c"], tmp_path / "unused.csv", tasks, sample=2, seed=0)
+    assert len(drawn) == 4 and list(drawn)[:2] == ["best", "a>b>c"]
+    assert drawn == resolve_orders(["a>b>c"], ["b", "a", "c"], tmp_path / "unused.csv", tasks, sample=2, seed=0)
+    assert set(drawn) - {"best", "a>b>c"} <= {"a>c>b", "b>c>a", "c>a>b", "c>b>a"}  # from the orders not listed
+    others = {tuple(resolve_orders([], ["b", "a", "c"], tmp_path / "u.csv", tasks, sample=2, seed=s))
+              for s in range(6)}
+    assert len(others) > 1  # the seed decides the sample
+    with pytest.raises(UserError, match="validate.sample: 5 more orders asked, 4 left of the 6"):
+        resolve_orders(["a>b>c"], ["b", "a", "c"], tmp_path / "u.csv", tasks, sample=5)
+
+
+def test_table3_and_table4_with_the_pairwise_predictor():
+    from pipeline.report.tables import predictor_errors
+
+    rows = [("best", "a", s, p, q, m) for s, p, q, m in (("val", 0.9, 0.9, 0.9), ("test", 0.6, 0.58, 0.55))]
+    rows += [("best", "b", s, p, q, m) for s, p, q, m in (("val", 0.9, 0.9, 0.9), ("test", 0.5, 0.47, 0.45))]
+    predictions = pd.DataFrame(rows, columns=["label", "task", "split", "predicted", "predicted_pairwise", "actual"])
+    scores = {"algorithm1": {"delta_rel": 0.2}, "pairwise": {"delta_rel": 0.15}}
+    validation = {"split": "test", "orders": {"best": {"order": ["a", "b"], "predicted": {"delta_rel": 0.2},
+                                                       "actual": {"delta_rel": 0.1}, "predictors": scores}},
+                  "errors": {s: {"algorithm1": {"task_mae": 0.04, "delta_rel_mae": 0.1, "spearman": 0.5},
+                                 "pairwise": {"task_mae": 0.02, "delta_rel_mae": 0.05, "spearman": 1.0},
+                                 "fitted_scales": [0.5, 1.0]} for s in ("val", "test")}}
+    t3 = table3(predictions, validation)  # the split of validation.json only
+    assert list(t3.columns) == ["a pred", "a pairwise", "a actual", "b pred", "b pairwise", "b actual",
+                                "Δrel pred", "Δrel pairwise", "Δrel actual"]
+    assert t3.iloc[0].tolist() == [0.6, 0.58, 0.55, 0.5, 0.47, 0.45, 0.2, 0.15, 0.1]
+    errors = predictor_errors(validation)
+    assert list(errors.index) == ["algorithm1", "pairwise"]
+    assert errors.loc["pairwise", "test: task MAE"] == 0.02 and errors.loc["algorithm1", "val: Spearman"] == 0.5
+    assert predictor_errors({"orders": {}}) is None
+    val = pd.DataFrame({"order": ["b>a", "a>b"], "score": [-2, -1], "delta_rel": [0, 1],
+                        "pairwise_delta_rel": [0.3, 0.2]})
+    t4 = table4({"val": val}, validation)
+    assert list(t4["val: order"]) == ["a → b", "b → a"]  # Algorithm 1's ranking
+    assert list(t4["val: Δrel pairwise"]) == [0.2, 0.3] and list(t4["val: pairwise rank"]) == [2, 1]
