@@ -251,7 +251,9 @@ def _pairwise(args: argparse.Namespace, s: Settings, tasks: tuple[str, ...],
     if not args.pairs:
         return None
     if s.split not in ("val", "test"):
-        raise UserError(f"--pairs: the pair runs are evaluated on val and test, not on split '{s.split}'")
+        print(f"warning: --pairs: the pair runs are evaluated on val and test: no pairwise predictor on split "
+              f"'{s.split}'", file=sys.stderr)
+        return None
     patterns = [p for p in args.pairs if "{seeds}" in p]
     if patterns and not args.params:
         raise UserError(f"{patterns[0]}: {{seeds}} stands for params `seeds`: give --params")

@@ -205,7 +205,8 @@ def test_both_tools_run_the_dag_and_agree(tmp_path):
         report = json.loads((root / "data/order/curriculum.json").read_text())
         assert sorted(report["order"]) == ["coding", "math", "qa", "writing"]
     # Seeded CPU runs: both tools train and evaluate the very same models (same samples, same scores).
-    for name in ("eval/transfer/seed0/accuracies.csv", "eval/transfer/seed1/accuracies.csv", "order/bwt.csv"):
+    for name in ("eval/transfer/seed0/accuracies.csv", "eval/transfer/seed1/accuracies.csv", "order/bwt.csv",
+                 "pairs/seed1/accuracies.csv", "order/curricula.csv"):
         assert (snake / "data" / name).read_bytes() == (dvc / "data" / name).read_bytes(), name
     # Entropies are float32 sums over the vocabulary: Snakemake pins each job to its declared threads
     # (OMP_NUM_THREADS=1 here), DVC leaves torch two, and the last bits of a reduction depend on that.
@@ -231,7 +232,15 @@ def test_both_tools_run_the_dag_and_agree(tmp_path):
         assert set(metrics["test_accuracy_sd"]) == {"Base", "ST×K", "SFT", "MM", "JT", "CL"}
         for seed in (0, 1):
             assert (root / f"data/models/curriculum/seed{seed}/model/config.json").exists()
-            assert (root / f"data/validate/seed{seed}/validation.json").exists()
+            validation = json.loads((root / f"data/validate/seed{seed}/validation.json").read_text())
+            assert len(validation["orders"]) == 3  # best, worst and one drawn at random
+            for split in ("val", "test"):  # the smoke profile's pair runs: both predictors scored on the same orders
+                assert {"algorithm1", "pairwise", "pairwise_loo", "fitted_scales"} == set(validation["errors"][split])
+            pairs = pd.read_csv(root / f"data/pairs/seed{seed}/accuracies.csv")
+            assert len(pairs) == 12 * 4 * 2  # K(K − 1) pairs × K tasks × val and test
+        assert "## The curriculum predictors on the 3 trained orders" in summary
+        assert set(metrics["predictors"]) == {"val", "test"}
+        assert "pairwise_rank" in pd.read_csv(root / "data/order/curricula.csv").columns
         for png in ("figure1", "figure3", "bwt_val", "bwt_test", "entropy_change", "training_curves"):
             assert (root / "data/report" / f"{png}.png").read_bytes()[:4] == b"\x89PNG", png
     # The smoke profile's benchmarks (our fixtures): θ0 and every single-task model on each (benchmark_transfer, whose
@@ -281,7 +290,7 @@ def test_both_tools_run_the_dag_and_agree(tmp_path):
     _set(overlay, "seeds", [0, 1, 2])
     dry = _run(["snakemake", "--dry-run", "--cores", "1", *SMOKE], snake).stdout
     before_order = {"train_single", "evaluate_transfer", "benchmark_transfer", "sft_rft", "merge_ties",
-                    "train_joint", "ablate_temperature", "ablate_format"}
+                    "train_joint", "train_pairs", "ablate_temperature", "ablate_format"}
     jobs = [(m.group(1), seed.group(1)) for block in re.split(r"\n(?=(?:local)?rule \w+:)", dry)
             if (m := re.match(r"(?:local)?rule (\w+):", block)) and (seed := re.search(r"wildcards: seed=(\d)", block))]
     assert {rule for rule, seed in jobs if seed != "2"} <= set(DOWNSTREAM_OF_ORDER), jobs
@@ -315,7 +324,7 @@ def _read_smoke() -> str:
 
 
 DOWNSTREAM_OF_ORDER = {"train_curriculum", "validate_predictions", "evaluate_final", "evaluate_benchmarks", "report"}
-CONSUMERS_OF_A_TASK_RUN = {"evaluate_transfer", "order", "merge_ties", "train_curriculum", "train_joint",
+CONSUMERS_OF_A_TASK_RUN = {"evaluate_transfer", "order", "merge_ties", "train_curriculum", "train_joint", "train_pairs",
                            "validate_predictions", "evaluate_final", "evaluate_benchmarks", "report",
                            "ablate_temperature", "ablate_format", "benchmark_transfer"}
 """A task's GRPO settings also drive its curriculum segment and its prompts in the joint run; the ablations read
