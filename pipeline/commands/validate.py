@@ -9,9 +9,10 @@ with the ``eval`` settings, and on each split both predictors run on that split'
 the latter with the scales of params and with scales fitted leave-one-order-out. As in the paper's
 Table 3, ``validate.split`` (default test) is the split of the per-order summary.
 Writes ``--out``: ``predictions.csv`` (one row per order, task and split: each predictor's and the
-measured accuracy), ``validation.json`` (per order: predicted and actual Δrel (Eq. 14) and S (Eq. 10);
-per split and predictor: the errors over the trained orders) and ``models/<order>/`` for the curricula
-trained here (a curriculum starts from the pair run of its first two tasks when one exists).
+measured accuracy), ``validation.json`` (per order: predicted and actual Δrel (Eq. 14) and S (Eq. 10) on
+``validate.split``, and under ``splits`` on each split; per split and predictor: the errors over the trained
+orders) and ``models/<order>/`` for the curricula trained here (a curriculum starts from the pair run of its
+first two tasks when one exists).
 """
 
 from __future__ import annotations
@@ -159,7 +160,7 @@ def run(args: argparse.Namespace) -> int:
                  for split in SPLITS]
         results = {(u.name, u.task, u.split): r for u, r in evaluate_units(units, params, Path(args.curated),
                                                                           desc="evaluate curricula")}
-        rows, errors, per_order = [], {}, {}
+        rows, errors, per_order, by_split = [], {}, {}, {label: {} for label in orders}
         for split in SPLITS:
             measured = np.array([[results[label, t, split]["accuracy"] for t in tasks] for label in orders])
             se = np.array([[results[label, t, split]["accuracy_se"] for t in tasks] for label in orders])
@@ -172,9 +173,11 @@ def run(args: argparse.Namespace) -> int:
                                  **{f"predicted_{name}" if name != ALGORITHM1 else "predicted": p[n, i]
                                     for name, p in comparison.predicted.items()},
                                  "actual": measured[n, i], "actual_se": se[n, i], "base": inputs[split].base[i]})
-            if split == params.validate_.split:
-                per_order = {label: {"order": order, "model": str(model_dirs[label]), "split": split,
-                                     **comparison.summary(n)} for n, (label, order) in enumerate(orders.items())}
+            for n, label in enumerate(orders):
+                by_split[label][split] = comparison.summary(n)
+        per_order = {label: {"order": order, "model": str(model_dirs[label]), "split": params.validate_.split,
+                             **by_split[label][params.validate_.split], "splits": by_split[label]}
+                     for label, order in orders.items()}
         for label, summary in per_order.items():
             others = "  ".join(f"{name} Δrel={p['delta_rel']:+.4f}" for name, p in summary["predictors"].items()
                                if name != ALGORITHM1)

@@ -137,7 +137,8 @@ def table3(predictions: pd.DataFrame, validation: dict) -> pd.DataFrame:
         else predictions
     for label, summary in validation["orders"].items():
         sub = on_split[on_split.label == label]
-        row: dict[str, object] = {"curriculum": f"{' → '.join(summary['order'])} ({label})"}
+        name = " → ".join(summary["order"])
+        row: dict[str, object] = {"curriculum": name if label == ">".join(summary["order"]) else f"{name} ({label})"}
         for _, r in sub.iterrows():
             row[f"{r.task} pred"] = r.predicted
             if pairwise:

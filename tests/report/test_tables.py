@@ -178,10 +178,13 @@ def test_table3_and_table4_with_the_pairwise_predictor():
 
     rows = [("best", "a", s, p, q, m) for s, p, q, m in (("val", 0.9, 0.9, 0.9), ("test", 0.6, 0.58, 0.55))]
     rows += [("best", "b", s, p, q, m) for s, p, q, m in (("val", 0.9, 0.9, 0.9), ("test", 0.5, 0.47, 0.45))]
+    rows += [("b>a", t, "test", 0.5, 0.5, 0.5) for t in ("a", "b")]  # an order of 'all': labelled by itself
     predictions = pd.DataFrame(rows, columns=["label", "task", "split", "predicted", "predicted_pairwise", "actual"])
     scores = {"algorithm1": {"delta_rel": 0.2}, "pairwise": {"delta_rel": 0.15}}
     validation = {"split": "test", "orders": {"best": {"order": ["a", "b"], "predicted": {"delta_rel": 0.2},
-                                                       "actual": {"delta_rel": 0.1}, "predictors": scores}},
+                                                       "actual": {"delta_rel": 0.1}, "predictors": scores},
+                                              "b>a": {"order": ["b", "a"], "predicted": {"delta_rel": 0.0},
+                                                      "actual": {"delta_rel": 0.0}, "predictors": scores}},
                   "errors": {s: {"algorithm1": {"task_mae": 0.04, "delta_rel_mae": 0.1, "spearman": 0.5},
                                  "pairwise": {"task_mae": 0.02, "delta_rel_mae": 0.05, "spearman": 1.0},
                                  "fitted_scales": [0.5, 1.0]} for s in ("val", "test")}}
@@ -189,6 +192,7 @@ def test_table3_and_table4_with_the_pairwise_predictor():
     assert list(t3.columns) == ["a pred", "a pairwise", "a actual", "b pred", "b pairwise", "b actual",
                                 "Δrel pred", "Δrel pairwise", "Δrel actual"]
     assert t3.iloc[0].tolist() == [0.6, 0.58, 0.55, 0.5, 0.47, 0.45, 0.2, 0.15, 0.1]
+    assert list(t3.index) == ["a → b (best)", "b → a"]
     errors = predictor_errors(validation)
     assert list(errors.index) == ["algorithm1", "pairwise"]
     assert errors.loc["pairwise", "test: task MAE"] == 0.02 and errors.loc["algorithm1", "val: Spearman"] == 0.5
