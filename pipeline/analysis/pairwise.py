@@ -28,6 +28,7 @@ from typing import Sequence
 
 import numpy as np
 
+from ..errors import UserError
 from .bwt import FloatArray
 
 
@@ -180,6 +181,15 @@ class PairwisePredictor:
         """From the single-task accuracies ``a_k`` and the pair cube ``P[i, j, t]`` (:func:`forward_transfer`)."""
         return cls(np.asarray(self_acc, dtype=np.float64), forward_transfer(self_acc, pair_acc),
                    backward_transfer(self_acc, pair_acc), (float(scales[0]), float(scales[1])))
+
+    @classmethod
+    def from_measured(cls, self_acc: FloatArray, pair_acc: FloatArray, floor: float | None,
+                      scales: tuple[float, float], source: str) -> "PairwisePredictor":
+        """:meth:`from_pairs` with the pair accuracies raised to ``floor`` before logs, as the transfer table's are
+        (without a floor, an accuracy of 0 is an error naming ``source``)."""
+        if floor is None and np.nanmin(pair_acc) <= 0.0:
+            raise UserError(f"{source}: a pair accuracy of 0 makes log-accuracy undefined; set order.floor")
+        return cls.from_pairs(self_acc, np.maximum(pair_acc, floor or 0.0), scales)
 
     def accuracies(self, order: Sequence[int]) -> FloatArray:
         """(P3)'s terminal accuracies of ``order``, indexed by task."""

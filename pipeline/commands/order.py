@@ -261,10 +261,7 @@ def _pairwise(args: argparse.Namespace, s: Settings, tasks: tuple[str, ...],
     cube = mean_pair_tables(paths, tasks, s.split)
     if cube is None:
         return None
-    if s.floor is None and np.nanmin(cube) <= 0.0:
-        raise UserError(f"{', '.join(paths)}: a pair accuracy of 0 makes log-accuracy undefined; set order.floor")
-    cube = np.maximum(cube, s.floor or 0.0)
-    return PairwisePredictor.from_pairs(np.diag(floored.single), cube, s.pairwise_scales)
+    return PairwisePredictor.from_measured(np.diag(floored.single), cube, s.floor, s.pairwise_scales, ", ".join(paths))
 
 
 def _matrix_dict(tasks: tuple[str, ...], matrix: np.ndarray) -> dict[str, dict[str, float]]:

@@ -206,8 +206,8 @@ def run(args: argparse.Namespace) -> int:
         cube = mean_pair_tables(pair_paths, tasks, split) \
             if split != "benchmarks" and all(Path(p).exists() for p in pair_paths) else None
         if cube is not None:  # as `order` takes it: floored, a_k from the transfer table, params' scales
-            pairwise[split] = PairwisePredictor.from_pairs(np.diag(floored.single), np.maximum(cube, floor or 0.0),
-                                                           params.order.pairwise_scales)
+            pairwise[split] = PairwisePredictor.from_measured(np.diag(floored.single), cube, floor,
+                                                              params.order.pairwise_scales, " + ".join(pair_paths))
     t1, t1_sd = mean_and_sd([table1(final, transfer, tasks, split="test", floor=floor or 0.0)  # floor None: zeros
                              for final, transfer in zip(finals, transfers)])              # refused above
     entropy = _read_csv(order_dir / "entropy_change.csv").set_index("trained_on") \

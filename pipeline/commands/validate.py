@@ -106,11 +106,8 @@ def _predictors(args: argparse.Namespace, params, tasks: list[str], split: str):
     cube = read_pair_table(Path(args.pairs) / "accuracies.csv", tasks, split) if args.pairs else None
     if cube is None:
         return PredictorInputs(floored.base, floored.bwt)
-    if floor is None and np.nanmin(cube) <= 0.0:
-        raise UserError(f"{Path(args.pairs) / 'accuracies.csv'}: a pair accuracy of 0 makes log-accuracy undefined; "
-                        "set order.floor")
-    pairwise = PairwisePredictor.from_pairs(np.diag(floored.single), np.maximum(cube, floor or 0.0),
-                                            params.order.pairwise_scales)
+    pairwise = PairwisePredictor.from_measured(np.diag(floored.single), cube, floor, params.order.pairwise_scales,
+                                               str(Path(args.pairs) / "accuracies.csv"))
     return PredictorInputs(floored.base, floored.bwt, pairwise)
 
 
