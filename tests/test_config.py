@@ -68,7 +68,7 @@ def test_explain_documents_every_key():
         assert f"\n{key}" in "\n" + text
 
 
-@pytest.mark.parametrize("name", ["smoke.yaml", "paper.yaml", "seeds3.yaml"])
+@pytest.mark.parametrize("name", ["smoke.yaml", "paper.yaml", "seeds3.yaml", "ground_truth.yaml"])
 def test_shipped_profiles_are_valid_overlays_holding_only_what_differs(repo, name):
     params = load_params([repo / "params.yaml", repo / "configs" / name])
     assert params.tasks == ["math", "coding", "qa", "writing"]
