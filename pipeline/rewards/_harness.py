@@ -18,7 +18,8 @@ no other program's request, nonce included, exists in the sandbox while a progra
   it never unmarshals anything written in the sandbox.
 
 Each program runs in a child forked from the server, with stdin on ``/dev/null``, stdout on a pipe
-read by the server (capped at ``max_output_bytes``, killed past ``timeout_s``) and no other open
+read by the server (capped at ``max_output_bytes``, killed past ``timeout_s``; a program that the
+CPU-time limit killed is reported as timed out too) and no other open
 descriptor. The child runs every test and, only after the last one, prints
 ``<nonce> <repr of the result dict>`` on its own line. A program that exits early (``sys.exit``,
 ``os._exit``, a crash, a signal) never prints that line, and cannot forge it without
@@ -39,13 +40,14 @@ comparison (:func:`plain`): an object of any other type fails the test. In the
 ``__omni_eq__(a, b)``, which compares the two sides' plain values.
 
 The harness imports only cheap modules (``sys``, ``os``, ``math``, ``marshal``, ``io``, ``select``,
-``struct``) — no ``json``, ``re`` or ``ast``.
+``struct``, ``signal``, ``time``, ``resource``) — no ``json``, ``re`` or ``ast``.
 """
 
 import io
 import marshal
 import math
 import os
+import resource
 import select
 import signal
 import struct
@@ -308,6 +310,17 @@ def _child(request_bytes, write_fd):
         os._exit(0)
 
 
+def _out_of_cpu_time(status, usage):
+    """Did RLIMIT_CPU (``cpu_s``, set by prlimit with soft = hard) kill the program? The kernel then
+    sends SIGKILL (SIGXCPU only below a higher hard limit) once its CPU time reaches the limit. This
+    is the same failure as the wall-clock deadline; which of the two fires first is a matter of
+    scheduling."""
+    limit = resource.getrlimit(resource.RLIMIT_CPU)[1]
+    return (limit != resource.RLIM_INFINITY and os.WIFSIGNALED(status)
+            and os.WTERMSIG(status) in (signal.SIGKILL, signal.SIGXCPU)
+            and usage.ru_utime + usage.ru_stime >= limit - 0.01)
+
+
 def run_one(request_bytes, timeout_s, max_output, isolated):
     """Fork a child for one program and collect its output; returns (returncode, output, timed_out, truncated)."""
     read_fd, write_fd = os.pipe()
@@ -345,7 +358,7 @@ def run_one(request_bytes, timeout_s, max_output, isolated):
             chunks.append(block)
             size += len(block)
         elif status is None:  # quiet pipe: has the program exited, leaving a process that holds it?
-            done, code = os.waitpid(pid, os.WNOHANG)
+            done, code, usage = os.wait4(pid, os.WNOHANG)
             if done:
                 status = code
                 if not isolated:
@@ -353,7 +366,8 @@ def run_one(request_bytes, timeout_s, max_output, isolated):
                 kill()  # its daemons: the pipe then reaches EOF
     os.close(read_fd)
     if status is None:
-        status = os.waitpid(pid, 0)[1]
+        _, status, usage = os.wait4(pid, 0)
+    timed_out = timed_out or _out_of_cpu_time(status, usage)
     return os.waitstatus_to_exitcode(status), b"".join(chunks), timed_out, truncated
 
 

@@ -221,6 +221,17 @@ def test_a_batch_survives_programs_that_kill_hang_or_flood_the_harness(one_sandb
     assert not sandbox_processes()
 
 
+def test_a_program_that_the_cpu_limit_kills_timed_out():
+    """SIGXCPU (``cpu_s``) and the wall-clock deadline are one failure: both are reported as a timeout."""
+    sandbox = Sandbox(SandboxLimits(timeout_s=30, cpu_s=1), require_isolation=True, slots=1, uid_base=UID_BASE)
+    scorer = CodeScorer(sandbox, workers=1)
+    spin = answer("while True:\n    pass\ndef f(x):\n    return 2 * x")
+    good = answer("def f(x):\n    return 2 * x")
+    outcomes = scorer.score_many([(spin, CHECK), (good, CHECK)])
+    assert [(o.score, o.reason) for o in outcomes] == [(0.0, "timeout"), (1.0, "passed")]
+    assert not sandbox_processes()
+
+
 def test_batches_are_capped_at_programs_per_sandbox():
     sandbox = Sandbox(SandboxLimits(timeout_s=3, programs_per_sandbox=3), require_isolation=True, slots=1,
                       uid_base=UID_BASE)
