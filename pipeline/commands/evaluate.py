@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..cli import command
 from ..errors import UserError
 from .args import add_params_argument, add_seed_argument, load_stage_params, parse_models
+
+if TYPE_CHECKING:
+    from ..config import Params
+    from ..eval.parallel import Unit
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -30,8 +36,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 @command("evaluate", help="Per-task accuracy (mean@k and greedy) and token entropy (Eq. 11) of models on val/test.")
 def run(args: argparse.Namespace) -> int:
-    from ..eval.parallel import Unit, evaluate_units
-    from ..eval.reuse import encode_result
+    from ..eval.parallel import Unit
     from ..io import staged_outputs
 
     params = load_stage_params(args)
@@ -49,13 +54,7 @@ def run(args: argparse.Namespace) -> int:
                 raise UserError(f"{Path(args.curated) / task / f'{split}.parquet'}: file not found")
     units = [Unit(name, str(path), task, split) for name, path in models.items() for task in params.tasks
              for split in splits]
-    rows, stored = [], []
-    base_per_prompt = {}  # (task, split) → θ0's per-prompt accuracy, for the paired gain of every other model
-    for unit, result in evaluate_units(units, params, Path(args.curated), reuse=[Path(d) for d in args.reuse]):
-        stored.append(encode_result(result["key"], unit.name, unit.task, unit.split,
-                                    {k: v for k, v in result.items() if k not in ("key", "reused")}))
-        rows.append(table_row(unit.name, unit.task, unit.split, result, base_per_prompt))
-
+    rows, stored = evaluate_to_tables(units, params, Path(args.curated), reuse=[Path(d) for d in args.reuse])
     with staged_outputs(args.out) as stage:
         write_tables(stage, rows, stored)
     return 0
@@ -64,6 +63,23 @@ def run(args: argparse.Namespace) -> int:
 ACCURACY_COLUMNS = ["trained_on", "evaluated_on", "split", "accuracy", "accuracy_se", "accuracy_sampled",
                     "accuracy_greedy", "gain", "gain_se", "n", "undefined"]
 ENTROPY_COLUMNS = ["trained_on", "evaluated_on", "split", "entropy"]
+
+
+def evaluate_to_tables(units: list[Unit], params: Params, curated: Path, desc: str = "evaluate",
+                       reuse: Sequence[Path] = ()) -> tuple[list[dict], list[str]]:
+    """Evaluate ``units`` (in parallel, taking stored results from ``reuse``): their table rows (:func:`table_row`,
+    each model's paired gain over θ0 when θ0, named ``base``, came first) and their encoded results for
+    ``units.jsonl``, in the order of ``units``."""
+    from ..eval.parallel import evaluate_units
+    from ..eval.reuse import encode_result
+
+    rows, stored = [], []
+    base_per_prompt: dict = {}  # (task, split) → θ0's per-prompt accuracy
+    for unit, result in evaluate_units(units, params, curated, desc=desc, reuse=reuse):
+        stored.append(encode_result(result["key"], unit.name, unit.task, unit.split,
+                                    {k: v for k, v in result.items() if k not in ("key", "reused")}))
+        rows.append(table_row(unit.name, unit.task, unit.split, result, base_per_prompt))
+    return rows, stored
 
 
 def write_tables(stage: Path, rows: list[dict], stored: list[str]) -> None:

@@ -40,11 +40,10 @@ def ordered_pairs(tasks: list[str]) -> list[tuple[str, str]]:
                              "every task (the pairwise predictor's transfers; pairs.enabled).")
 def run(args: argparse.Namespace) -> int:
     from ..analysis.tables import ORDER_SEPARATOR
-    from ..eval.parallel import Unit, evaluate_units
-    from ..eval.reuse import encode_result
+    from ..eval.parallel import Unit
     from ..io import staged_outputs, write_json_atomic
     from ..rl.run import train_run
-    from .evaluate import table_row, write_tables
+    from .evaluate import evaluate_to_tables, write_tables
 
     params = load_stage_params(args)
     out, tasks = Path(args.out), list(params.tasks)
@@ -58,11 +57,7 @@ def run(args: argparse.Namespace) -> int:
                   singles=Path(args.singles) if args.singles else None)
     units = [Unit(name, str(run_dir / "model"), task, split) for name, run_dir in runs.items() for task in tasks
              for split in ("val", "test")]
-    rows, stored = [], []
-    for unit, result in evaluate_units(units, params, Path(args.curated), desc="evaluate pairs"):
-        stored.append(encode_result(result["key"], unit.name, unit.task, unit.split,
-                                    {k: v for k, v in result.items() if k not in ("key", "reused")}))
-        rows.append(table_row(unit.name, unit.task, unit.split, result, {}))
+    rows, stored = evaluate_to_tables(units, params, Path(args.curated), desc="evaluate pairs")
     with staged_outputs(out) as stage:
         write_tables(stage, rows, stored)
         if (out / "runs").is_dir():  # trained in place (to resume), moved in with the tables

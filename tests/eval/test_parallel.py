@@ -192,3 +192,26 @@ def test_a_failing_unit_stops_the_others_at_once(workspace):
         for unit, _ in evaluate_units(units, slow, root / "curated"):
             got.append(unit)
     assert got == []  # the old order-bound wait yielded unit 0, then ran all 48 queued units before raising
+
+
+def test_evaluate_to_tables_rows_gains_and_a_reusable_store(workspace, tmp_path):
+    """``evaluate``'s and ``train-pairs``' tables: a row per unit, the paired gain over θ0 (``base``, evaluated
+    first), and a ``units.jsonl`` from which the same rows come back without evaluating again."""
+    from pipeline.commands.evaluate import evaluate_to_tables, write_tables
+    from pipeline.eval.evaluate import paired_difference
+
+    root, params = workspace
+    one = params.model_copy(update={"eval": params.eval.model_copy(update={"workers": 1})})
+    units = [Unit(name, str(root / folder), "math", split) for name, folder in (("base", "m0"), ("other", "m1"))
+             for split in ("val", "test")]
+    results = dict(((u.name, u.split), r) for u, r in evaluate_units(units, one, root / "curated"))
+    rows, stored = evaluate_to_tables(units, one, root / "curated")
+    assert [(r["trained_on"], r["split"]) for r in rows] == [("base", "val"), ("base", "test"),
+                                                             ("other", "val"), ("other", "test")]
+    assert "gain" not in rows[0] and "per_prompt" not in rows[0]
+    for row in rows[2:]:
+        gain = paired_difference(results["other", row["split"]]["per_prompt"], results["base", row["split"]]["per_prompt"])
+        assert (row["gain"], row["gain_se"]) == gain
+    write_tables(tmp_path, rows, stored)
+    again, stored_again = evaluate_to_tables(units, one, root / "curated", reuse=[tmp_path])
+    assert again == rows and stored_again == stored
