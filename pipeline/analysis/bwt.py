@@ -16,6 +16,8 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import NDArray
 
+from ..errors import UserError
+
 FloatArray = NDArray[np.float64]
 
 
@@ -57,3 +59,14 @@ def apply_accuracy_floor(acc: FloatArray, floor: float) -> tuple[FloatArray, NDA
     values = np.asarray(acc, dtype=np.float64)
     raised = values < floor
     return np.where(raised, floor, values), raised
+
+
+def floor_or_refuse(acc: FloatArray, floor: float | None, source: str) -> FloatArray:
+    """``acc`` with the values below ``floor`` raised to it (:func:`apply_accuracy_floor`; NaN cells stay NaN), so
+    that log-accuracies stay finite. Without a floor, an accuracy of 0 is a one-line error naming ``source``."""
+    values = np.asarray(acc, dtype=np.float64)
+    if floor is not None:
+        return apply_accuracy_floor(values, floor)[0]
+    if np.nanmin(values) <= 0.0:
+        raise UserError(f"{source}: an accuracy of 0 makes log-accuracy undefined; set order.floor")
+    return values

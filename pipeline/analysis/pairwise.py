@@ -28,8 +28,7 @@ from typing import Sequence
 
 import numpy as np
 
-from ..errors import UserError
-from .bwt import FloatArray
+from .bwt import FloatArray, floor_or_refuse
 
 
 def _positions(order: Sequence[int], k: int) -> np.ndarray:
@@ -187,9 +186,7 @@ class PairwisePredictor:
                       scales: tuple[float, float], source: str) -> "PairwisePredictor":
         """:meth:`from_pairs` with the pair accuracies raised to ``floor`` before logs, as the transfer table's are
         (without a floor, an accuracy of 0 is an error naming ``source``)."""
-        if floor is None and np.nanmin(pair_acc) <= 0.0:
-            raise UserError(f"{source}: a pair accuracy of 0 makes log-accuracy undefined; set order.floor")
-        return cls.from_pairs(self_acc, np.maximum(pair_acc, floor or 0.0), scales)
+        return cls.from_pairs(self_acc, floor_or_refuse(pair_acc, floor, source), scales)
 
     def accuracies(self, order: Sequence[int]) -> FloatArray:
         """(P3)'s terminal accuracies of ``order``, indexed by task."""

@@ -18,8 +18,7 @@ from typing import Sequence
 
 import numpy as np
 
-from ..errors import UserError
-from .bwt import FloatArray
+from .bwt import FloatArray, floor_or_refuse
 from .pairwise import PairwisePredictor, fit_scales, leave_one_order_out, prediction_errors
 from .prediction import algorithm1_terminal_accuracies
 from .scores import delta_rel, score_s
@@ -59,13 +58,11 @@ class Comparison:
 
 
 def compare_predictors(inputs: PredictorInputs, orders: Sequence[Sequence[int]], measured: FloatArray,
-                       floor: float | None, alpha: FloatArray) -> Comparison:
+                       floor: float | None, alpha: FloatArray, source: str = "measured accuracies") -> Comparison:
     """Predict the trained ``orders`` (task indices) with every available predictor and score each against
-    ``measured`` (``(N, K)`` accuracies, raised to ``floor`` before logs; without a floor a zero is an error)."""
-    measured = np.asarray(measured, dtype=np.float64)
-    if floor is None and measured.min() <= 0.0:
-        raise UserError("a measured accuracy of 0 makes log-accuracy undefined; set order.floor")
-    measured = np.maximum(measured, floor or 0.0)
+    ``measured`` (``(N, K)`` accuracies, raised to ``floor`` before logs; without a floor a zero is an error
+    naming ``source``)."""
+    measured = floor_or_refuse(measured, floor, source)
     predicted = {ALGORITHM1: np.array([algorithm1_terminal_accuracies(inputs.bwt, inputs.base, o) for o in orders])}
     pw = inputs.pairwise
     fitted = None

@@ -162,7 +162,8 @@ def run(args: argparse.Namespace) -> int:
             measured = np.array([[results[label, t, split]["accuracy"] for t in tasks] for label in orders])
             se = np.array([[results[label, t, split]["accuracy_se"] for t in tasks] for label in orders])
             comparison = compare_predictors(inputs[split], [[tasks.index(t) for t in o] for o in orders.values()],
-                                            measured, params.order.floor, alpha)
+                                            measured, params.order.floor, alpha,
+                                            f"{args.out}: the curricula's accuracies on {split}")
             errors[split] = comparison.errors
             for n, (label, order) in enumerate(orders.items()):
                 for i, task in enumerate(tasks):

@@ -1,8 +1,9 @@
 import numpy as np
 import pytest
 
-from pipeline.analysis.bwt import apply_accuracy_floor, bwt_matrix
+from pipeline.analysis.bwt import apply_accuracy_floor, bwt_matrix, floor_or_refuse
 from pipeline.analysis.entropy import entropy_change_matrix
+from pipeline.errors import UserError
 
 
 def test_bwt_matrix_eq6_hand_computed():
@@ -40,6 +41,14 @@ def test_floor_raises_only_cells_below_it_and_reports_them():
 def test_floor_must_be_in_unit_interval(floor):
     with pytest.raises(ValueError):
         apply_accuracy_floor(np.array([0.5]), floor)
+
+
+def test_floor_or_refuse_raises_to_the_floor_keeps_nan_and_without_a_floor_refuses_a_zero():
+    cube = np.array([[np.nan, 0.0], [0.2, np.nan]])  # a pair table's diagonal is NaN
+    np.testing.assert_array_equal(floor_or_refuse(cube, 0.01, "pairs.csv"), [[np.nan, 0.01], [0.2, np.nan]])
+    np.testing.assert_array_equal(floor_or_refuse(cube[1], None, "pairs.csv"), [0.2, np.nan])
+    with pytest.raises(UserError, match=r"^pairs.csv: an accuracy of 0 makes log-accuracy undefined; set order.floor$"):
+        floor_or_refuse(cube, None, "pairs.csv")
 
 
 def test_entropy_change_eq12_hand_computed():

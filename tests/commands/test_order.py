@@ -347,7 +347,7 @@ def test_a_zero_pair_accuracy_needs_a_floor(tmp_path, repo, capsys):
     pairs.write_text(pairs.read_text().replace("writing>qa,qa,val,0.692550", "writing>qa,qa,val,0"))
     args = ("--accuracies", repo / "examples/table1_accuracies.csv", "--pairs", pairs, "--split", "val")
     assert run_order(*args, "--out", tmp_path / "o") == 2
-    assert "pairs.csv: a pair accuracy of 0 makes log-accuracy undefined; set order.floor" in capsys.readouterr().err
+    assert "pairs.csv: an accuracy of 0 makes log-accuracy undefined; set order.floor" in capsys.readouterr().err
     assert run_order(*args, "--floor", "0.01", "--out", tmp_path / "o") == 0
     report = json.loads((tmp_path / "o" / "curriculum.json").read_text())
     assert report["pairwise"]["forward_transfer"]["writing"]["qa"] == pytest.approx(np.log(0.01 / 0.513))
