@@ -198,10 +198,6 @@ class GRPOTrainer:
         truncate_log(self.timings_path, self.state.step)
         return True
 
-    def adopt_first_segment(self, run: Path) -> bool:
-        """:meth:`adopt_prefix` of the one run ``run`` (a single-task run: this curriculum's first segment)."""
-        return self.adopt_prefix([run])
-
     def adopt_prefix(self, runs: Sequence[Path]) -> bool:
         """Start a fresh curriculum from the finished run among ``runs`` that is exactly its longest prefix of
         segments (same key, see :func:`segment_key`; a single-task run is a one-segment prefix, a pair ``i → j``

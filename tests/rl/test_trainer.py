@@ -172,7 +172,7 @@ def test_a_curriculum_starts_exactly_from_the_single_task_run_of_its_first_task(
     schedule = curriculum_schedule({t: 4 for t in records}, ["qa", "math"], 2, 1, np.random.default_rng(0))
     trainer = GRPOTrainer(model, tokenizer, records, schedule, GRPO, RewardModel(RewardParams()),
                           tmp_path / "adopted", seed=0, keep_segments=True)
-    assert trainer.adopt_first_segment(single)
+    assert trainer.adopt_prefix([single])
     assert "taken from the single-task run" in capsys.readouterr().err
     trainer.train()
     for (name, a), b in zip(full.state_dict().items(), model.state_dict().values()):
@@ -192,7 +192,7 @@ def test_a_single_task_run_that_differs_is_not_adopted(setup, tmp_path, capsys):
     schedule = curriculum_schedule({t: 4 for t in records}, ["qa", "math"], 2, 1, np.random.default_rng(0))
     trainer = GRPOTrainer(model, tokenizer, records, schedule, GRPO, RewardModel(RewardParams()),
                           tmp_path / "fresh", seed=0)
-    assert not trainer.adopt_first_segment(single)
+    assert not trainer.adopt_prefix([single])
     assert "training the segment" in capsys.readouterr().err
     assert trainer.state.step == 0 and not (tmp_path / "fresh" / "checkpoint").exists()
 
