@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from .pairwise import PairwisePredictor
+from .pairwise import PairwisePredictor, spearman
 from .prediction import terminal_log_accuracies_batch
 from .tables import ORDER_SEPARATOR
 
@@ -70,16 +70,15 @@ class RankingComparison:
 
 
 def compare_rankings(first: pd.Series, second: pd.Series) -> RankingComparison:
-    """How two rankings of the same orders (``order → rank``, 1 = best) agree: Spearman's ρ (ranks have no
-    ties: ``1 − 6 Σ d² / (n (n² − 1))``), the discordant pairs, and where each one's best stands in the other."""
+    """How two rankings of the same orders (``order → rank``, 1 = best) agree: Spearman's ρ (1 for a single
+    order), the discordant pairs, and where each one's best stands in the other."""
     if set(first.index) != set(second.index):
         raise ValueError("the two rankings rank different orders")
     second = second.reindex(first.index)
     n = len(first)
-    d = first.to_numpy(float) - second.to_numpy(float)
-    spearman = 1.0 - 6.0 * float(np.sum(d ** 2)) / (n * (n ** 2 - 1)) if n > 1 else 1.0
     a, b = first.to_numpy(), second.to_numpy()
+    rho = spearman(a, b) if n > 1 else 1.0
     discordant = int(np.sum(np.triu(np.sign(a[:, None] - a[None, :]) * np.sign(b[:, None] - b[None, :]) < 0, 1)))
     best_first, best_second = str(first.idxmin()), str(second.idxmin())
-    return RankingComparison(spearman, discordant, n * (n - 1) // 2, best_first, int(second[best_first]),
+    return RankingComparison(rho, discordant, n * (n - 1) // 2, best_first, int(second[best_first]),
                              best_second, int(first[best_second]))
