@@ -8,7 +8,7 @@ paired per-prompt results pool across replicas (the same prompts, once per repli
 
 from __future__ import annotations
 
-from typing import Hashable, Mapping, Sequence
+from typing import Any, Hashable, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -46,10 +46,30 @@ def sd(values: Sequence[float]) -> float:
     return float(np.std(values, ddof=1)) if len(values) > 1 else float("nan")
 
 
+def mean_tree(trees: Sequence[Any], where: str = "") -> Any:
+    """The replicas' JSON values as one: numbers averaged (lists of numbers element by element, dicts key by key),
+    anything else (names, paths, flags, None) taken from the first replica. Raises ValueError naming the key where
+    the replicas' structures differ."""
+    first = trees[0]
+    if isinstance(first, dict):
+        if any(not isinstance(t, dict) or set(t) != set(first) for t in trees):
+            raise ValueError(f"the replicas differ at {where or 'the top'}")
+        return {key: mean_tree([t[key] for t in trees], f"{where}.{key}".lstrip(".")) for key in first}
+    numbers = (int, float)
+    if isinstance(first, numbers) and not isinstance(first, bool):
+        return float(np.mean([float(t) for t in trees]))
+    if isinstance(first, list) and first and all(isinstance(v, numbers) and not isinstance(v, bool) for v in first):
+        if any(not isinstance(t, list) or len(t) != len(first) for t in trees):
+            raise ValueError(f"the replicas differ at {where}")
+        return np.mean(np.asarray(trees, dtype=float), axis=0).tolist()
+    return first
+
+
 def mean_validation(validations: Sequence[dict]) -> dict:
-    """``validation.json`` of every replica as one: each order's predicted and measured Δrel and S averaged (with
-    ``actual_sd``: the across-seed SD of the measured Δrel), and whether the best predicted order is the best
-    measured one on the means. Every replica must have validated the same orders."""
+    """``validation.json`` of every replica as one: every order's predicted and measured Δrel and S, each
+    predictor's and each split's, averaged (with ``actual_sd``: the across-seed SD of the measured Δrel), each
+    predictor's errors averaged (each replica's over its own measured orders), and whether the best predicted order
+    is the best measured one on the means. Every replica must have validated the same orders."""
     first = validations[0]
     labels = list(first["orders"])
     for v in validations[1:]:
@@ -58,25 +78,14 @@ def mean_validation(validations: Sequence[dict]) -> dict:
     orders = {}
     for label in labels:
         runs = [v["orders"][label] for v in validations]
-        orders[label] = {**runs[0],
-                         **{side: {key: float(np.mean([r[side][key] for r in runs])) for key in ("delta_rel", "score")}
-                            for side in ("predicted", "actual")},
+        orders[label] = {**mean_tree(runs, f"orders.{label}"),
                          "actual_sd": sd([r["actual"]["delta_rel"] for r in runs])}
-        if "predictors" in runs[0]:
-            orders[label]["predictors"] = {name: {key: float(np.mean([r["predictors"][name][key] for r in runs]))
-                                                  for key in ("delta_rel", "score")}
-                                           for name in runs[0]["predictors"]}
     agree = None
     if len(labels) > 1:
         agree = bool(np.argmax([orders[k]["predicted"]["score"] for k in labels])
                      == np.argmax([orders[k]["actual"]["score"] for k in labels]))
     merged = {"split": first["split"], "orders": orders, "best_predicted_is_best_actual": agree,
               "replicas": len(validations)}
-    if first.get("errors"):  # each replica's errors (over its own measured orders), averaged
-        merged["errors"] = {split: {name: (np.mean([v["errors"][split][name] for v in validations], axis=0).tolist()
-                                           if name == "fitted_scales" else
-                                           {key: float(np.mean([v["errors"][split][name][key] for v in validations]))
-                                            for key in value})
-                                    for name, value in by_name.items()}
-                            for split, by_name in first["errors"].items()}
+    if first.get("errors"):
+        merged["errors"] = mean_tree([v.get("errors") for v in validations], "errors")
     return merged

@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 
 from pipeline.commands.args import expand_seeds
-from pipeline.report.replicas import mean_and_sd, mean_of_errors, mean_validation, pooled, sd
+from pipeline.report.replicas import mean_and_sd, mean_of_errors, mean_tree, mean_validation, pooled, sd
 from pipeline.report.tables import markdown
 
 
@@ -83,3 +83,16 @@ def test_mean_validation_averages_the_predictors_and_their_errors():
     assert merged["errors"]["val"]["pairwise"] == pytest.approx({"task_mae": 0.03, "spearman": 1.0})
     assert merged["errors"]["val"]["fitted_scales"] == pytest.approx([1.0, 1.0])
     assert merged["orders"]["best"]["predictors"]["pairwise"]["delta_rel"] == pytest.approx(0.2)
+
+
+def test_mean_tree_averages_numbers_keeps_names_and_names_where_replicas_differ():
+    a = {"order": ["a", "b"], "model": "seed0/model", "splits": {"val": {"actual": {"delta_rel": 0.1}}},
+         "scales": [0.5, 1.0], "ok": True}
+    b = {"order": ["a", "b"], "model": "seed1/model", "splits": {"val": {"actual": {"delta_rel": 0.3}}},
+         "scales": [1.5, 2.0], "ok": False}
+    assert mean_tree([a, b]) == {"order": ["a", "b"], "model": "seed0/model",
+                                 "splits": {"val": {"actual": {"delta_rel": pytest.approx(0.2)}}},
+                                 "scales": [1.0, 1.5], "ok": True}
+    b["splits"]["test"] = {}
+    with pytest.raises(ValueError, match=r"differ at splits$"):
+        mean_tree([a, b])
