@@ -88,21 +88,23 @@ def _headline(finals: list[Path], tasks: list[str]) -> dict[str, dict[str, float
     if not all((final / RESULTS).exists() for final in finals):
         return {}
     replicas = [load_named_results(final / RESULTS, split="test") for final in finals]
+    source = " + ".join(str(f / RESULTS) for f in finals)
+
+    def gain_over(other: str, per_prompt: dict, label: str) -> tuple[float | None, float | None]:
+        reference = {t: per_prompt[other, t] for t in tasks}
+        if not any(float(v.mean()) > 0 for v in reference.values()):  # a tiny run can leave it at 0
+            return None, None
+        try:
+            return relative_gain({t: per_prompt["curriculum", t] for t in tasks}, reference)
+        except ValueError as exc:
+            raise UserError(f"{source}: {label}: {exc}") from None
+
     out: dict[str, dict[str, float | None]] = {}
     for label, (other, paper) in HEADLINE.items():
         if not all((name, t) in r for r in replicas for name in ("curriculum", other) for t in tasks):
             continue
-        gains = []
-        for per_prompt in [pooled(replicas), *(replicas if len(replicas) > 1 else [])]:
-            reference = {t: per_prompt[other, t] for t in tasks}
-            if not any(float(v.mean()) > 0 for v in reference.values()):  # a tiny run can leave it at 0
-                gains.append((None, None))
-                continue
-            try:
-                gains.append(relative_gain({t: per_prompt["curriculum", t] for t in tasks}, reference))
-            except ValueError as exc:
-                raise UserError(f"{' + '.join(str(f / RESULTS) for f in finals)}: {label}: {exc}") from None
-        (gain, se), each = gains[0], [g for g, _ in gains[1:]]
+        gain, se = gain_over(other, pooled(replicas), label)
+        each = [gain_over(other, r, label)[0] for r in replicas] if len(replicas) > 1 else []
         spread = sd([g for g in each if g is not None]) if each and None not in each else None
         out[label] = {"gain": gain, "se": se, "sd": spread, "paper": paper}
     return out

@@ -96,3 +96,24 @@ def test_mean_tree_averages_numbers_keeps_names_and_names_where_replicas_differ(
     b["splits"]["test"] = {}
     with pytest.raises(ValueError, match=r"differ at splits$"):
         mean_tree([a, b])
+
+
+def test_headline_gain_pools_the_replicas_and_reports_their_spread(tmp_path):
+    from pipeline.commands.report import _headline
+    from pipeline.eval.reuse import RESULTS, encode_result
+
+    def replica(folder, curriculum, joint):
+        folder.mkdir()
+        (folder / RESULTS).write_text(
+            "".join(encode_result("k", name, "math", "test", {"per_prompt": np.array(values)})
+                    for name, values in (("curriculum", curriculum), ("joint", joint))))
+        return folder
+
+    one = replica(tmp_path / "seed0", [1.0, 1.0], [1.0, 0.0])  # gain 1/0.5 − 1 = 1
+    two = replica(tmp_path / "seed1", [1.0, 0.0], [1.0, 0.0])  # gain 0
+    got = _headline([one, two], ["math"])
+    assert list(got) == ["CL vs JT"]  # no merged model was evaluated: that claim is left out
+    assert got["CL vs JT"]["gain"] == pytest.approx(0.75 / 0.5 - 1)  # pooled prompts: 3/4 against 2/4
+    assert got["CL vs JT"]["sd"] == pytest.approx(np.sqrt(0.5))  # SD of the replicas' gains 1 and 0
+    zero = replica(tmp_path / "seed2", [1.0, 0.0], [0.0, 0.0])  # a reference at 0: no gain in that replica
+    assert _headline([one, zero], ["math"])["CL vs JT"]["sd"] is None
