@@ -34,10 +34,13 @@ def train_local(params, plan: TrainPlan, base: Path, out: Path, dry_run: bool = 
     """Our MT-GRPO loop (:class:`~pipeline.rl.trainer.GRPOTrainer`) on CPU or one GPU; resumable from
     ``out/work`` (snapshots for checkpoint selection, ``keep_every``, are kept for single-task runs only).
     A curriculum starts from ``pairs/runs/<first>-<second>`` when that pair run is exactly its first two
-    segments, else from ``singles/<first task>`` when that single-task run is exactly its first segment."""
+    segments, else from ``singles/<first task>`` when that single-task run is exactly its first segment. A run
+    already finished in ``out`` (the same key, :meth:`GRPOTrainer.finished_in`) is kept, not trained again (DVC
+    and Snakemake remove a stage's outputs before running it; this serves direct reruns, such as an interrupted
+    ``validate-predictions``)."""
     import numpy as np
 
-    from ..io import staged_outputs, write_json_atomic
+    from ..io import read_json, staged_outputs, write_json_atomic
     from ..models.tiny import load_model
     from ..rewards.total import RewardModel
     from .trainer import FINAL_STATE, TIMINGS, GRPOTrainer
@@ -54,6 +57,11 @@ def train_local(params, plan: TrainPlan, base: Path, out: Path, dry_run: bool = 
         trainer = GRPOTrainer(model, tokenizer, plan.records, plan.schedule, plan.grpo, rewards, out / "work",
                               params.seed, ref, segment_params=plan.segment_params,
                               keep_segments=plan.mode == "curriculum")
+        if trainer.finished_in(out) and (out / "metrics.json").exists():
+            print(f"{out}: this run is already trained there (same θ0, batches, settings, seed and rewards); "
+                  "kept (delete the folder to train it again)", flush=True)
+            timings = out / "timings.json"
+            return {**read_json(out / "metrics.json"), **(read_json(timings) if timings.exists() else {})}
         if plan.mode == "curriculum":
             trainer.adopt_prefix(prefix_runs(plan, singles, pairs))
         last = trainer.train()

@@ -198,6 +198,15 @@ class GRPOTrainer:
         truncate_log(self.timings_path, self.state.step)
         return True
 
+    def finished_in(self, run: Path) -> bool:
+        """Does ``run`` (an output folder) hold this very run, finished: its final state has the key of all this
+        run's segments (same θ0, batches, settings, seed and rewards, :func:`segment_key`)?"""
+        state_file = Path(run) / "model" / FINAL_STATE
+        if not state_file.exists():
+            return False
+        saved = torch.load(state_file, weights_only=False)
+        return int(saved.get("segments", 1)) == len(self.spans) and saved.get("key") == self.prefix_keys[-1]
+
     def adopt_prefix(self, runs: Sequence[Path]) -> bool:
         """Start a fresh curriculum from the finished run among ``runs`` that is exactly its longest prefix of
         segments (same key, see :func:`segment_key`; a single-task run is a one-segment prefix, a pair ``i → j``

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 
 import pytest
 import yaml
@@ -207,3 +208,23 @@ def test_rft_sampling_resumes_after_a_cut_and_keeps_what_an_uncut_run_keeps(trai
     assert main(["sft-rft", *args, "--out", str(tmp_path / "cut")]) == 0
     assert len(calls) == 6
     assert (tmp_path / "cut" / "rft_data.jsonl").read_text() == (tmp_path / "uncut" / "rft_data.jsonl").read_text()
+
+
+def test_train_keeps_a_run_already_finished_in_its_folder_and_retrains_a_changed_one(trained, tmp_path, capsys):
+    root, params = trained
+    run = root / "models" / "single" / "math"
+    out = tmp_path / "math"
+    shutil.copytree(run, out)
+    before = (out / "model" / "model.safetensors").stat().st_mtime_ns
+    capsys.readouterr()
+    args = ["train", "--mode", "single", "--task", "math", "--base", str(root / "models" / "base"), "--curated",
+            str(root / "curated"), "--out", str(out)]
+    assert main([*args, "--params", str(params)]) == 0
+    assert "already trained there" in capsys.readouterr().out
+    assert (out / "model" / "model.safetensors").stat().st_mtime_ns == before
+    changed = yaml.safe_load(params.read_text())
+    changed["train"]["grpo"]["lr"] = changed["train"]["grpo"]["lr"] * 2
+    (tmp_path / "changed.yaml").write_text(yaml.safe_dump(changed))
+    assert main([*args, "--params", str(tmp_path / "changed.yaml")]) == 0
+    assert "already trained" not in capsys.readouterr().out
+    assert (out / "model" / "model.safetensors").stat().st_mtime_ns != before
