@@ -141,6 +141,9 @@ def evaluate_units(units: list[Unit], params: Params, curated: Path, desc: str =
                 done, result = next(computed)
                 assert done == unit
                 yield unit, {**result, "key": key, "reused": False}
+        # Run the evaluation past its last unit: its workers then end normally (closing it instead, as when the
+        # caller stops early, kills them) and its progress bar shows every unit.
+        assert next(computed, None) is None
     finally:
         computed.close()
 

@@ -180,6 +180,23 @@ def test_workers_die_with_their_parent(workspace, sig):
         proc.kill()
 
 
+def test_a_finished_evaluation_ends_its_workers_normally(workspace):
+    """After the last unit the worker processes exit by themselves (their finalizers run: no semaphore left for
+    the resource tracker to clean up) and the progress bar reaches every unit; they used to be killed."""
+    import subprocess
+    import sys
+
+    from ..conftest import REPO
+
+    root, _ = workspace
+    script = WORKER_SCRIPT.replace('"samples": 64', '"samples": 2').replace("* 8", "* 1")
+    proc = subprocess.run([sys.executable, "-c", script, str(root)], cwd=REPO, capture_output=True, text=True,
+                          timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert "leaked" not in proc.stderr, proc.stderr
+    assert "8/8" in proc.stderr  # the bar's last update (it stopped at 7/8)
+
+
 def test_a_failing_unit_stops_the_others_at_once(workspace):
     """A unit that fails (a missing model) raises as soon as it fails: before the long unit queued ahead of it
     yields, and without running the queue behind it (its workers are killed)."""
