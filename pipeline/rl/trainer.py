@@ -200,12 +200,14 @@ class GRPOTrainer:
 
     def finished_in(self, run: Path) -> bool:
         """Does ``run`` (an output folder) hold this very run, finished: its final state has the key of all this
-        run's segments (same θ0, batches, settings, seed and rewards, :func:`segment_key`)?"""
+        run's segments (same θ0, batches, settings, seed and rewards, :func:`segment_key`) and this run's
+        fingerprint (the snapshot and checkpoint intervals too, which decide the snapshots it kept)?"""
         state_file = Path(run) / "model" / FINAL_STATE
         if not state_file.exists():
             return False
         saved = torch.load(state_file, weights_only=False)
-        return int(saved.get("segments", 1)) == len(self.spans) and saved.get("key") == self.prefix_keys[-1]
+        return (int(saved.get("segments", 1)) == len(self.spans) and saved.get("key") == self.prefix_keys[-1]
+                and saved.get("fingerprint") == self.fingerprint)
 
     def adopt_prefix(self, runs: Sequence[Path]) -> bool:
         """Start a fresh curriculum from the finished run among ``runs`` that is exactly its longest prefix of
@@ -377,8 +379,8 @@ class GRPOTrainer:
                 self.save_checkpoint()
         bar.close()
         if self.spans:  # a curriculum that starts with this very run can start from it
-            torch.save({"key": self.prefix_keys[-1], "segments": len(self.spans), "rng": _rng_state(),
-                        "step": self.state.step}, self.out / FINAL_STATE)
+            torch.save({"key": self.prefix_keys[-1], "fingerprint": self.fingerprint, "segments": len(self.spans),
+                        "rng": _rng_state(), "step": self.state.step}, self.out / FINAL_STATE)
         return last
 
 

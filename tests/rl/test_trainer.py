@@ -311,14 +311,16 @@ def test_a_curriculum_starts_exactly_from_the_pair_run_of_its_first_two_tasks(se
 def test_a_finished_run_is_recognised_only_by_the_very_same_run(setup, tmp_path):
     records, tokenizer = setup
     single = _single_run_folder(setup, tmp_path / "single")
+    kept = GRPO.model_copy(update={"keep_every": 1})  # as _single_run_folder trains it
 
-    def trainer(order, params=GRPO):
+    def trainer(order, params=kept):
         torch.manual_seed(0)
         schedule = curriculum_schedule({t: 4 for t in records}, order, 2, 1, np.random.default_rng(0))
         return GRPOTrainer(make_model(tokenizer), tokenizer, records, schedule, params, RewardModel(RewardParams()),
                            tmp_path / "work", seed=0)
 
     assert trainer(["qa"]).finished_in(single)
-    assert not trainer(["qa"], GRPO.model_copy(update={"lr": 5e-4})).finished_in(single)  # other settings
+    assert not trainer(["qa"], kept.model_copy(update={"lr": 5e-4})).finished_in(single)  # other settings
+    assert not trainer(["qa"], GRPO.model_copy(update={"keep_every": 2})).finished_in(single)  # other snapshots
     assert not trainer(["qa", "math"]).finished_in(single)  # only the first segment of this run
     assert not trainer(["qa"]).finished_in(tmp_path / "nothing-there")
