@@ -157,7 +157,7 @@ def run(args: argparse.Namespace) -> int:
                  for split in SPLITS]
         results = {(u.name, u.task, u.split): r for u, r in evaluate_units(units, params, Path(args.curated),
                                                                           desc="evaluate curricula")}
-        rows, errors, per_order, by_split = [], {}, {}, {label: {} for label in orders}
+        rows, errors, by_split = [], {}, {label: {} for label in orders}
         for split in SPLITS:
             measured = np.array([[results[label, t, split]["accuracy"] for t in tasks] for label in orders])
             se = np.array([[results[label, t, split]["accuracy_se"] for t in tasks] for label in orders])

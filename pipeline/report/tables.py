@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from ..analysis.scores import delta_rel
+from ..analysis.tables import ORDER_SEPARATOR
 
 MODELS: dict[str, str] = {"Base": "base", "ST×K": "<task>", "SFT": "sft", "MM": "merged", "JT": "joint",
                           "CL": "curriculum"}
@@ -138,7 +139,8 @@ def table3(predictions: pd.DataFrame, validation: dict) -> pd.DataFrame:
     for label, summary in validation["orders"].items():
         sub = on_split[on_split.label == label]
         name = " → ".join(summary["order"])
-        row: dict[str, object] = {"curriculum": name if label == ">".join(summary["order"]) else f"{name} ({label})"}
+        row: dict[str, object] = {"curriculum": name if label == ORDER_SEPARATOR.join(summary["order"])
+                                  else f"{name} ({label})"}
         for _, r in sub.iterrows():
             row[f"{r.task} pred"] = r.predicted
             if pairwise:

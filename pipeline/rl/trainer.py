@@ -122,6 +122,12 @@ def _set_rng_state(state: dict[str, Any]) -> None:
         torch.cuda.set_rng_state_all(state["cuda"])
 
 
+def final_state(run: Path) -> dict[str, Any] | None:
+    """The ``FINAL_STATE`` a finished run left beside its model (``run/model``), or None."""
+    state_file = Path(run) / "model" / FINAL_STATE
+    return torch.load(state_file, weights_only=False) if state_file.exists() else None
+
+
 class GRPOTrainer:
     def __init__(self, model, tokenizer, records: dict[str, list[dict[str, Any]]], schedule: Sequence[Batch],
                  params: GRPOParams, rewards: RewardModel, out_dir: Path, seed: int, ref_model=None,
@@ -202,12 +208,9 @@ class GRPOTrainer:
         """Does ``run`` (an output folder) hold this very run, finished: its final state has the key of all this
         run's segments (same θ0, batches, settings, seed and rewards, :func:`segment_key`) and this run's
         fingerprint (the snapshot and checkpoint intervals too, which decide the snapshots it kept)?"""
-        state_file = Path(run) / "model" / FINAL_STATE
-        if not state_file.exists():
-            return False
-        saved = torch.load(state_file, weights_only=False)
-        return (int(saved.get("segments", 1)) == len(self.spans) and saved.get("key") == self.prefix_keys[-1]
-                and saved.get("fingerprint") == self.fingerprint)
+        saved = final_state(run)
+        return (saved is not None and int(saved.get("segments", 1)) == len(self.spans)
+                and saved.get("key") == self.prefix_keys[-1] and saved.get("fingerprint") == self.fingerprint)
 
     def adopt_prefix(self, runs: Sequence[Path]) -> bool:
         """Start a fresh curriculum from the finished run among ``runs`` that is exactly its longest prefix of
@@ -219,10 +222,9 @@ class GRPOTrainer:
             return False
         found: list[tuple[int, Path, dict[str, Any]]] = []
         for run in runs:
-            state_file = Path(run) / "model" / FINAL_STATE
-            if not state_file.exists():
+            saved = final_state(run)
+            if saved is None:
                 continue
-            saved = torch.load(state_file, weights_only=False)
             n = int(saved.get("segments", 1))
             if n < len(self.spans) and saved.get("key") == self.prefix_keys[n - 1]:
                 found.append((n, Path(run), saved))
