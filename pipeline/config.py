@@ -170,6 +170,10 @@ class MathRewardParams(Section):
 
     timeout_s: float = Field(5.0, gt=0, description="Hard deadline per verification (worker killed past it).")
     workers: int = Field(2, ge=1, description="Verification worker processes.")
+    memory_mb: int = Field(1024, ge=64, description="Address-space limit of each verification (RLIMIT_AS of the "
+                           "fork that runs it): an answer that would exceed it scores 0, counted as out_of_memory.")
+    max_answer_chars: int = Field(2000, ge=1, description="Longer final answers score 0 without being parsed "
+                                  "(counted as too_long).")
 
 
 class JudgeParams(Section):

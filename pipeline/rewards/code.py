@@ -169,11 +169,12 @@ class CodeScorer:
         proof = [line for line in run.stdout.decode("utf-8", "replace").splitlines() if line.startswith(nonce + " ")]
         if not proof:
             return CodeOutcome(0.0, "no_proof")
-        try:
+        try:  # a literal, never evaluated (docs/rewards.md, "Threat model")
             result = ast.literal_eval(proof[-1][len(nonce) + 1:])
-        except (ValueError, SyntaxError):
+            passed = isinstance(result, dict) and result["error"] is None and result["passed"] == prepared.expected
+        except (ValueError, SyntaxError, TypeError, KeyError, MemoryError, RecursionError):
             return CodeOutcome(0.0, "no_proof")
-        if result["error"] is None and result["passed"] == prepared.expected:
+        if passed:
             return CodeOutcome(1.0, "passed")
         return CodeOutcome(0.0, "failed")
 

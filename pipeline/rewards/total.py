@@ -13,6 +13,7 @@ pool, the judge concurrently).
 
 from __future__ import annotations
 
+import sys
 import threading
 from dataclasses import dataclass
 from typing import Any, Callable, Sequence
@@ -23,6 +24,7 @@ from .code import CodeScorer
 from .extract import extract_answer, without_think
 from .format import format_reward, tags_reward
 from .judge import LLMJudge, RubricJudge
+from .math import FAILURE_COUNTS as MATH_FAILURES
 from .math import MathScorer
 from .qa import mcq_reward, qa_reward
 from .sandbox import Interpreter, Sandbox, SandboxLimits
@@ -103,7 +105,9 @@ class RewardModel:
     def math(self) -> MathScorer:
         with self._build:
             if self._math is None:
-                self._math = MathScorer(workers=self.params.math.workers, timeout_s=self.params.math.timeout_s)
+                m = self.params.math
+                self._math = MathScorer(workers=m.workers, timeout_s=m.timeout_s, memory_mb=m.memory_mb,
+                                        max_answer_chars=m.max_answer_chars)
             return self._math
 
     @property
@@ -159,7 +163,18 @@ class RewardModel:
             report["judge"] = self._judge.stats.as_dict()
         return report
 
+    def failures(self) -> dict[str, int]:
+        """How many answers each way of failing scored 0 without a verdict so far (math: ``timeout``,
+        ``out_of_memory``, ``error``, ``too_long``). Machine-dependent (a deadline under load): logged beside
+        the timings, never in a hashed output."""
+        counts = self._math.counts if self._math is not None else {}
+        return {f"math_{k}": counts.get(k, 0) for k in MATH_FAILURES}
+
     def close(self) -> None:
+        failed = {k: v for k, v in self.failures().items() if v}
+        if failed:
+            listed = ", ".join(f"{v} {k.removeprefix('math_').replace('_', ' ')}" for k, v in failed.items())
+            print(f"math verifier: {listed} (each scored 0)", file=sys.stderr)
         if self._math is not None:
             self._math.close()
         if self._code is not None:
