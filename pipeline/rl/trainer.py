@@ -108,7 +108,12 @@ def truncate_log(path: Path, steps: int) -> None:
 
 
 def _rng_state() -> dict[str, Any]:
-    state = {"python": random.getstate(), "numpy": np.random.get_state(), "torch": torch.get_rng_state()}
+    """Every generator's state as tensors, numbers and strings only, so that :func:`load_state` reads it with
+    ``weights_only=True`` (numpy's key array is stored as a tensor)."""
+    name, key, pos, has_gauss, cached_gaussian = np.random.get_state()
+    state = {"python": random.getstate(), "torch": torch.get_rng_state(),
+             "numpy": {"name": str(name), "key": torch.from_numpy(key.astype(np.int64)), "pos": int(pos),
+                       "has_gauss": int(has_gauss), "cached_gaussian": float(cached_gaussian)}}
     if torch.cuda.is_available():  # sampling on the GPU draws from its own generator
         state["cuda"] = torch.cuda.get_rng_state_all()
     return state
@@ -116,16 +121,33 @@ def _rng_state() -> dict[str, Any]:
 
 def _set_rng_state(state: dict[str, Any]) -> None:
     random.setstate(state["python"])
-    np.random.set_state(state["numpy"])
+    n = state["numpy"]
+    np.random.set_state((n["name"], n["key"].numpy().astype(np.uint32), n["pos"], n["has_gauss"],
+                         n["cached_gaussian"]))
     torch.set_rng_state(state["torch"])
     if "cuda" in state and torch.cuda.is_available():
         torch.cuda.set_rng_state_all(state["cuda"])
 
 
+def load_state(path: Path) -> dict[str, Any] | None:
+    """A trainer state file, read with ``torch.load(weights_only=True)``: tensors, numbers, strings and
+    containers only, never an arbitrary pickle (a checkpoint pulled from a shared DVC remote could carry one).
+    None, with a message, for a file that holds anything else: a state of an older version of this code (numpy
+    arrays) or a forged one; the caller then trains afresh instead of resuming from it."""
+    import pickle
+
+    try:
+        return torch.load(path, weights_only=True)
+    except (pickle.UnpicklingError, RuntimeError, EOFError, AttributeError, ValueError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        print(f"{path}: not a plain tensor state, not loaded ({first[:160]}); training afresh", file=sys.stderr)
+        return None
+
+
 def final_state(run: Path) -> dict[str, Any] | None:
     """The ``FINAL_STATE`` a finished run left beside its model (``run/model``), or None."""
     state_file = Path(run) / "model" / FINAL_STATE
-    return torch.load(state_file, weights_only=False) if state_file.exists() else None
+    return load_state(state_file) if state_file.exists() else None
 
 
 class GRPOTrainer:
@@ -185,8 +207,8 @@ class GRPOTrainer:
         ckpt = latest_checkpoint(self.out)
         if ckpt is None:
             return False
-        state = torch.load(ckpt / "state.pt", weights_only=False)
-        if state.get("fingerprint") != self.fingerprint:
+        state = load_state(ckpt / "state.pt")
+        if state is None or state.get("fingerprint") != self.fingerprint:
             print(f"{ckpt}: checkpoint of a different run (θ0, schedule or parameters changed); "
                   "starting afresh", file=sys.stderr)
             discard_checkpoints(self.out)
@@ -338,6 +360,14 @@ class GRPOTrainer:
         self.model.eval()
         return _Update(keep, rows, clip, kls)
 
+    def _failures(self) -> dict[str, int]:
+        """Answers the verifiers scored 0 without a verdict during this step (deadline, memory, length), by kind:
+        machine-dependent, so logged with the timings."""
+        total = self.rewards.failures() if hasattr(self.rewards, "failures") else {}
+        step = {k: v - self._failed.get(k, 0) for k, v in total.items() if v - self._failed.get(k, 0)}
+        self._failed = total
+        return step
+
     # ----------------------------------------------------------------- the loop
     def train(self) -> dict[str, Any]:
         self.out.mkdir(parents=True, exist_ok=True)
@@ -351,6 +381,7 @@ class GRPOTrainer:
             shutil.rmtree(self.out / "segments", ignore_errors=True)
             shutil.rmtree(self.out / "checkpoints", ignore_errors=True)
         start = self.state.step
+        self._failed = self.rewards.failures() if hasattr(self.rewards, "failures") else {}
         bar = progress(total=len(self.schedule), initial=start, desc=f"GRPO {self.out.name}", unit="step")
         last: dict[str, Any] = {}
         for index in range(start, len(self.schedule)):
@@ -359,7 +390,7 @@ class GRPOTrainer:
             if index > 0 and index == span.start:
                 self._new_optimizer(index)  # a new curriculum segment: a fresh optimizer, as a new verl run
             metrics = self.step(batch)
-            timing = {"step": metrics["step"], **{k: metrics.pop(k) for k in TIMING_KEYS}}
+            timing = {"step": metrics["step"], **{k: metrics.pop(k) for k in TIMING_KEYS}, **self._failures()}
             self.state.step = index + 1
             with self.log_path.open("a", encoding="utf-8") as fh:
                 fh.write(json.dumps(metrics) + "\n")

@@ -62,7 +62,7 @@ def test_a_kill_at_every_step_of_a_checkpoint_write_leaves_a_complete_one(setup,
         killed = os.waitstatus_to_exitcode(status) == 9
         ckpt = latest_checkpoint(out)
         assert ckpt is not None, f"no checkpoint after a kill at operation {at}"
-        state = torch.load(ckpt / "state.pt", weights_only=False)
+        state = torch.load(ckpt / "state.pt", weights_only=True)
         from transformers import AutoModelForCausalLM
 
         loaded = AutoModelForCausalLM.from_pretrained(ckpt / "model", dtype=torch.float32).state_dict()
@@ -96,3 +96,37 @@ def test_a_resumed_run_logs_each_step_once(setup, tmp_path):  # noqa: F811
     _, trainer = run(setup, tmp_path / "r", params=params)
     steps = [json.loads(line)["step"] for line in (tmp_path / "r" / "log.jsonl").read_text().splitlines()]
     assert steps == [0, 1, 2, 3]
+
+
+class _Payload:
+    """A pickle that runs a command when unpickled (what a forged state file from a shared remote would carry)."""
+
+    def __init__(self, marker):
+        self.marker = marker
+
+    def __reduce__(self):
+        return os.system, (f"touch {self.marker}",)
+
+
+def test_a_forged_checkpoint_state_is_not_unpickled_and_the_run_trains_afresh(setup, tmp_path, capsys):  # noqa: F811
+    expected, _ = run(setup, tmp_path / "fresh")
+    run(setup, tmp_path / "forged", stop_after=2)
+    ckpt = latest_checkpoint(tmp_path / "forged")
+    marker = tmp_path / "pwned"
+    torch.save({"step": 2, "payload": _Payload(marker)}, ckpt / "state.pt")
+    model, trainer = run(setup, tmp_path / "forged")
+    assert not marker.exists()
+    assert "not a plain tensor state, not loaded" in capsys.readouterr().err
+    assert trainer.state.step == 4
+    for (name, a), (_, b) in zip(expected.state_dict().items(), model.state_dict().items()):
+        torch.testing.assert_close(a, b, msg=name)
+
+
+def test_a_forged_final_state_is_not_unpickled(tmp_path, capsys):
+    from pipeline.rl.trainer import FINAL_STATE, final_state
+
+    (tmp_path / "model").mkdir()
+    marker = tmp_path / "pwned"
+    torch.save({"key": "k", "payload": _Payload(marker)}, tmp_path / "model" / FINAL_STATE)
+    assert final_state(tmp_path) is None and not marker.exists()
+    assert "not a plain tensor state" in capsys.readouterr().err

@@ -324,3 +324,20 @@ def test_a_finished_run_is_recognised_only_by_the_very_same_run(setup, tmp_path)
     assert not trainer(["qa"], GRPO.model_copy(update={"keep_every": 2})).finished_in(single)  # other snapshots
     assert not trainer(["qa", "math"]).finished_in(single)  # only the first segment of this run
     assert not trainer(["qa"]).finished_in(tmp_path / "nothing-there")
+
+
+def test_answers_scored_without_a_verdict_are_counted_per_step_beside_the_timings(setup, tmp_path, capsys):
+    from pipeline.config import MathRewardParams
+    from pipeline.rewards.total import Sample
+
+    records, tokenizer = setup
+    rewards = RewardModel(RewardParams(math=MathRewardParams(max_answer_chars=3)))
+    schedule = curriculum_schedule({"math": 2}, ["math"], 2, 1, np.random.default_rng(0))
+    trainer = GRPOTrainer(make_model(tokenizer), tokenizer, records, schedule, GRPO, rewards, tmp_path, seed=0)
+    trainer._failed = rewards.failures()
+    long_answer = Sample("math", "?", "<think>x</think><answer>12345</answer>", "12345", {})
+    rewards.score([long_answer, long_answer])
+    assert trainer._failures() == {"math_too_long": 2}
+    assert trainer._failures() == {}  # each step reports only its own
+    rewards.close()
+    assert "math verifier: 2 too long (each scored 0)" in capsys.readouterr().err
