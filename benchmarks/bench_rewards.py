@@ -5,14 +5,14 @@
    ``programs_per_sandbox`` programs per sandbox, reset between them) against bare ``python -c``
    subprocesses, same worker count. Target: at least 2/3 of the bare rate (a fresh sandbox per
    program reached about 1.1x; batches about 6x).
-2. Math verification per second on MATH-500's answers (../shared/data/math500), with
-   the number of hangs (deadline hits). Target: zero hangs.
+2. Math verification per second on MATH-500's answers (../shared/data/math500), each against itself and
+   against the next row's answer, with the number of hangs (deadline hits). Target: zero hangs.
 3. Judge throughput with concurrency against sequential calls, on a local
    OpenAI-compatible server with 50 ms injected latency, in steady state (clients and
    connections warmed up, as across the steps of a run). Target: at least 10x; a
    repeated run makes 0 calls.
 
-Usage: python benchmarks/bench_rewards.py [--n 60] [--judge-n 200]
+Usage: python benchmarks/bench_rewards.py [--n 60] [--judge-n 200] [--only sandbox|math|judge]
 """
 
 from __future__ import annotations
@@ -71,16 +71,22 @@ def bench_math(workers: int) -> bool:
     if not path.exists():
         print("math: ../shared/data/math500 not present, skipped")
         return True
-    rows = [json.loads(line) for line in path.read_text().splitlines()]
-    scorer = MathScorer(workers=workers, timeout_s=5)
-    items = [(f"<think>x</think><answer>{r['answer']}</answer>", r["answer"]) for r in rows]
-    t0 = time.perf_counter()
-    scores = scorer.score_many(items)
-    rate = len(items) / (time.perf_counter() - t0)
-    scorer.close()
-    hangs = scorer.counts["timeout"]
-    print(f"math-verify: {rate:6.1f} answers/s on {len(items)} MATH-500 answers; gold self-match "
-          f"{sum(scores)}/{len(items)}; hangs {hangs}  target 0 hangs: {'PASS' if hangs == 0 else 'FAIL'}")
+    golds = [json.loads(line)["answer"] for line in path.read_text().splitlines()]
+    hangs = 0
+    # gold: each answer against itself (what a group's correct answers cost); wrong: against the next row's
+    # answer (every pair goes through math-verify and the symbolic fallback: the worst case per answer).
+    for name, items in (("gold self-match", [(f"<think>x</think><answer>{g}</answer>", g) for g in golds]),
+                        ("wrong answers", [(f"<think>x</think><answer>{golds[(i + 1) % len(golds)]}</answer>", g)
+                                           for i, g in enumerate(golds)])):
+        scorer = MathScorer(workers=workers, timeout_s=5)
+        t0 = time.perf_counter()
+        scores = scorer.score_many(items)
+        rate = len(items) / (time.perf_counter() - t0)
+        scorer.close()
+        hangs += scorer.counts["timeout"]
+        print(f"math-verify, {name}: {rate:8.1f} answers/s on {len(items)} MATH-500 answers; "
+              f"verified {sum(scores):.0f}/{len(items)}; hangs {scorer.counts['timeout']}")
+    print(f"math: target 0 hangs: {'PASS' if hangs == 0 else 'FAIL'}")
     return hangs == 0
 
 
@@ -147,10 +153,11 @@ def main() -> int:
     parser.add_argument("--judge-n", type=int, default=200,
                         help="judge items (two calls each; a GRPO batch of 8x8 writing samples makes 128 calls)")
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--only", choices=["sandbox", "math", "judge"], help="run one of the three")
     args = parser.parse_args()
-    ok = bench_sandbox(args.n, args.workers)
-    ok &= bench_math(args.workers)
-    ok &= bench_judge(args.judge_n)
+    parts = {"sandbox": lambda: bench_sandbox(args.n, args.workers), "math": lambda: bench_math(args.workers),
+             "judge": lambda: bench_judge(args.judge_n)}
+    ok = all([run() for name, run in parts.items() if args.only in (None, name)])
     return 0 if ok else 1
 
 
