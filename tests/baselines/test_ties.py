@@ -6,10 +6,8 @@ import pytest
 import torch
 import yaml
 
-pytest.importorskip("mergekit")
-
-from pipeline.baselines.ties import run_ties_merge, ties_config  # noqa: E402
-from pipeline.models.tiny import build_tiny_model, load_model  # noqa: E402
+from pipeline.baselines.ties import run_ties_merge, ties_config
+from pipeline.models.tiny import build_tiny_model, load_model
 
 
 def reference_ties(base: torch.Tensor, finetuned: list[torch.Tensor], density: float, lam: float) -> torch.Tensor:

@@ -225,3 +225,23 @@ def test_a_garbled_reply_is_retried_like_a_5xx(tmp_path):
         with pytest.raises(UserError, match="judge endpoint failed after 2 tries: JSONDecodeError"):
             judge.judge_many([("q", "a", "b")])
         judge.close()
+
+
+def test_judge_deadline_bounds_every_retry():
+    from pipeline.rewards.judge import judge_deadline
+
+    p = JudgeParams(timeout_s=10.0, max_retries=2, backoff_s=1.0)
+    # two calls (reply + reminder), each 3 tries of 10 s with backoffs of at most 2·1 and 2·2 s between them
+    assert judge_deadline(p) == 2 * (3 * 10.0 + 2.0 + 4.0)
+
+
+def test_judge_events_are_counted(tmp_path):
+    """The judge timeouts verl's reward workers append to judge_log (pipeline/rewards/verl_entry.py), summed."""
+    import json
+
+    from pipeline.scale.verl_run import count_judge_timeouts
+
+    path = tmp_path / "judge_events.jsonl"
+    assert count_judge_timeouts(path) == 0
+    path.write_text(json.dumps({"pid": 1, "timeouts": 2}) + "\n" + json.dumps({"pid": 2, "timeouts": 3}) + "\n")
+    assert count_judge_timeouts(path) == 5

@@ -15,6 +15,8 @@ from pipeline.rl.grpo import (
     sequence_mean,
 )
 
+from ..conftest import needs_verl
+
 
 def test_eq2_eq3_hand_computed():
     rewards = torch.tensor([1.0, 0.0, 0.5, 2.0, 2.0])
@@ -104,9 +106,6 @@ def test_loop_versus_vectorised_advantages():
         torch.testing.assert_close(adv[g * 8:(g + 1) * 8], expected)
 
 
-verl = pytest.importorskip("verl")
-
-
 def _random(seed=0, n=12, t=7):
     g = torch.Generator().manual_seed(seed)
     mask = (torch.rand(n, t, generator=g) > 0.2).float()
@@ -115,6 +114,7 @@ def _random(seed=0, n=12, t=7):
             torch.randn(n, t, generator=g) * 0.1 - 1, mask, torch.randn(n, generator=g))
 
 
+@needs_verl
 def test_advantages_equal_verl_core_algos():
     from verl.trainer.ppo.core_algos import compute_grpo_outcome_advantage
 
@@ -128,6 +128,7 @@ def test_advantages_equal_verl_core_algos():
     torch.testing.assert_close(ours, verl_adv, rtol=1e-5, atol=1e-6)
 
 
+@needs_verl
 def test_policy_loss_equals_verl_seq_mean_token_mean():
     from omegaconf import OmegaConf
     from verl.trainer.ppo.core_algos import compute_policy_loss_vanilla
@@ -141,6 +142,7 @@ def test_policy_loss_equals_verl_seq_mean_token_mean():
     torch.testing.assert_close(ours.loss, verl_loss, rtol=1e-5, atol=1e-6)
 
 
+@needs_verl
 def test_kl_equals_verl_low_var_kl():
     from verl.trainer.ppo.core_algos import kl_penalty
 

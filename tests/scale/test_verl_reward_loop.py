@@ -5,7 +5,6 @@ sample, the writing rows judged by a real local OpenAI-compatible server. Skips 
 
 from __future__ import annotations
 
-import json
 import re
 import threading
 import time
@@ -19,7 +18,7 @@ import yaml
 
 verl = pytest.importorskip("verl")
 
-from pipeline.config import JudgeParams, VerlParams, parse_params  # noqa: E402
+from pipeline.config import VerlParams, parse_params  # noqa: E402
 from pipeline.data.curate import curate_task  # noqa: E402
 from pipeline.data.verl_export import to_verl_row  # noqa: E402
 from pipeline.errors import UserError  # noqa: E402
@@ -201,19 +200,6 @@ def test_run_concurrency_is_split_between_reward_workers():
     assert share_of_concurrency(64, 8) == 8 and share_of_concurrency(10, 3) == 3
     with pytest.raises(UserError, match=r"concurrency \(4\) must be at least .* \(8: train.verl.reward_workers\)"):
         share_of_concurrency(4, 8)
-
-
-def test_judge_deadline_bounds_every_retry():
-    p = JudgeParams(timeout_s=10.0, max_retries=2, backoff_s=1.0)
-    # two calls (reply + reminder), each 3 tries of 10 s with backoffs of at most 2·1 and 2·2 s between them
-    assert judge_deadline(p) == 2 * (3 * 10.0 + 2.0 + 4.0)
-
-
-def test_judge_events_are_counted(tmp_path):
-    path = tmp_path / "judge_events.jsonl"
-    assert count_judge_timeouts(path) == 0
-    path.write_text(json.dumps({"pid": 1, "timeouts": 2}) + "\n" + json.dumps({"pid": 2, "timeouts": 3}) + "\n")
-    assert count_judge_timeouts(path) == 5
 
 
 def test_verls_reward_loop_scores_the_letter_format_with_the_letter_experiments_params(workspace):
