@@ -115,7 +115,6 @@ def test_sft_rft_stage(trained):
 def test_merge_ties_stage(trained):
     from transformers import AutoModelForCausalLM
 
-    pytest.importorskip("mergekit")
     root, params = trained
     out = root / "models" / "merged"
     assert main(["merge-ties", "--base", str(root / "models" / "base"), "--singles", str(root / "models" / "single"),
@@ -228,3 +227,25 @@ def test_train_keeps_a_run_already_finished_in_its_folder_and_retrains_a_changed
     assert main([*args, "--params", str(tmp_path / "changed.yaml")]) == 0
     assert "already trained" not in capsys.readouterr().out
     assert (out / "model" / "model.safetensors").stat().st_mtime_ns != before
+
+
+def test_ablate_temperature_stage(trained, tmp_path):
+    """Table 2's stage on its own (it ran only inside the DAG test before): a single-task run at another rollout
+    temperature, trained as train_single's but for it, and evaluated on every task's test split."""
+    import pandas as pd
+
+    root, params = trained
+    raw = yaml.safe_load(params.read_text())
+    raw["ablations"] = {"temperature": {"runs": {"math": 0.5}}}
+    ablation = tmp_path / "params.yaml"
+    ablation.write_text(yaml.safe_dump(raw))
+    out = tmp_path / "ablation"
+    assert main(["ablate-temperature", "--base", str(root / "models" / "base"), "--curated", str(root / "curated"),
+                 "--out", str(out), "--params", str(ablation)]) == 0
+    acc = pd.read_csv(out / "accuracies.csv")
+    assert list(acc.trained_on) == ["math@0.5", "math@0.5"] and list(acc.evaluated_on) == ["math", "writing"]
+    assert set(acc.split) == {"test"} and (acc.temperature == 0.5).all() and acc.accuracy_greedy.between(0, 1).all()
+    assert len((out / "units.jsonl").read_text().splitlines()) == 2
+    log = [json.loads(line) for line in (out / "runs" / "math@0.5" / "log.jsonl").read_text().splitlines()]
+    single = [json.loads(line) for line in (root / "models/single/math/log.jsonl").read_text().splitlines()]
+    assert len(log) == len(single) == 3  # train_single's schedule, at another temperature
