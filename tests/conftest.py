@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import importlib.util
+import json
+import os
 import shutil
 from pathlib import Path
 
@@ -10,6 +13,8 @@ import pytest
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
 BWRAP = shutil.which("bwrap") is not None
+needs_verl = pytest.mark.skipif(importlib.util.find_spec("verl") is None,
+                                reason="verl is not installed (the [dev] extra): only the comparisons with it skip")
 NO_BWRAP_NOTE = ("bubblewrap is not installed: the sandbox's isolation tests are skipped and code rewards run with "
                  "rlimits only (install it: apt-get install bubblewrap)")
 
@@ -19,13 +24,62 @@ def pytest_configure(config: pytest.Config) -> None:
         config.addinivalue_line("filterwarnings", "ignore:bubblewrap is not available:RuntimeWarning")
 
 
-def pytest_report_header(config: pytest.Config) -> str | None:
-    return None if BWRAP else NO_BWRAP_NOTE
+def tier(config: pytest.Config) -> str:
+    """Which tier this session runs, from its ``-m`` expression (tests/README.md)."""
+    expression = " ".join(str(config.option.markexpr or "").split())
+    return {"not slow": "the fast tier (tests not marked slow; `make test-slow` runs the slow tier)",
+            "slow": "the slow tier (tests marked slow; `make test` runs the fast tier)",
+            "": "both tiers"}.get(expression, f"the tests selected by -m {expression!r}")
+
+
+def pytest_report_header(config: pytest.Config) -> list[str]:
+    return [f"tier: {tier(config)}", *([] if BWRAP else [NO_BWRAP_NOTE])]
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:
     if not BWRAP:
         terminalreporter.write_line(f"NOTE: {NO_BWRAP_NOTE}", yellow=True)
+    terminalreporter.write_line(f"ran {tier(config)}")
+
+
+# OMNI_COUNT_ASSERTS=FILE: count every assert that passed, per test, into FILE (json) at the end of the session
+# (pytest's assertion-pass hook; pyproject sets enable_assertion_pass_hook). How the tiers were compared.
+ASSERTS: dict[str, int] = {}
+
+
+def pytest_assertion_pass(item: pytest.Item, lineno: int, orig: str, expl: str) -> None:
+    ASSERTS[item.nodeid] = ASSERTS.get(item.nodeid, 0) + 1
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    out = os.environ.get("OMNI_COUNT_ASSERTS")
+    if out and not hasattr(session.config, "workerinput"):  # pytest-xdist: the workers' counts reach the main process
+        path = Path(out)
+        counts = json.loads(path.read_text())["tests"] if path.exists() else {}  # several sessions add up
+        counts.update(ASSERTS)
+        path.write_text(json.dumps({"total": sum(counts.values()), "tests": counts}, indent=1))
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node, error) -> None:
+    """pytest-xdist: a worker's assert counts, sent back in its workeroutput, join the main process's."""
+    ASSERTS.update(node.workeroutput.get("asserts", {}))
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_sessionstart(session: pytest.Session) -> None:
+    if hasattr(session.config, "workeroutput"):
+        session.config.workeroutput["asserts"] = ASSERTS  # filled as the worker runs; sent when it finishes
+
+
+@pytest.fixture(scope="session")
+def smoke_dag(tmp_path_factory) -> Path:
+    """The smoke profile's whole DAG, run once per test session by ``dvc repro`` in a git repository (a copy of
+    the project): every slow test that reads a finished run uses it; one that changes it works on a copy
+    (:func:`tests.smoke.copy_tree`)."""
+    from .smoke import run_smoke_dag
+
+    return run_smoke_dag(tmp_path_factory.mktemp("smoke-dag") / "repo")
 
 
 @pytest.fixture

@@ -151,6 +151,7 @@ def test_gold_mmlu_pro_and_livecodebench_on_the_real_files(rewards):
 
 
 @needs_shared
+@pytest.mark.slow  # BigCodeBench's canonical solutions
 def test_gold_bigcodebench_canonical_solutions_pass_where_their_libraries_are_installed():
     """The first 20 tasks of the real file; the full-file rate and its failures are in benchmarks/gold_checks.py."""
     import ast
@@ -277,6 +278,7 @@ def test_a_hub_dataset_with_several_configurations_is_loaded_with_the_benchmarks
     assert asked == [("Hothan/OlympiadBench", "OE_TO_maths_en_COMP", "train")] and records[0]["reference"] == "2"
 
 
+@pytest.mark.slow  # a chain of stages end to end (benchmark_transfer, order, report)
 def test_benchmark_transfer_drives_the_order_and_feeds_table1(tmp_path):
     """Item 5 of the paper's remaining experiments: θ0 and every single-task model on every benchmark, the domain
     averages as order's table (split benchmarks), order.split: benchmarks reading it, and evaluate_benchmarks

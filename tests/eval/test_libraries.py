@@ -153,6 +153,7 @@ BCB_ENV = REPO / ".venv-bigcodebench" / "bin" / "python"
 BCB_SAMPLE = REPO.parent / "shared" / "data" / "bigcodebench" / "BigCodeBench-full_first150.jsonl"
 
 
+@pytest.mark.slow  # BigCodeBench's canonical solutions
 @pytest.mark.skipif(not BCB_SAMPLE.exists(), reason="../shared/data/bigcodebench is not present")
 def test_bigcodebench_canonical_solutions_all_pass_on_its_own_environment():
     """The first 60 tasks (21 of which fail in the pipeline's own environment for a missing library, 3 more on newer

@@ -148,6 +148,7 @@ def _alive(pid: int) -> bool:
         return f.read().split(")")[-1].split()[0] != "Z"
 
 
+@pytest.mark.slow  # worker processes killed and watched
 @pytest.mark.parametrize("sig", ["SIGTERM", "SIGKILL"])
 def test_workers_die_with_their_parent(workspace, sig):
     """Slurm ends a stage with SIGTERM, then SIGKILL: the evaluation's worker processes must not outlive it."""
@@ -180,6 +181,7 @@ def test_workers_die_with_their_parent(workspace, sig):
         proc.kill()
 
 
+@pytest.mark.slow  # worker processes killed and watched
 def test_a_finished_evaluation_ends_its_workers_normally(workspace):
     """After the last unit the worker processes exit by themselves (their finalizers run: no semaphore left for
     the resource tracker to clean up) and the progress bar reaches every unit; they used to be killed."""
@@ -197,6 +199,7 @@ def test_a_finished_evaluation_ends_its_workers_normally(workspace):
     assert "8/8" in proc.stderr  # the bar's last update (it stopped at 7/8)
 
 
+@pytest.mark.slow  # worker processes killed and watched
 def test_a_failing_unit_stops_the_others_at_once(workspace):
     """A unit that fails (a missing model) raises as soon as it fails: before the long unit queued ahead of it
     yields, and without running the queue behind it (its workers are killed)."""

@@ -7,6 +7,8 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import pytest
+
 from ..conftest import REPO
 
 SCRIPT = r"""
@@ -56,6 +58,7 @@ def weights_hashes(script: str, args: list[str], side_by_side: int = 1) -> list[
     return hashes
 
 
+@pytest.mark.slow  # training in several processes at once
 def test_training_is_bit_identical_across_processes_at_a_fixed_thread_count():
     small = [str(v) for v in SMALL]
     assert weights_hashes(SCRIPT, ["2", *small]) == weights_hashes(SCRIPT, ["2", *small])
@@ -93,6 +96,7 @@ if __name__ == "__main__":
 """
 
 
+@pytest.mark.slow  # training in several processes at once
 def test_training_is_bit_identical_side_by_side_on_a_loaded_machine():
     """Two joint GRPO steps of the embedded default's model on its synthetic prompts, three runs at once on two
     threads each. Without torch's deterministic kernels (pipeline/models/determinism.py) the backward pass

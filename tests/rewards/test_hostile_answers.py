@@ -92,6 +92,18 @@ def row(i: int, response: str, reference: str) -> dict:
             "meta": {}, "response": response}
 
 
+def fast_params(tmp_path: Path) -> Path:
+    """params.yaml with a 2 s verification deadline (5 s as shipped): the power towers end sooner."""
+    from pipeline.config import dump_params, load_params
+
+    tmp_path.mkdir(exist_ok=True)
+    path = tmp_path / "params.yaml"
+    params = load_params(REPO / "params.yaml")
+    math = params.rewards.math.model_copy(update={"timeout_s": 2.0})
+    path.write_text(dump_params(params.model_copy(update={"rewards": params.rewards.model_copy(update={"math": math})})))
+    return path
+
+
 def leftover_children() -> list[psutil.Process]:
     """Processes below this one other than the forkserver and the verifier templates (forks of a call)."""
     me = psutil.Process()
@@ -108,8 +120,9 @@ def test_every_payload_scores_zero_through_score_and_leaves_nothing(tmp_path):
     src = tmp_path / "in.jsonl"
     src.write_text("".join(json.dumps(r) + "\n" for r in rows))
     out = tmp_path / "out.jsonl"
+    params = fast_params(tmp_path / "params")
     proc = subprocess.run([sys.executable, "-m", "pipeline", "score", str(src), "--out", str(out), "--params",
-                           str(REPO / "params.yaml")], capture_output=True, text=True, cwd=tmp_path, timeout=1200)
+                           str(params)], capture_output=True, text=True, cwd=tmp_path, timeout=1200)
     assert proc.returncode == 0, proc.stderr[-2000:]
     accuracy = [json.loads(line)["components"]["accuracy"] for line in out.read_text().splitlines()]
     n = len(hostile)
@@ -117,7 +130,7 @@ def test_every_payload_scores_zero_through_score_and_leaves_nothing(tmp_path):
     assert accuracy[n:n + len(WRONG)] == [0.0] * len(WRONG)  # scored after every rebinding payload
     assert accuracy[n + len(WRONG):] == [1.0] * len(HONEST)
     assert list(mark.iterdir()) == [] and sorted(p.name for p in tmp_path.iterdir()) == [
-        "in.jsonl", "marks", "out.jsonl", "out.jsonl.stats.json"]
+        "in.jsonl", "marks", "out.jsonl", "out.jsonl.stats.json", "params"]
     stats = json.loads((tmp_path / "out.jsonl.stats.json").read_text())["math"]
     # Every payload reached the verifier (none was set aside as a hedge), but the two over max_answer_chars.
     assert stats["hedged"] == 0 and stats["too_long"] == 2
@@ -131,11 +144,12 @@ def test_every_payload_scores_zero_through_verls_entry_point_from_threads(tmp_pa
     mark.mkdir()
     hostile = payloads(mark)
     helpers = (math_module.verify_answer, math_module.plain_verdict)
+    params = str(fast_params(tmp_path))
 
     def score(item: tuple[str, str]) -> float:
         response, reference = item
         result = verl_entry.compute_score(data_source="math", solution_str=response, ground_truth=reference,
-                                          extra_info={"question": "?"}, params=str(REPO / "params.yaml"))
+                                          extra_info={"question": "?"}, params=params)
         return result["accuracy"]
 
     with ThreadPoolExecutor(8) as threads:  # verl's reward manager calls from many threads at once

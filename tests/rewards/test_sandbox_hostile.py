@@ -23,7 +23,9 @@ from pipeline.rewards.sandbox import Sandbox, SandboxLimits
 
 from ..conftest import REPO
 
-pytestmark = pytest.mark.skipif(shutil.which("bwrap") is None, reason="bubblewrap is not installed")
+# Subprocess-heavy kill tests (fork bombs, loops that ignore SIGTERM, a killed parent, a flooded harness): slow tier.
+pytestmark = [pytest.mark.slow,
+              pytest.mark.skipif(shutil.which("bwrap") is None, reason="bubblewrap is not installed")]
 
 CHECK = json.dumps({"functional": "def check(candidate):\n    assert candidate(2) == 4\n\ncheck(f)"})
 SECRET = "omni-s3cr3t-value"

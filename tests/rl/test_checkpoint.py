@@ -8,6 +8,8 @@ import json
 import os
 import shutil
 
+import pytest
+
 import torch
 
 from pipeline.rl.checkpoint import MARKER, checkpoint_dir, latest_checkpoint, save_checkpoint
@@ -39,6 +41,7 @@ def killing(at: int) -> None:
         wrap(owner, name)
 
 
+@pytest.mark.slow  # a process killed at every filesystem operation
 def test_a_kill_at_every_step_of_a_checkpoint_write_leaves_a_complete_one(setup, tmp_path):  # noqa: F811
     records, tokenizer = setup
     _, trainer = run(setup, tmp_path / "run", params=GRPO.model_copy(update={"checkpoint_every": 0}))

@@ -92,6 +92,7 @@ def no_ray_running():
     os.environ.pop("OMNI_RAY_START_ARGS")
 
 
+@pytest.mark.slow  # a real Ray cluster
 def test_a_one_node_allocation_starts_ray_hands_its_address_and_stops_it(no_ray_running, capfd):
     allocation = Allocation(job_id="local", nodes=("thisnode",), this_node="thisnode")
     with ray_on_slurm(allocation, gpus_per_node=0, timeout_s=120) as env:
@@ -107,6 +108,7 @@ def test_a_one_node_allocation_starts_ray_hands_its_address_and_stops_it(no_ray_
     assert "ray: 1 node(s) up" in capfd.readouterr().err
 
 
+@pytest.mark.slow  # a real Ray cluster
 def test_nodes_that_never_join_are_named_and_everything_is_stopped(no_ray_running, tmp_path):
     """A worker node whose Ray never comes up (here: an `srun` that only sleeps, standing in for a node that cannot
     exist on this machine): the wait ends with one line naming it, and the head and the worker step are stopped."""
@@ -128,6 +130,7 @@ def test_nodes_that_never_join_are_named_and_everything_is_stopped(no_ray_runnin
     assert not _ray_processes()
 
 
+@pytest.mark.slow  # a real Ray cluster
 def test_a_token_left_by_an_earlier_local_ray_does_not_lock_the_driver_out(no_ray_running, tmp_path, monkeypatch):
     """Ray turns token authentication on when ~/.ray/auth_token exists (any local ray.init() writes one); the
     job's cluster sets its mode explicitly, so its head still admits this process's driver."""

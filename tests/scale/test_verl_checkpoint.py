@@ -12,6 +12,7 @@ import sys
 import pytest
 
 pytest.importorskip("verl")
+pytestmark = pytest.mark.slow  # verl's FSDP checkpoint writer in a torch.distributed subprocess
 
 from ..conftest import REPO  # noqa: E402
 

@@ -37,6 +37,7 @@ def lines(proc: subprocess.CompletedProcess, check: str) -> list[str]:
 
 @pytest.mark.skipif(not BCB_FULL.exists(), reason="../shared/data/bigcodebench is not present (the hub cannot be "
                                                    "reached here)")
+@pytest.mark.slow  # BigCodeBench's 139 libraries imported in its environment
 def test_configs_paper_yaml_passes_preflight(tmp_path):
     """Everything as configs/paper.yaml has it, but BigCodeBench read from the local copy of its file (no hub
     here) and the pinned downloads going to a fresh folder."""

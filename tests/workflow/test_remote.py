@@ -11,12 +11,12 @@ import subprocess
 
 import pytest
 
-from .test_dag import ENV, _copy_repo, _run
+from ..smoke import ENV, GIT
+from ..smoke import run as _run
 
-pytestmark = pytest.mark.skipif(shutil.which("dvc", path=ENV["PATH"]) is None or shutil.which("git") is None,
-                                reason="dvc comes with the [dev] extra; git is needed for clones")
-
-GIT = ["git", "-c", "user.name=omni", "-c", "user.email=omni@example.org", "-c", "init.defaultBranch=main"]
+pytestmark = [pytest.mark.slow,
+              pytest.mark.skipif(shutil.which("dvc", path=ENV["PATH"]) is None or shutil.which("git") is None,
+                                 reason="dvc comes with the [dev] extra; git is needed for clones")]
 PULLED = ("data/curated/math/train.parquet", "data/models/base/model.safetensors",
           "data/order/curriculum.json", "data/eval/final/seed1/accuracies.csv", "data/report/table1.csv")
 
@@ -30,16 +30,11 @@ def _reflinks(folder) -> bool:
     return ok
 
 
-def test_a_second_clone_pulls_the_results_and_reruns_nothing(tmp_path):
-    origin = _copy_repo(tmp_path / "origin")  # the smoke profile resolved into params.yaml
-    _run([*GIT, "init", "-q"], origin)
-    _run([*GIT, "add", "-A"], origin)
-    _run([*GIT, "commit", "-q", "-m", "the project"], origin)
+def test_a_second_clone_pulls_the_results_and_reruns_nothing(smoke_dag, tmp_path):
+    origin = smoke_dag  # the session's smoke DAG: the project and its results (dvc.lock) committed in git
     remote = tmp_path / "remote"
     _run(["dvc", "remote", "add", "-d", "shared", str(remote)], origin)
-    _run(["dvc", "repro"], origin, timeout=900)
-    _run([*GIT, "add", "-A"], origin)  # dvc.lock and .dvc/config (data/ is git-ignored: DVC tracks it)
-    _run([*GIT, "commit", "-q", "-m", "results"], origin)
+    _run([*GIT, "commit", "-q", "-m", "the shared remote", ".dvc/config"], origin)
     tracked = _run(["git", "ls-files"], origin).stdout.split()
     assert "dvc.lock" in tracked and [t for t in tracked if t.startswith("data/")] == ["data/README.md"]
 

@@ -16,7 +16,8 @@ from pipeline.errors import UserError
 from pipeline.workflow.resources import all_stage_resources, check_stage_names, stage_resources
 from pipeline.workflow.stages import STAGES, stage
 
-from .test_dag import ENV, REPO, _copy_repo
+from ..smoke import ENV, REPO
+from ..smoke import copy_repo as _copy_repo
 
 PAPER = [REPO / "params.yaml", REPO / "configs" / "paper.yaml"]
 VERL_TRAINING = {"train_single", "train_curriculum", "train_joint", "validate_predictions"}
