@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+pytest.register_assert_rewrite("tests.smoke")  # its helpers' asserts explain their failures (and are counted)
+
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
 BWRAP = shutil.which("bwrap") is not None

@@ -94,7 +94,8 @@ def test_smoke_dag_runs_as_slurm_jobs_and_matches_a_local_run(smoke_dag, tmp_pat
     # The same DAG run locally (the session's `dvc repro`) gives the same results.
     local_run = smoke_dag
     for name in ("curated/math/train.parquet", "curated/writing/test.parquet", "eval/transfer/seed0/accuracies.csv",
-                 "order/bwt.csv", "order/curriculum.json", "eval/final/seed1/accuracies.csv", "report/table1.csv"):
+                 "eval/transfer/seed1/accuracies.csv", "pairs/seed1/accuracies.csv", "order/bwt.csv",
+                 "order/curricula.csv", "order/curriculum.json", "eval/final/seed1/accuracies.csv", "report/table1.csv"):
         assert (cluster / "data" / name).read_bytes() == (local_run / "data" / name).read_bytes(), name
     pd.testing.assert_frame_equal(pd.read_csv(cluster / "data/eval/final/seed0/entropies.csv"),
                                   pd.read_csv(local_run / "data/eval/final/seed0/entropies.csv"), check_exact=False,
