@@ -87,7 +87,7 @@ def plain_verdict(gold: str, pred: str) -> bool | None:
 
 
 def verify_answer(gold: str, pred: str) -> bool:
-    """Normalised string equality, then math-verify on LaTeX, then :func:`~.safe_expr.symbolic_equal` (runs in a
+    """:func:`plain_verdict`, then math-verify on LaTeX, then :func:`~.safe_expr.symbolic_equal` (runs in a
     fresh fork of a verifier worker, under its deadline and address-space limit).
 
     math-verify reads LaTeX only (``LatexExtractionConfig``): its other extraction target
@@ -98,8 +98,8 @@ def verify_answer(gold: str, pred: str) -> bool:
     from math_verify import LatexExtractionConfig, parse, verify
 
     logging.getLogger("math_verify").setLevel(logging.ERROR)  # we enforce the deadline ourselves
-    if _normalise(gold) == _normalise(pred):
-        return True
+    if (plain := plain_verdict(gold, pred)) is not None:  # the scorer decides these without a worker
+        return plain
     wrap = lambda s: s if "$" in s or "\\boxed" in s else f"${s}$"  # noqa: E731
     latex = [LatexExtractionConfig()]
     gold_parsed = parse(wrap(gold), extraction_config=latex, parsing_timeout=None)
