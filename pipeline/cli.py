@@ -16,12 +16,15 @@ from typing import Callable, Sequence
 from . import __version__
 from .errors import EXIT_USER_ERROR, UserError
 
-COMMAND_MODULES = ("curate", "base_model", "train", "train_pairs", "evaluate", "order", "sft_rft", "merge_ties",
-                   "validate",
-                   "benchmark", "ablate_temperature", "ablate_format", "report",
-                   "score", "export_verl", "ray_run",
-                   "params", "stages", "preflight")
-"""Modules of :mod:`pipeline.commands`, one per subcommand, in ``--help`` order."""
+COMMAND_MODULES: dict[str, str] = {
+    "curate": "curate", "base-model": "base_model", "train": "train", "train-pairs": "train_pairs",
+    "evaluate": "evaluate", "order": "order", "sft-rft": "sft_rft", "merge-ties": "merge_ties",
+    "validate-predictions": "validate", "benchmark": "benchmark", "ablate-temperature": "ablate_temperature",
+    "ablate-format": "ablate_format", "report": "report", "score": "score", "export-verl": "export_verl",
+    "ray-run": "ray_run", "params": "params", "stages": "stages", "preflight": "preflight"}
+"""Each subcommand's module of :mod:`pipeline.commands`, in ``--help`` order. A stage's process imports only its
+own command's module (and what that imports): the others' libraries (scipy, matplotlib, ...) would add seconds
+to every stage's start."""
 
 
 @dataclass(frozen=True)
@@ -56,13 +59,16 @@ class _Parser(argparse.ArgumentParser):
     """argparse with exit code 2 and a one-line message (argparse already uses 2)."""
 
 
-def build_parser() -> argparse.ArgumentParser:
-    for module in COMMAND_MODULES:
-        importlib.import_module(f"pipeline.commands.{module}")
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The parser of every command, or of command ``only`` alone when that names one (what ``main`` builds to run
+    it: the other commands' modules stay unimported)."""
+    names = [only] if only in COMMAND_MODULES else list(COMMAND_MODULES)
+    for name in names:
+        importlib.import_module(f"pipeline.commands.{COMMAND_MODULES[name]}")
     parser = _Parser(prog="python -m pipeline", description="omni-thinker: multi-task RL post-training pipeline.")
     parser.add_argument("--version", action="version", version=f"omni-thinker {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="<command>", required=True)
-    for cmd in COMMANDS.values():
+    for cmd in (COMMANDS[name] for name in names):
         p = sub.add_parser(cmd.name, help=cmd.help, description=cmd.help)
         cmd.add_arguments(p)
         p.set_defaults(_run=cmd.run)
@@ -70,7 +76,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser(argv[0] if argv else None)
     args = parser.parse_args(argv)
     try:
         return int(args._run(args) or 0)

@@ -192,14 +192,27 @@ class DeadlinePool:
 
     def __init__(self, fn: Callable[..., Any], workers: int = 2, timeout_s: float = 5.0,
                  preload: Sequence[str] = (), memory_mb: int | None = 1024, warmup: Sequence[tuple] = ()) -> None:
-        ctx = mp.get_context("forkserver")
-        ctx.set_forkserver_preload(list(preload))  # effective when this process's forkserver starts
-        self.timeout_s = timeout_s
-        self.workers = [_Worker(ctx, fn, preload, warmup, timeout_s, memory_mb) for _ in range(workers)]
-        self._free = list(self.workers)
+        self.fn, self.preload, self.warmup, self.memory_mb = fn, tuple(preload), tuple(warmup), memory_mb
+        self.timeout_s, self.size = timeout_s, workers
+        self._workers: list[_Worker] | None = None
+        self._free: list[_Worker] = []
         self._lock = threading.Condition()
 
+    @property
+    def workers(self) -> list[_Worker]:
+        """The templates, started on first use: a scorer whose pairs plain string work decides never pays for
+        them (a stage's start-up stays short)."""
+        with self._lock:
+            if self._workers is None:
+                ctx = mp.get_context("forkserver")
+                ctx.set_forkserver_preload(list(self.preload))  # effective when this process's forkserver starts
+                self._workers = [_Worker(ctx, self.fn, self.preload, self.warmup, self.timeout_s, self.memory_mb)
+                                 for _ in range(self.size)]
+                self._free = list(self._workers)
+            return self._workers
+
     def _take(self) -> _Worker:
+        self.workers  # noqa: B018 (starts the templates on the first call)
         with self._lock:
             while not self._free:
                 self._lock.wait()
@@ -218,11 +231,15 @@ class DeadlinePool:
             self._give(worker)
 
     def map(self, args_list: Sequence[tuple]) -> list[Any]:
-        with ThreadPoolExecutor(len(self.workers)) as threads:
+        if not args_list:
+            return []
+        with ThreadPoolExecutor(self.size) as threads:
             return list(threads.map(lambda args: self.call(*args), args_list))
 
     def close(self) -> None:
-        for worker in self.workers:
+        with self._lock:
+            workers, self._workers, self._free = self._workers or [], None, []
+        for worker in workers:
             worker.close()
 
     def __enter__(self) -> "DeadlinePool":

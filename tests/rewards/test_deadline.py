@@ -80,3 +80,27 @@ def test_a_dead_template_is_replaced():
         pool.workers[0].proc.join()
         assert pool.call("1") == 1  # runs on the template that replaced the dead one
         assert pool.workers[0].restarts == 1 and pool.call("7") == 7
+
+
+def test_templates_start_on_the_first_call_only():
+    """No process until a call needs one (a batch decided by plain string work costs no start-up), and a closed
+    pool leaves none."""
+    me = psutil.Process()
+    before = {p.pid for p in me.children(recursive=True)}
+    with DeadlinePool(int, workers=2, timeout_s=5.0) as pool:
+        assert pool.map([]) == [] and {p.pid for p in me.children(recursive=True)} == before
+        assert pool.map([("4",), ("5",)]) == [4, 5]
+        started = [w.proc.pid for w in pool.workers]
+        assert len(started) == 2 and all(psutil.pid_exists(pid) for pid in started)
+    assert not any(psutil.pid_exists(pid) and psutil.Process(pid).status() != psutil.STATUS_ZOMBIE for pid in started)
+
+
+def test_a_math_batch_of_plain_pairs_starts_no_verifier():
+    from pipeline.rewards.math import MathScorer
+
+    scorer = MathScorer(workers=1)
+    assert scorer.score_many([("<answer>\\boxed{12}</answer>", "12"), ("<answer>3</answer>", "4")]) == [1.0, 0.0]
+    assert scorer.pool._workers is None
+    assert scorer.score_many([("<answer>\\frac{1}{2}</answer>", "0.5")]) == [1.0]
+    assert scorer.pool._workers is not None
+    scorer.pool.close()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 from pipeline.workflow.deps import collapse, find_cycle, import_closure, import_graph
@@ -57,6 +59,24 @@ def test_every_stage_module_is_the_command_it_runs():
     build_parser()
     for s in STAGES:
         assert COMMANDS[s.command].run.__module__ == f"pipeline.commands.{s.module}", s.name
+
+
+def test_command_modules_name_the_commands_they_register():
+    from pipeline.cli import COMMAND_MODULES, COMMANDS, build_parser
+
+    build_parser()
+    assert list(COMMANDS) == list(COMMAND_MODULES)
+    for name, module in COMMAND_MODULES.items():
+        assert COMMANDS[name].run.__module__ == f"pipeline.commands.{module}", name
+
+
+def test_a_command_imports_only_its_own_module():
+    """A stage's process pays for its own command's imports only (scipy and matplotlib stay out of `train`)."""
+    code = ("import sys\nfrom pipeline.cli import main\ntry:\n    main(['train', '--help'])\nexcept SystemExit:\n    pass\n"
+            "print(sorted(m for m in sys.modules if m.startswith('pipeline.commands.')))\n"
+            "print('scipy' in sys.modules, 'matplotlib' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.splitlines()
+    assert out[-2:] == ["['pipeline.commands.args', 'pipeline.commands.train']", "False False"], out[-2:]
 
 
 def test_pipeline_has_no_import_cycle():
