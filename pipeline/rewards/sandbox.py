@@ -50,7 +50,7 @@ import time
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable, Generator
 
 from ..errors import UserError
 
@@ -71,10 +71,25 @@ class SandboxLimits:
 @dataclass(frozen=True)
 class RunResult:
     returncode: int | None
-    stdout: bytes
+    stdout: bytes                # the program's stray output (capped)
     timed_out: bool
     output_truncated: bool
     seconds: float
+    outcome: Any = None          # what the program's conversation concluded (None: it did not finish)
+
+
+Conversation = Generator[bytes, bytes, Any]
+"""The trusted side of one program: it receives the program's answer to its request, then yields operations
+(JSON bytes) and receives their answers, and returns its conclusion (``RunResult.outcome``)."""
+
+
+@dataclass(frozen=True)
+class Job:
+    """One program for the sandbox: its request (marshal-ed for the harness) and a factory of its conversation
+    (called again when the program must be run again in a fresh sandbox)."""
+
+    request: bytes
+    converse: Callable[[], Conversation]
 
 
 SITE_PACKAGES = [p for p in __import__("site").getsitepackages() if Path(p).is_dir()]
@@ -159,7 +174,8 @@ def _parents(path: Path) -> list[str]:
     return [str(p) for p in reversed(path.parents) if str(p) != "/"]
 
 
-HEADER = struct.Struct("<IiBB")  # the harness's result header: output length, return code, timed out, truncated
+HEADER = struct.Struct("<BIiBB")  # the harness's frame header: kind, length, return code, timed out, truncated
+FINAL, REPLY = 0, 1
 WATCHDOG_GRACE_S = 5.0  # the harness enforces ``timeout_s``; the parent kills the sandbox this much later
 
 
@@ -249,16 +265,16 @@ class Sandbox:
             fh.close()
         self._locks = []
 
-    def run(self, script: Path, stdin: bytes) -> RunResult:
-        return self.run_many(script, [stdin])[0]
+    def run(self, script: Path, job: Job) -> RunResult:
+        return self.run_many(script, [job])[0]
 
-    def run_many(self, script: Path, requests: list[bytes]) -> list[RunResult]:
-        """One result per request, in order, from as few sandboxes as ``programs_per_sandbox`` allows."""
+    def run_many(self, script: Path, jobs: list[Job]) -> list[RunResult]:
+        """One result per job, in order, from as few sandboxes as ``programs_per_sandbox`` allows."""
         results: list[RunResult] = []
-        while len(results) < len(requests):
+        while len(results) < len(jobs):
             uid = self._slots.get()
             try:
-                batch = requests[len(results):len(results) + self.programs_per_sandbox]
+                batch = jobs[len(results):len(results) + self.programs_per_sandbox]
                 results += self._session(self.command(script, uid), batch)
             finally:
                 if self._locks:  # a dedicated slot uid: its killed processes must be gone before the slot is reused
@@ -266,12 +282,12 @@ class Sandbox:
                 self._slots.put(uid)
         return results
 
-    def _session(self, cmd: list[str], requests: list[bytes]) -> list[RunResult]:
-        """Run ``requests`` in one sandbox; returns the results of a prefix of them (at least one).
+    def _session(self, cmd: list[str], jobs: list[Job]) -> list[RunResult]:
+        """Run ``jobs`` in one sandbox; returns the results of a prefix of them (at least one).
 
-        A request during which the harness dies or stops answering ends the session; it is then
-        reported as failed only if it was the session's first (otherwise it runs again, first in
-        a fresh sandbox: what an earlier program did cannot make it fail).
+        A job during which the harness dies or stops answering ends the session; it is then reported as failed
+        only if it was the session's first (otherwise it runs again, first in a fresh sandbox: what an earlier
+        program did cannot make it fail).
         """
         env = {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "HOME": "/tmp"} if not self.isolated else None
         if not self.isolated and shutil.which("unshare") and self.is_root:
@@ -282,29 +298,19 @@ class Sandbox:
         threading.Thread(target=self._read_frames, args=(proc, frames), daemon=True).start()
         results: list[RunResult] = []
         try:
-            for request in requests:
+            for job in jobs:
                 start = time.monotonic()
-                try:
-                    assert proc.stdin is not None
-                    proc.stdin.write(struct.pack("<I", len(request)) + request)
-                    proc.stdin.flush()
-                except (BrokenPipeError, OSError):
-                    frame = None
-                    hung = False
-                else:
-                    try:
-                        frame = frames.get(timeout=self.limits.timeout_s + WATCHDOG_GRACE_S)
-                        hung = False
-                    except queue.Empty:
-                        frame, hung = None, True
-                if frame is None:  # the harness died or hung during this request
+                final, outcome = self._converse(proc, frames, job)
+                if final is None:  # the harness died or hung during this job
                     if not results:
+                        hung = proc.poll() is None  # alive but silent (a dead one reached EOF)
                         _kill(proc)
                         proc.wait()
                         results.append(RunResult(proc.returncode, b"", hung, False, time.monotonic() - start))
                     break
-                _, code, timed_out, truncated, output = frame
-                results.append(RunResult(code, output, bool(timed_out), bool(truncated), time.monotonic() - start))
+                code, timed_out, truncated, output = final
+                results.append(RunResult(code, output, bool(timed_out), bool(truncated), time.monotonic() - start,
+                                         outcome))
         finally:
             try:
                 if proc.stdin is not None:
@@ -319,23 +325,62 @@ class Sandbox:
             proc.wait()
         return results
 
+    def _converse(self, proc: subprocess.Popen, frames: "queue.Queue", job: Job) -> tuple[Any, Any]:
+        """Send ``job``'s request, relay its conversation's operations and the program's answers, end it; the
+        final frame's (returncode, timed out, truncated, output) and the conversation's outcome, or (None, None)
+        when the harness died or stopped answering."""
+        wait = self.limits.timeout_s + WATCHDOG_GRACE_S  # the harness ends a program within timeout_s
+        conversation = job.converse()
+        next(conversation)
+        outcome, frame = None, None
+        try:
+            message: bytes | None = job.request
+            while True:
+                frame = self._exchange(proc, frames, message, wait)
+                if frame is None or frame[0] != REPLY:
+                    return None, None
+                try:
+                    message = conversation.send(frame[4])
+                except StopIteration as done:
+                    outcome = done.value
+                    break
+            frame = self._exchange(proc, frames, b"", wait)  # the end of this program
+            if frame is None or frame[0] != FINAL:
+                return None, None
+            return frame[1:], outcome
+        finally:
+            conversation.close()
+
+    def _exchange(self, proc: subprocess.Popen, frames: "queue.Queue", message: bytes, wait: float) -> Any:
+        try:
+            assert proc.stdin is not None
+            proc.stdin.write(struct.pack("<I", len(message)) + message)
+            proc.stdin.flush()
+        except (BrokenPipeError, OSError):
+            return None
+        try:
+            return frames.get(timeout=wait)
+        except queue.Empty:
+            return None
+
     def _read_frames(self, proc: subprocess.Popen, frames: "queue.Queue") -> None:
-        """Parse the harness's result frames into ``frames``; ``None`` at EOF or on a malformed frame."""
+        """Parse the harness's frames into ``frames``: (kind, returncode, timed out, truncated, payload);
+        ``None`` at EOF or on a malformed frame."""
         assert proc.stdout is not None
         while True:
             head = proc.stdout.read(HEADER.size)
             if len(head) < HEADER.size:
                 frames.put(None)
                 return
-            length, code, timed_out, truncated = HEADER.unpack(head)
-            if length > self.limits.max_output_bytes:
+            kind, length, code, timed_out, truncated = HEADER.unpack(head)
+            if kind not in (FINAL, REPLY) or length > self.limits.max_output_bytes + 64:
                 frames.put(None)
                 return
-            output = proc.stdout.read(length)
-            if len(output) < length:
+            payload = proc.stdout.read(length)
+            if len(payload) < length:
                 frames.put(None)
                 return
-            frames.put((length, code, timed_out, truncated, output))
+            frames.put((kind, code, timed_out, truncated, payload))
 
 
 def _wait_until_gone(uid: int, timeout_s: float = 10.0) -> bool:

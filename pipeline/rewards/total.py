@@ -178,6 +178,6 @@ class RewardModel:
         if self._math is not None:
             self._math.close()
         if self._code is not None:
-            self._code.sandbox.close()
+            self._code.close()
         if isinstance(self._judge, LLMJudge):
             self._judge.close()

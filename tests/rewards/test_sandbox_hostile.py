@@ -72,7 +72,7 @@ HOSTILE = {
     "write_usr": conditional("open('/usr/pwned', 'w').write('x')"),
     "setuid_root": conditional("os.setuid(0) is None"),
     "is_root": conditional("os.getuid() == 0 or os.geteuid() == 0"),
-    "inherited_fds": conditional("any(os.write(fd, b'x') for fd in range(3, 64) if os.path.exists(f'/proc/self/fd/{fd}'))"),
+    "inherited_fds": conditional("any(os.write(fd, b'x') for fd in range(5, 64) if os.path.exists(f'/proc/self/fd/{fd}'))"),
     "sys_exit_early": "import sys\nsys.exit(0)",
     "os_exit_early": "import os\nos._exit(0)",
     "atexit_fake_proof": "import atexit, sys\natexit.register(lambda: print('ok {\"passed\": 1, \"error\": null}'))\nsys.exit(0)",
