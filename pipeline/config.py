@@ -9,6 +9,8 @@ turns it into exit code 2. Each field's ``description`` is its documentation
 
 from __future__ import annotations
 
+import re
+import stat
 from pathlib import Path
 from typing import Any, Literal, Sequence
 
@@ -20,10 +22,23 @@ from .errors import UserError
 DEFAULT_PARAMS = Path("params.yaml")
 
 
-class Section(BaseModel):
-    """Base of every params section: strict keys, immutable."""
+STRICT = ConfigDict(extra="forbid", frozen=True, validate_default=True, allow_inf_nan=False)
+"""Every section: unknown keys refused, immutable, every float finite (``.inf`` and ``.nan`` are refused
+wherever a number is read, inside lists and mappings too)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)
+MAX_SECONDS = 7 * 24 * 3600.0
+"""The longest any timeout or deadline may be (a week): a larger one (``1e308``) overflows the clocks it is
+added to."""
+
+PLAIN_NAME = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
+"""A name that becomes a folder (tasks, benchmarks): letters, digits, ``_``, ``.``, ``-``, not starting with a dot
+(never ``..``, never a path)."""
+
+
+class Section(BaseModel):
+    """Base of every params section: strict keys, immutable, finite numbers."""
+
+    model_config = STRICT
 
 
 class OrderParams(Section):
@@ -71,7 +86,7 @@ class DistractorParams(Section):
     temperature: float = Field(0.7, ge=0.0, le=2.0, description="Sampling temperature of the generator.")
     max_attempts: int = Field(3, ge=1, description="Calls per question before the row is dropped.")
     concurrency: int = Field(8, ge=1, description="Parallel requests.")
-    timeout_s: float = Field(60.0, gt=0, description="Per-request timeout.")
+    timeout_s: float = Field(60.0, gt=0, le=MAX_SECONDS, description="Per-request timeout.")
     cache_dir: str = Field("data/cache/distractors", description="On-disk cache of every LLM call "
                            "(a rerun makes none).")
 
@@ -144,8 +159,8 @@ class CodeRewardParams(Section):
 
     require_isolation: bool = Field(False, description="Fail instead of falling back when bubblewrap is missing "
                                     "(true in the paper-scale config).")
-    timeout_s: float = Field(10.0, gt=0, description="Wall-clock limit per program.")
-    cpu_s: int = Field(10, ge=1, description="RLIMIT_CPU seconds.")
+    timeout_s: float = Field(10.0, gt=0, le=MAX_SECONDS, description="Wall-clock limit per program.")
+    cpu_s: int = Field(10, ge=1, le=int(MAX_SECONDS), description="RLIMIT_CPU seconds.")
     memory_mb: int = Field(1024, ge=64, description="RLIMIT_AS per process.")
     max_processes: int = Field(16, ge=1, description="RLIMIT_NPROC for the sandbox's dedicated uid.")
     max_file_mb: int = Field(16, ge=1, description="RLIMIT_FSIZE.")
@@ -168,7 +183,8 @@ class CodeRewardParams(Section):
 class MathRewardParams(Section):
     """Symbolic verification of math answers."""
 
-    timeout_s: float = Field(5.0, gt=0, description="Hard deadline per verification (worker killed past it).")
+    timeout_s: float = Field(5.0, gt=0, le=MAX_SECONDS,
+                             description="Hard deadline per verification (worker killed past it).")
     workers: int = Field(2, ge=1, description="Verification worker processes.")
     memory_mb: int = Field(1024, ge=64, description="Address-space limit of each verification (RLIMIT_AS of the "
                            "fork that runs it): an answer that would exceed it scores 0, counted as out_of_memory.")
@@ -188,10 +204,11 @@ class JudgeParams(Section):
     concurrency: int = Field(16, ge=1, description="Requests in flight for the whole run: under verl it is split "
                              "among the reward workers (train.verl.reward_workers), each getting an equal share.")
     max_retries: int = Field(5, ge=0, description="Retries on 429, 5xx, timeouts and connection errors.")
-    backoff_s: float = Field(0.5, ge=0.0, description="Base of the exponential backoff.")
-    timeout_s: float = Field(60.0, gt=0, description="Per-request timeout.")
-    deadline_s: float | None = Field(None, gt=0, description="Longest a batch waits for its verdicts; past it they "
-                                     "are undefined and counted as timeouts. null: the worst case of every retry.")
+    backoff_s: float = Field(0.5, ge=0.0, le=3600.0, description="Base of the exponential backoff.")
+    timeout_s: float = Field(60.0, gt=0, le=MAX_SECONDS, description="Per-request timeout.")
+    deadline_s: float | None = Field(None, gt=0, le=MAX_SECONDS,
+                                     description="Longest a batch waits for its verdicts; past it they are undefined "
+                                     "and counted as timeouts. null: the worst case of every retry.")
     cache_dir: str = Field("data/cache/judge", description="Persistent verdict cache (a rerun makes no call).")
 
 
@@ -251,6 +268,14 @@ class ModelParams(Section):
     warmstart_lr: float = Field(2e-3, gt=0, description="SFT peak learning rate (cosine schedule).")
     max_len: int = Field(256, ge=16, description="SFT sequence cap.")
 
+    @model_validator(mode="after")
+    def _attention_shapes(self) -> "ModelParams":
+        if self.hidden % self.heads:
+            raise ValueError(f"heads ({self.heads}) must divide hidden ({self.hidden})")
+        if self.kv_heads > self.heads or self.heads % self.kv_heads:
+            raise ValueError(f"kv_heads ({self.kv_heads}) must divide heads ({self.heads})")
+        return self
+
 
 class GRPOParams(Section):
     """MT-GRPO (Eqs. 2–5) and the local trainer; Table 5 gives the paper's values."""
@@ -274,6 +299,15 @@ class GRPOParams(Section):
     eps_low: float = Field(0.2, ge=0, lt=1, description="ε_low of the clip.")
     eps_high: float = Field(0.2, ge=0, description="ε_high of the clip.")
     beta: dict[str, float] = Field(default_factory=dict, description="β_k per task (KL weight, Eq. 4); default 0.")
+
+    @field_validator("beta")
+    @classmethod
+    def _beta_non_negative(cls, beta: dict[str, float]) -> dict[str, float]:
+        for task, value in beta.items():
+            if value < 0:
+                raise ValueError(f"β of '{task}' must be >= 0 (a KL penalty), got {value}")
+        return beta
+
     checkpoint_every: int = Field(25, ge=0, description="Steps between resumable checkpoints (0: never).")
     keep_every: int = Field(0, ge=0, description="Steps between HF snapshots kept in checkpoints/step-<n>/ for "
                             "checkpoint selection on validation (merge baseline); 0: keep_snapshots decides. A "
@@ -292,8 +326,9 @@ class VerlParams(Section):
     n_gpus_per_node: int = Field(8, ge=1, description="trainer.n_gpus_per_node.")
     nnodes: int = Field(1, ge=1, description="trainer.nnodes: the Slurm job gets this many nodes and starts a "
                         "Ray cluster over them (docs/slurm.md).")
-    ray_timeout_s: float = Field(300.0, gt=0, description="How long a Slurm job waits for every node to join its Ray "
-                                 "cluster before it stops, naming the missing nodes.")
+    ray_timeout_s: float = Field(300.0, gt=0, le=MAX_SECONDS,
+                                 description="How long a Slurm job waits for every node to join its Ray cluster "
+                                 "before it stops, naming the missing nodes.")
     rollout_engine: Literal["vllm", "sglang"] = Field("vllm", description="actor_rollout_ref.rollout.name.")
     tensor_parallel_size: int = Field(1, ge=1, description="Rollout tensor parallelism "
                                       "(actor_rollout_ref.rollout.tensor_model_parallel_size).")
@@ -388,7 +423,7 @@ class RFTParams(Section):
 class MergeParams(Section):
     """TIES merging of the selected single-task models into θ0 (mergekit's ``ties``)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True, populate_by_name=True)
+    model_config = ConfigDict(**STRICT, populate_by_name=True)
 
     lam: float = Field(1.0, alias="lambda", gt=0, description="λ, the scale of the merged task vector (paper: 1).")
     density: float = Field(0.2, gt=0, le=1, description="Fraction of each task vector kept by magnitude "
@@ -520,7 +555,7 @@ class BenchmarkParams(Section):
 class Params(Section):
     """Top level of ``params.yaml``."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True, populate_by_name=True)
+    model_config = ConfigDict(**STRICT, populate_by_name=True)
 
     seed: int = Field(0, ge=0, description="Global seed: curation, θ0 and `order`'s heuristic derive theirs from it.")
     seeds: list[int] = Field(
@@ -573,8 +608,9 @@ class Params(Section):
         if len(set(tasks)) != len(tasks):
             raise ValueError(f"task names must be unique, got {tasks}")
         for task in tasks:
-            if not task or task == "base" or ">" in task or task != task.strip():
-                raise ValueError(f"invalid task name {task!r} ('base' is reserved; no '>' or surrounding spaces)")
+            if task == "base" or not re.match(PLAIN_NAME, task):
+                raise ValueError(f"invalid task name {task!r}: a task name becomes a folder, so it is letters, digits, "
+                                 "'_', '.' and '-', not starting with '.' ('base' is reserved)")
         return tasks
 
     @model_validator(mode="after")
@@ -653,6 +689,10 @@ class _UniqueKeyLoader(yaml.SafeLoader):
         for key_node, _ in node.value:
             key = self.construct_object(key_node, deep=True)
             line = key_node.start_mark.line + 1
+            if not isinstance(key, (str, int, float, bool)) and key is not None:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"a {type(key).__name__} as a key (line {line}); a key must be a name",
+                    key_node.start_mark)
             if key in seen:
                 raise yaml.constructor.ConstructorError(
                     None, None, f"duplicate key {key!r} (lines {seen[key]} and {line})", key_node.start_mark)
@@ -676,15 +716,36 @@ def merge_params(base: dict[str, Any], overlay: dict[str, Any]) -> dict[str, Any
     return out
 
 
+MAX_PARAMS_BYTES = 1 << 20
+"""A params file is read whole; anything larger than 1 MiB is not a params file."""
+
+
 def read_params_file(path: str | Path) -> dict[str, Any]:
-    """One params file as a mapping (duplicate keys refused); errors name the file and line."""
+    """One params file as a mapping (duplicate keys refused); errors name the file and line. Only a regular
+    file of at most :data:`MAX_PARAMS_BYTES`, UTF-8, is read (a FIFO would block forever, ``/dev/zero`` would
+    fill the memory)."""
     p = Path(path)
     try:
-        text = p.read_text(encoding="utf-8")
+        info = p.stat()
     except FileNotFoundError:
         raise UserError(f"{p}: file not found") from None
-    except IsADirectoryError:
-        raise UserError(f"{p}: a folder, expected a params file") from None
+    except OSError as exc:
+        raise UserError(f"{p}: {exc.strerror or exc}") from None
+    if stat.S_ISDIR(info.st_mode):
+        raise UserError(f"{p}: a folder, expected a params file")
+    if not stat.S_ISREG(info.st_mode):
+        raise UserError(f"{p}: not a regular file (a pipe, device or socket); a params file is read whole")
+    try:
+        with p.open("rb") as fh:
+            raw = fh.read(MAX_PARAMS_BYTES + 1)
+    except OSError as exc:
+        raise UserError(f"{p}: {exc.strerror or exc}") from None
+    if len(raw) > MAX_PARAMS_BYTES:
+        raise UserError(f"{p}: larger than {MAX_PARAMS_BYTES >> 20} MiB, not a params file")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise UserError(f"{p}: not UTF-8 text (byte {exc.start})") from None
     try:
         data = load_yaml(text)
     except yaml.YAMLError as exc:
@@ -694,11 +755,29 @@ def read_params_file(path: str | Path) -> dict[str, Any]:
             raise UserError(f"{p}: {problem}") from None
         where = f" line {mark.line + 1}" if mark is not None else ""
         raise UserError(f"{p}{where}: invalid YAML ({problem})") from None
+    except RecursionError:
+        raise UserError(f"{p}: nested too deeply to be a params file") from None
     if data is None:
         return {}
     if not isinstance(data, dict):
         raise UserError(f"{p}: expected a mapping at the top level, got {type(data).__name__}")
+    _check_keys(data, p)
     return data
+
+
+def _check_keys(node: Any, path: Path, where: str = "", depth: int = 0) -> None:
+    """Every key of every mapping is a string (a YAML list or number as a key names no parameter)."""
+    if depth > 50:
+        raise UserError(f"{path}: {where or 'the top level'} is nested too deeply to be a params file")
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if not isinstance(key, str):
+                raise UserError(f"{path}: {where + '.' if where else ''}{key!r}: a key must be a name, not a "
+                                f"{type(key).__name__}")
+            _check_keys(value, path, f"{where}.{key}" if where else key, depth + 1)
+    elif isinstance(node, list):
+        for i, value in enumerate(node):
+            _check_keys(value, path, f"{where}.{i}", depth + 1)
 
 
 def read_params_files(paths: str | Path | Sequence[str | Path]) -> dict[str, Any]:

@@ -54,6 +54,9 @@ def staged_outputs(out_dir: str | os.PathLike[str]) -> Iterator[Path]:
     before.
     """
     out = Path(out_dir)
+    if out.exists() and not out.is_dir():
+        raise UserError(f"{out}: exists and is not a folder; --out names the folder this stage writes (the file is "
+                        "left as it is)")
     out.parent.mkdir(parents=True, exist_ok=True)
     if out.is_dir():
         _replaceable(out)

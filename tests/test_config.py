@@ -1,3 +1,4 @@
+import os
 import re
 import subprocess
 import sys
@@ -31,6 +32,22 @@ def test_shipped_params_are_valid(repo):
         ({"tasks": ["base"]}, "tasks: invalid task name 'base'"),
         ({"order": {"weights": {"poetry": 1.0}}}, "order.weights names unknown task"),
         ({"order": {"weights": {"math": -1.0}}}, "order.weights: weight of 'math' must be >= 0"),
+        # Non-finite and absurd settings (issue 36): each is one line naming its key.
+        ({"train": {"grpo": {"lr": float("inf")}}}, "train.grpo.lr: Input should be a finite number"),
+        ({"train": {"grpo": {"temperature": float("inf")}}}, "train.grpo.temperature: Input should be a finite"),
+        ({"baselines": {"merge": {"lambda": float("inf")}}}, "baselines.merge.lambda: Input should be a finite"),
+        ({"order": {"weights": {"math": float("nan")}}}, "order.weights.math: Input should be a finite number"),
+        ({"order": {"pairwise_scales": [float("inf"), 1.0]}}, "order.pairwise_scales.0: Input should be a finite"),
+        ({"train": {"grpo": {"beta": {"math": -0.1}}}}, "train.grpo.beta: β of 'math' must be >= 0"),
+        ({"train": {"grpo": {"beta": {"math": float("nan")}}}}, "train.grpo.beta.math: Input should be a finite"),
+        ({"models": {"heads": 3}}, "models: heads (3) must divide hidden (128)"),
+        ({"models": {"kv_heads": 8}}, "models: kv_heads (8) must divide heads (4)"),
+        ({"models": {"kv_heads": 3}}, "models: kv_heads (3) must divide heads (4)"),
+        ({"tasks": ["../../x"]}, "tasks: invalid task name '../../x'"),
+        ({"tasks": [".hidden"]}, "tasks: invalid task name '.hidden'"),
+        ({"tasks": ["a/b"]}, "tasks: invalid task name 'a/b'"),
+        ({"rewards": {"code": {"timeout_s": 1e308}}}, "rewards.code.timeout_s: Input should be less than or equal"),
+        ({"rewards": {"judge": {"deadline_s": float("inf")}}}, "rewards.judge.deadline_s: Input should be a finite"),
     ],
 )
 def test_bad_params_give_one_line_error_naming_the_key(data, message):
@@ -185,3 +202,26 @@ def test_seeds_default_to_the_global_seed_and_a_replica_replaces_it():
     for bad in ([1, 1], [-1]):
         with pytest.raises(UserError, match="seeds"):
             parse_params({**base, "seeds": bad})
+
+
+@pytest.mark.parametrize(("make", "message"), [
+    (lambda p: os.mkfifo(p), "not a regular file"),
+    (lambda p: p.write_bytes(b"\xff\xfe seed: 1"), "not UTF-8 text (byte 0)"),
+    (lambda p: p.write_text("? [a, b]\n: 1\n"), "line 1: invalid YAML (a list as a key"),
+    (lambda p: p.write_text("1: 2\n"), "1: a key must be a name, not a int"),
+    (lambda p: p.write_text("a: " + "[" * 10000 + "]" * 10000 + "\n"), "nested too deeply"),
+    (lambda p: p.write_text("seed: 1\n#" + "x" * (1 << 20) + "\n"), "larger than 1 MiB"),
+])
+def test_a_params_path_that_is_not_a_params_file_is_one_line(tmp_path, make, message):
+    """A FIFO would block forever and /dev/zero fill the memory; odd bytes and shapes end in a traceback today."""
+    path = tmp_path / "params.yaml"
+    make(path)
+    proc = subprocess.run([sys.executable, "-m", "pipeline", "params", "--params", str(path)], capture_output=True,
+                          text=True, timeout=60, cwd=REPO)
+    assert proc.returncode == 2 and message in proc.stderr, proc.stderr
+    assert proc.stderr.count("\n") == 1 and "Traceback" not in proc.stderr
+
+
+def test_a_device_is_not_read_as_params():
+    with pytest.raises(UserError, match="/dev/zero: not a regular file"):
+        load_params("/dev/zero")

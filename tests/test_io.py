@@ -81,3 +81,33 @@ def test_a_second_run_on_the_same_folder_is_told_who_holds_it(tmp_path):
         holder.wait()
     with run_folder_lock(out):  # a killed holder's lock is released by the kernel
         pass
+
+
+def test_an_out_that_names_a_file_is_refused_and_the_file_kept(tmp_path):
+    out = tmp_path / "results"
+    out.write_text("my notes")
+    with pytest.raises(UserError, match="exists and is not a folder"):
+        with staged_outputs(out) as stage:
+            (stage / "x").write_text("1")
+    assert out.read_text() == "my notes" and [p.name for p in tmp_path.iterdir()] == ["results"]
+
+
+def test_stage_and_score_commands_refuse_an_out_that_would_destroy_a_file(tmp_path, repo):
+    import subprocess
+    import sys
+
+    notes = tmp_path / "notes.txt"
+    notes.write_text("keep me")
+    proc = subprocess.run([sys.executable, "-m", "pipeline", "order", "--accuracies",
+                           str(repo / "examples/table1_accuracies.csv"), "--out", str(notes)], capture_output=True,
+                          text=True, cwd=repo)
+    assert proc.returncode == 2 and "notes.txt: exists and is not a folder" in proc.stderr, proc.stderr
+    assert notes.read_text() == "keep me" and sorted(p.name for p in tmp_path.iterdir()) == ["notes.txt"]
+    rows = tmp_path / "rows.jsonl"
+    rows.write_text('{"id": "1", "task": "qa", "prompt": [{"role": "user", "content": "q"}], "reference": "a", '
+                    '"meta": {}, "response": "<think>x</think><answer>a</answer>"}\n')
+    before = rows.read_bytes()
+    proc = subprocess.run([sys.executable, "-m", "pipeline", "score", str(rows), "--out", str(rows), "--params",
+                           str(repo / "params.yaml")], capture_output=True, text=True, cwd=repo)
+    assert proc.returncode == 2 and "--out is the input file" in proc.stderr, proc.stderr
+    assert rows.read_bytes() == before

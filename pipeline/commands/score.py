@@ -61,6 +61,9 @@ def run(args: argparse.Namespace) -> int:
         raise UserError(f"{path}: file not found")
     if Path(args.out).is_dir():
         raise UserError(f"{args.out}: is a folder, expected the path of the jsonl file to write")
+    if Path(args.out).exists() and Path(args.out).samefile(path):
+        raise UserError(f"{args.out}: --out is the input file; write the scores elsewhere (the input is read while "
+                        "they are written)")
     model = RewardModel(params.rewards)
     rows = errors = 0
     try:
