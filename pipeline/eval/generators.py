@@ -188,13 +188,15 @@ class VLLMGenerator:
 
     def _transformers(self):
         if self._scorer is None:
-            from transformers import AutoModelForCausalLM, AutoTokenizer
+            from transformers import AutoTokenizer
+
+            from ..models.tiny import load_causal_lm
 
             tokenizer = AutoTokenizer.from_pretrained(self.path)
             if tokenizer.pad_token_id is None:
                 tokenizer.pad_token = tokenizer.eos_token
             device = "cuda" if torch.cuda.is_available() else "cpu"
-            model = AutoModelForCausalLM.from_pretrained(self.path, dtype="auto").to(device).eval()
+            model = load_causal_lm(self.path, dtype="auto").to(device).eval()
             self._scorer = (model, tokenizer)
         return self._scorer
 

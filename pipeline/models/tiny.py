@@ -8,6 +8,7 @@ takes a local path (always) or a hub id (when the hub is reachable).
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer, PreTrainedTokenizerBase, Qwen2Config, Qwen2ForCausalLM
@@ -67,6 +68,26 @@ def check_model_folder(name_or_path: str | Path) -> None:
             raise UserError(f"{weights[0]}: not a readable safetensors file ({str(exc).splitlines()[0]})") from None
 
 
+def load_causal_lm(path: str | Path, dtype: Any = torch.float32):
+    """``AutoModelForCausalLM.from_pretrained`` that refuses what transformers only reports: a tensor missing from
+    the folder (it would be initialised at random), an unexpected or mis-shaped one, and weights that are not
+    finite (a diverged run's). Each is one line naming the folder and the tensor."""
+    model, info = AutoModelForCausalLM.from_pretrained(str(path), dtype=dtype, output_loading_info=True)
+    for kind in ("missing_keys", "unexpected_keys", "mismatched_keys"):
+        names = sorted(str(k if isinstance(k, str) else k[0]) for k in info.get(kind) or ())
+        if names:
+            what = kind.replace("_keys", "").replace("_", " ")
+            raise UserError(f"model {path}: {len(names)} {what} tensor(s), first {names[0]} (the folder does not "
+                            "hold this model's weights)")
+    if info.get("error_msgs"):
+        raise UserError(f"model {path}: {str(info['error_msgs'][0]).splitlines()[0]}")
+    weights = model.state_dict().items()
+    bad = next((name for name, w in weights if w.is_floating_point() and not torch.isfinite(w).all()), None)
+    if bad is not None:
+        raise UserError(f"model {path}: tensor {bad} holds non-finite values (a diverged run?); refused")
+    return model
+
+
 def load_model(name_or_path: str | Path, dtype: torch.dtype = torch.float32, device: torch.device | str | None = None):
     """(model, tokenizer) from a local folder in HF format or a hub id, with pad/eos set for generation, on
     ``device`` (default :func:`compute_device`); on a CPU with ``sdpa_gqa`` attention (the same forward pass,
@@ -74,7 +95,9 @@ def load_model(name_or_path: str | Path, dtype: torch.dtype = torch.float32, dev
     check_model_folder(name_or_path)
     try:
         tokenizer = AutoTokenizer.from_pretrained(str(name_or_path))
-        model = AutoModelForCausalLM.from_pretrained(str(name_or_path), dtype=dtype)
+        model = load_causal_lm(name_or_path, dtype)
+    except UserError:
+        raise
     except Exception as exc:  # noqa: BLE001  (safetensors, json, OSError, …: one line naming the model)
         first = str(exc).splitlines()[0] if str(exc) else ""
         raise UserError(f"model {name_or_path}: cannot be loaded ({type(exc).__name__}: {first})") from None

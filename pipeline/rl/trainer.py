@@ -45,11 +45,13 @@ from typing import Any, Sequence
 import numpy as np
 import torch
 
+from ..errors import UserError
 from ..progress import progress
 from ..config import GRPOParams
 from ..io import write_text_atomic
 from ..data.prompts import user_text
 from ..models.determinism import deterministic_training
+from ..models.tiny import load_causal_lm
 from ..models.warmstart import cosine_lr
 from ..rewards.total import RewardModel, Sample
 from .checkpoint import discard_checkpoints, latest_checkpoint, save_checkpoint
@@ -213,9 +215,7 @@ class GRPOTrainer:
                   "starting afresh", file=sys.stderr)
             discard_checkpoints(self.out)
             return False
-        from transformers import AutoModelForCausalLM
-
-        loaded = AutoModelForCausalLM.from_pretrained(ckpt / "model", dtype=torch.float32)
+        loaded = load_causal_lm(ckpt / "model")
         self.model.load_state_dict(loaded.state_dict())  # copies onto the model's device
         self._new_optimizer(max(0, state["step"] - 1))  # the segment of the last completed batch
         self.optimizer.load_state_dict(state["optimizer"])
@@ -256,10 +256,8 @@ class GRPOTrainer:
         if not found:
             return False
         n, run, saved = max(found, key=lambda f: f[0])
-        from transformers import AutoModelForCausalLM
-
         steps = self.spans[n - 1].stop
-        loaded = AutoModelForCausalLM.from_pretrained(run / "model", dtype=torch.float32)
+        loaded = load_causal_lm(run / "model")
         self.model.load_state_dict(loaded.state_dict())
         self.out.mkdir(parents=True, exist_ok=True)
         shutil.rmtree(self.out / "segments", ignore_errors=True)
@@ -344,6 +342,8 @@ class GRPOTrainer:
                     out = mt_grpo_loss(logp, logp.detach() if on_policy else old_logp[live], advantages[live],
                                        mask[live], p.eps_low, p.eps_high, beta=beta[live],
                                        ref_logp=None if ref_logp is None else ref_logp[live])
+                    if not torch.isfinite(out.loss.detach()):
+                        self._diverged(f"the loss is {out.loss.item()}")
                     (out.loss * (len(live) / len(mb))).backward()
                     tokens = mask[live].sum() / mask[mb].sum().clamp(min=1)
                     clip.append(out.clip_fraction.item() * float(tokens))
@@ -353,12 +353,22 @@ class GRPOTrainer:
                         param.grad = torch.zeros_like(param)
                     clip.append(0.0)
                     kls.append(0.0)
-                torch.nn.utils.clip_grad_norm_(self.model.parameters(), p.grad_clip)
+                norm = torch.nn.utils.clip_grad_norm_(self.model.parameters(), p.grad_clip)
+                if not torch.isfinite(norm):
+                    self._diverged(f"the gradient norm is {norm.item()}")
                 self.optimizer.step()
                 self.optimizer.zero_grad(set_to_none=True)
+                bad = next((name for name, w in self.model.named_parameters() if not torch.isfinite(w).all()), None)
+                if bad is not None:
+                    self._diverged(f"weight {bad} is not finite after the update")
             self.scheduler.step()
         self.model.eval()
         return _Update(keep, rows, clip, kls)
+
+    def _diverged(self, what: str) -> None:
+        """Stop the run: training that diverged produces nothing (no model, no checkpoint of this step)."""
+        raise UserError(f"training diverged at step {self.state.step + 1}: {what} (lower the learning rate, check "
+                        "the rewards; nothing of this step was saved)")
 
     def _failures(self) -> dict[str, int]:
         """Answers the verifiers scored 0 without a verdict during this step (deadline, memory, length), by kind:

@@ -341,3 +341,23 @@ def test_answers_scored_without_a_verdict_are_counted_per_step_beside_the_timing
     assert trainer._failures() == {}  # each step reports only its own
     rewards.close()
     assert "math verifier: 2 too long (each scored 0)" in capsys.readouterr().err
+
+
+def test_training_that_diverges_stops_at_that_step_with_one_line(setup, tmp_path):
+    """A non-finite weight (as a diverged update leaves it) stops the run at the step that meets it, naming what
+    is not finite; nothing of that step is saved (issue 36: `lr: .inf` used to train to all-NaN weights, exit 0)."""
+    from pipeline.errors import UserError
+
+    records, tokenizer = setup
+    torch.manual_seed(0)
+    model = make_model(tokenizer)
+    with torch.no_grad():
+        model.lm_head.weight[0, 0] = float("inf")
+    schedule = curriculum_schedule({t: 4 for t in records}, ["qa", "math"], 2, 1, np.random.default_rng(0))
+    trainer = GRPOTrainer(model, tokenizer, records, schedule, GRPO, RewardModel(RewardParams()), tmp_path / "run",
+                          seed=0, keep_segments=True)
+    with pytest.raises(UserError, match=r"training diverged at step 1: (the loss is nan|the gradient norm is nan|"
+                                        r"weight \S+ is not finite)") as info:
+        trainer.train()
+    assert "\n" not in str(info.value)
+    assert not (tmp_path / "run" / "model").exists()
