@@ -111,3 +111,48 @@ def test_stage_and_score_commands_refuse_an_out_that_would_destroy_a_file(tmp_pa
                            str(repo / "params.yaml")], capture_output=True, text=True, cwd=repo)
     assert proc.returncode == 2 and "--out is the input file" in proc.stderr, proc.stderr
     assert rows.read_bytes() == before
+
+
+def test_machine_dependent_files_are_what_dvcignore_ignores(repo):
+    from pipeline.io import MACHINE_DEPENDENT
+
+    ignored = {line.strip() for line in (repo / ".dvcignore").read_text().splitlines()
+               if line.strip() and not line.startswith("#")}
+    assert set(MACHINE_DEPENDENT) | {".*.lock"} == ignored
+
+
+def test_a_model_digest_ignores_timings_and_locks(tmp_path):
+    """Two runs of one commit give the same weights but other timings: their evaluations must share a key
+    (units.jsonl differed between two clean runs, issue 36)."""
+    from pipeline.eval.reuse import model_digest
+
+    a, b = tmp_path / "a", tmp_path / "b"
+    for folder, seconds in ((a, "3.2"), (b, "9.9")):
+        folder.mkdir()
+        (folder / "model.safetensors").write_bytes(b"weights")
+        (folder / "timings.json").write_text(seconds)
+        (folder / ".model.lock").write_text(seconds)
+    assert model_digest(a) == model_digest(b)
+    (b / "model.safetensors").write_bytes(b"other weights")
+    assert model_digest(a) != model_digest(b)
+
+
+def test_base_model_holds_its_folder_while_it_builds(tmp_path, repo):
+    """Two base-model runs into one folder both exited 0 (issue 36): the second now stops at once."""
+    import subprocess
+    import sys
+
+    out = tmp_path / "models" / "base"
+    holder = subprocess.Popen([sys.executable, "-c", "import sys, time\nfrom pipeline.io import run_folder_lock\n"
+                               f"with run_folder_lock({str(out)!r}):\n    print('held', flush=True)\n"
+                               "    time.sleep(60)"], stdout=subprocess.PIPE, text=True, cwd=repo)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        proc = subprocess.run([sys.executable, "-m", "pipeline", "base-model", "--curated", str(tmp_path / "none"),
+                               "--out", str(out), "--params", str(repo / "params.yaml")], capture_output=True,
+                              text=True, cwd=repo, timeout=120)
+        assert proc.returncode == 2 and f"{out}: in use by pid {holder.pid}" in proc.stderr, proc.stderr
+        assert not out.exists()
+    finally:
+        holder.kill()
+        holder.wait()

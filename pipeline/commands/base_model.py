@@ -11,7 +11,7 @@ from pathlib import Path
 from ..cli import command
 from ..config import load_params
 from ..errors import UserError
-from ..io import staged_outputs, write_json_atomic
+from ..io import run_folder_lock, staged_outputs, write_json_atomic
 from .args import add_params_argument
 
 
@@ -23,6 +23,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 @command("base-model", help="Build θ0: tokenizer + tiny Qwen2 warm-started on the pretrain split, or a given HF model.")
 def run(args: argparse.Namespace) -> int:
+    params = load_params(args.params)
+    with run_folder_lock(args.out):  # two runs into one folder: the second stops at once, naming the first
+        return _build(args, params)
+
+
+def _build(args: argparse.Namespace, params) -> int:
     import torch
 
     from ..data.schema import read_split
@@ -30,7 +36,6 @@ def run(args: argparse.Namespace) -> int:
     from ..models.tokenizer import build_tokenizer
     from ..models.warmstart import sft
 
-    params = load_params(args.params)
     m = params.models
     torch.manual_seed(params.seed)
     t0 = time.perf_counter()

@@ -25,6 +25,7 @@ import numpy as np
 
 from ..config import Params
 from ..errors import UserError
+from ..io import is_machine_dependent
 
 RESULTS = "units.jsonl"
 
@@ -43,10 +44,12 @@ def file_digest(path: Path, _cache: dict[tuple[str, int, int], str] = {}) -> str
 
 
 def model_digest(folder: Path) -> str:
-    """Digest of every file of a model folder (weights, config, tokenizer), by relative name."""
+    """Digest of every file that defines a model (weights, config, tokenizer), by relative name: not the
+    machine-dependent files beside them (timings, locks; :data:`pipeline.io.MACHINE_DEPENDENT`), so two runs of
+    the same commit key their evaluations alike."""
     folder = Path(folder)
     digest = hashlib.sha256()
-    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+    for path in sorted(p for p in folder.rglob("*") if p.is_file() and not is_machine_dependent(p)):
         digest.update(f"{path.relative_to(folder)}\0{file_digest(path)}\0".encode())
     return digest.hexdigest()
 
