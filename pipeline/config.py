@@ -242,6 +242,10 @@ class RewardParams(Section):
     math: MathRewardParams = Field(default_factory=MathRewardParams)
     code: CodeRewardParams = Field(default_factory=CodeRewardParams)
     judge: JudgeParams = Field(default_factory=JudgeParams)
+    max_undefined_share: float = Field(
+        0.1, ge=0.0, le=1.0, description="A training step whose share of undefined rewards (no verdict: the judge "
+        "failed, timed out or never gave one) exceeds this stops the run with one line naming the step, the count "
+        "and the cause; below it those samples are left out of the update and counted in the log.")
 
     def for_task(self, task: str) -> TaskRewardParams:
         if task in self.tasks:

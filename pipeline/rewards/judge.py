@@ -34,6 +34,7 @@ import json
 import os
 import random
 import re
+import sys
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -54,6 +55,7 @@ TEMPLATE = ("[User Request]\n{question}\n\n[The Start of Assistant A's Answer]\n
             "\n\n[The Start of Assistant B's Answer]\n{b}\n[The End of Assistant B's Answer]")
 REMINDER = "Your reply had no verdict. End your reply with exactly one of [[A]], [[B]] or [[C]]."
 VERDICT = re.compile(r"\[\[(A|B|C)\]\]")
+SCALE = ("A", "B", "C")
 SCORE = {("A", 0): 1.0, ("B", 0): 0.0, ("A", 1): 0.0, ("B", 1): 1.0, ("C", 0): 0.5, ("C", 1): 0.5}
 
 
@@ -95,11 +97,25 @@ class MalformedReply(ValueError):
 def _content(reply: Any) -> str:
     """The message text of a chat-completion reply; :class:`MalformedReply` when it is not one."""
     try:
-        choice = reply["choices"][0]
-        content = choice["message"].get("content") if isinstance(choice.get("message"), dict) else None
+        message = reply["choices"][0]["message"]
+        if not isinstance(message, dict):
+            raise TypeError("the message is not an object")
+        content = message.get("content")
     except (KeyError, IndexError, TypeError, AttributeError):
         raise MalformedReply(f"not a chat completion: {str(reply)[:80]!r}") from None
+    if content is not None and not isinstance(content, str):
+        raise MalformedReply(f"message content is a {type(content).__name__}, not text")
     return content or ""
+
+
+def _tokens(usage: Any, key: str) -> int:
+    """A token count of the reply's ``usage``, 0 when it is missing or malformed (it is bookkeeping only)."""
+    value = usage.get(key) if isinstance(usage, dict) else None
+    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else 0
+
+
+class JudgeUnavailable(UserError):
+    """The judge endpoint cannot be used (wrong key, model or URL, or it failed every retry): one line."""
 
 
 def judge_deadline(params: JudgeParams) -> float:
@@ -143,6 +159,7 @@ class LLMJudge:
         self._pid = 0
         self._sem: asyncio.Semaphore | None = None
         self._async_clients: list[Any] = []
+        self._warned: set[Path] = set()
 
     def _key(self, question: str, reference: str, response: str, order: int, sample: int) -> Path:
         payload = json.dumps([self.params.model, PROMPT_VERSION, question, reference, response, order,
@@ -163,40 +180,68 @@ class LLMJudge:
                                                 "temperature": self.params.temperature})
                 self.stats.calls += 1
                 content = _content(reply)
-                usage = reply.get("usage") or {}
-                self.stats.prompt_tokens += usage.get("prompt_tokens") or 0
-                self.stats.completion_tokens += usage.get("completion_tokens") or 0
+                usage = reply.get("usage") if isinstance(reply, dict) else None
+                self.stats.prompt_tokens += _tokens(usage, "prompt_tokens")
+                self.stats.completion_tokens += _tokens(usage, "completion_tokens")
                 return content
-            except (openai.RateLimitError, openai.APITimeoutError, openai.APIConnectionError,
-                    openai.InternalServerError, openai.APIResponseValidationError, json.JSONDecodeError,
-                    MalformedReply) as exc:  # a garbled reply (a proxy's HTML page, not JSON) is retried like a 5xx
+            except (json.JSONDecodeError, openai.APIResponseValidationError, MalformedReply):
+                # a garbled reply (a proxy's HTML page, a content that is not text): retried, then no verdict
                 if attempt == self.params.max_retries:
-                    raise UserError(f"judge endpoint failed after {attempt + 1} tries: {type(exc).__name__}") from None
+                    self.stats.malformed += 1
+                    return None
                 self.stats.retries += 1
-                await asyncio.sleep(self.params.backoff_s * (2 ** attempt) * (1 + random.random()))
+            except (openai.RateLimitError, openai.APITimeoutError, openai.APIConnectionError,
+                    openai.InternalServerError) as exc:
+                if attempt == self.params.max_retries:
+                    raise JudgeUnavailable(f"judge endpoint {self.base_url or 'api.openai.com'} (model "
+                                           f"{self.params.model}) failed after {attempt + 1} tries: "
+                                           f"{type(exc).__name__}") from None
+                self.stats.retries += 1
+            except openai.APIStatusError as exc:  # 400, 401, 403, 404, 422: asking again cannot help
+                raise JudgeUnavailable(f"judge endpoint {self.base_url or 'api.openai.com'} (model "
+                                       f"{self.params.model}): HTTP {exc.status_code} {type(exc).__name__}, not "
+                                       "retried (check rewards.judge.model, base_url and the API key)") from None
+            await asyncio.sleep(self.params.backoff_s * (2 ** attempt) * (1 + random.random()))
         raise AssertionError("unreachable")
 
     async def _verdict(self, client: Any, sem: asyncio.Semaphore, question: str, response: str, reference: str,
                        order: int, sample: int) -> str | None:
         path = self._key(question, reference, response, order, sample)
         if path.exists():
-            self.stats.cache_hits += 1
-            return json.loads(path.read_text(encoding="utf-8"))["verdict"]
+            cached = self._cached(path)
+            if cached is not None:
+                self.stats.cache_hits += 1
+                return cached
         a, b = (response, reference) if order == 0 else (reference, response)
         messages = [{"role": "system", "content": SYSTEM},
                     {"role": "user", "content": TEMPLATE.format(question=question, a=a, b=b)}]
         async with sem:
             text = await self._complete(client, messages)
-            verdict = parse_verdict(text)
-            if verdict is None:
+            verdict = parse_verdict(text) if text is not None else None
+            if verdict is None and text is not None:
                 self.stats.malformed += 1
                 messages += [{"role": "assistant", "content": text}, {"role": "user", "content": REMINDER}]
                 text = await self._complete(client, messages)
-                verdict = parse_verdict(text)
+                verdict = parse_verdict(text) if text is not None else None
         if verdict is not None:  # "no verdict" is not final: the next run asks again
             write_json_atomic(path, {"verdict": verdict, "reply": text, "model": self.params.model,
                                      "prompt_version": PROMPT_VERSION, "order": order, "sample": sample})
         return verdict
+
+    def _cached(self, path: Path) -> str | None:
+        """A cached verdict, or None (asked again, and the entry rewritten) when the entry is unreadable, not
+        JSON or holds no verdict on the scale: warned once per file, never a crash on a rerun."""
+        try:
+            verdict = json.loads(path.read_text(encoding="utf-8")).get("verdict")
+        except (OSError, ValueError, AttributeError):
+            verdict = None
+        if verdict in SCALE:
+            return verdict
+        with self._lock:
+            if path not in self._warned:
+                self._warned.add(path)
+                print(f"warning: judge cache entry {path} is corrupt; asking the judge again", file=sys.stderr)
+        return None
 
     def _clients(self) -> list[Any]:
         """Clients (and connection pools) kept for the judge's lifetime, so that every batch of a training
@@ -226,10 +271,17 @@ class LLMJudge:
         if self._sem is None:  # one per process: every caller's requests share it (created on the loop's thread)
             self._sem = asyncio.Semaphore(self.concurrency)
         sem = self._sem
-        tasks = [asyncio.gather(*(self._verdict(clients[(2 * i + order) % len(clients)], sem, q, r, ref, order, 0)
-                                  for order in (0, 1)))
-                 for i, (q, r, ref) in enumerate(items)]
-        results = await asyncio.gather(*tasks)
+        tasks = [asyncio.ensure_future(self._verdict(clients[(2 * i + order) % len(clients)], sem, q, r, ref, order,
+                                                     0))
+                 for i, (q, r, ref) in enumerate(items) for order in (0, 1)]
+        try:
+            flat = await asyncio.gather(*tasks)
+        except BaseException:  # one failed for good (or the batch was cancelled): stop the others and collect them
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            raise
+        results = [flat[2 * i:2 * i + 2] for i in range(len(items))]
         scores = [combine(v) for v in results]
         with self._lock:
             self.stats.undefined += sum(s is None for s in scores)

@@ -296,6 +296,7 @@ class GRPOTrainer:
         expanded = [r for r in recs for _ in range(p.group_size)]
         scored = self.rewards.score([Sample(r["task"], user_text(r["prompt"]), text, r["reference"], r["meta"])
                                      for r, text in zip(expanded, rollout.texts)])
+        self._check_undefined(scored, expanded)
         group = torch.arange(len(recs)).repeat_interleave(p.group_size)
         update = self._update(rollout, scored, group, [r["task"] for r in expanded], p)
         seconds = time.perf_counter() - t0
@@ -364,6 +365,20 @@ class GRPOTrainer:
             self.scheduler.step()
         self.model.eval()
         return _Update(keep, rows, clip, kls)
+
+    def _check_undefined(self, scored: list, records: list[dict]) -> None:
+        """Stop when more than ``rewards.max_undefined_share`` of this step's rewards have no verdict: a run whose
+        judge cannot be reached must not finish on the samples that happen to be scored (or on none)."""
+        undefined = [r["task"] for s, r in zip(scored, records) if s.excluded]
+        limit = getattr(getattr(self.rewards, "params", None), "max_undefined_share", 1.0)
+        if undefined and len(undefined) / len(scored) > limit:
+            stats = self.rewards.stats() if hasattr(self.rewards, "stats") else {}
+            judge = stats.get("judge", {}) if isinstance(stats, dict) else {}
+            cause = ", ".join(f"{k} {v}" for k, v in judge.items() if k in ("timeouts", "malformed", "undefined")
+                              and v) or "no verdict"
+            raise UserError(f"step {self.state.step + 1}: {len(undefined)} of {len(scored)} rewards undefined "
+                            f"(tasks {sorted(set(undefined))}; judge so far: {cause}), more than "
+                            f"rewards.max_undefined_share = {limit}; stopped")
 
     def _diverged(self, what: str) -> None:
         """Stop the run: training that diverged produces nothing (no model, no checkpoint of this step)."""

@@ -78,7 +78,8 @@ def test_retries_on_429_500_and_malformed_then_undefined(tmp_path):
 def test_gives_up_after_max_retries(tmp_path):
     with OpenAIServer(lambda body, n: (503, {"error": {"message": "down"}})) as server:
         judge = judge_for(server, tmp_path, max_retries=2)
-        with pytest.raises(UserError, match="judge endpoint failed after 3 tries"):
+        with pytest.raises(UserError, match=rf"judge endpoint {server.base_url} \(model judge-test\) failed after 3 "
+                                            "tries: InternalServerError"):
             judge.judge_many([("q", "a", "b")])
 
 
@@ -220,10 +221,10 @@ def test_a_garbled_reply_is_retried_like_a_5xx(tmp_path):
         assert judge.judge_many([("q", "a", "b")]) == [0.5]
         assert judge.stats.retries == 2
         judge.close()
-    with OpenAIServer(lambda body, n: (200, b"not json")) as server:
+    with OpenAIServer(lambda body, n: (200, b"not json")) as server:  # garbled for good: no verdict, no crash
         judge = judge_for(server, tmp_path / "2", max_retries=1)
-        with pytest.raises(UserError, match="judge endpoint failed after 2 tries: JSONDecodeError"):
-            judge.judge_many([("q", "a", "b")])
+        assert judge.judge_many([("q", "a", "b")]) == [None]
+        assert judge.stats.undefined == 1 and judge.stats.malformed == 2 and len(server.requests) == 4
         judge.close()
 
 
@@ -245,3 +246,82 @@ def test_judge_events_are_counted(tmp_path):
     assert count_judge_timeouts(path) == 0
     path.write_text(json.dumps({"pid": 1, "timeouts": 2}) + "\n" + json.dumps({"pid": 2, "timeouts": 3}) + "\n")
     assert count_judge_timeouts(path) == 5
+
+
+@pytest.mark.parametrize("status", [400, 401, 403, 404, 422])
+def test_an_error_that_retrying_cannot_fix_is_one_line_at_once(tmp_path, status):
+    """Auth, not found, bad request: one line naming the endpoint and model, after one request (issue 36)."""
+    with OpenAIServer(lambda body, n: (status, {"error": {"message": "no"}})) as server:
+        judge = judge_for(server, tmp_path, max_retries=5)
+        with pytest.raises(UserError) as info:
+            judge.judge_many([("q", "a", "b")])
+        text = str(info.value)
+        assert f"judge endpoint {server.base_url} (model judge-test): HTTP {status}" in text and "\n" not in text
+        assert "not retried" in text and len(server.requests) <= 2  # the two orders, each asked once
+        judge.close()
+
+
+@pytest.mark.parametrize("reply", [
+    {"choices": [{"message": {"role": "assistant", "content": ["[[A]]"]}}]},
+    {"choices": [{"message": {"role": "assistant", "content": {"text": "[[A]]"}}}]},
+    {"choices": []},
+    {"choices": [{"message": "[[A]]"}]},
+])
+def test_a_malformed_reply_is_retried_then_undefined(tmp_path, reply):
+    with OpenAIServer(lambda body, n: (200, reply)) as server:
+        judge = judge_for(server, tmp_path, max_retries=1)
+        assert judge.judge_many([("q", "a", "b")]) == [None]
+        assert judge.stats.undefined == 1 and judge.stats.retries == 2
+        judge.close()
+
+
+def test_malformed_usage_is_ignored_not_a_crash(tmp_path):
+    def odd_usage(body, n):
+        reply = completion("[[A]]")
+        reply["usage"] = ["lots"] if n % 2 else {"prompt_tokens": "ten", "completion_tokens": -3}
+        return 200, reply
+
+    with OpenAIServer(odd_usage) as server:
+        judge = judge_for(server, tmp_path)
+        assert judge.judge_many([("q", "a", "b")]) == [0.5]
+        assert judge.stats.prompt_tokens == 0 and judge.stats.completion_tokens == 0
+        judge.close()
+
+
+@pytest.mark.parametrize("entry", [b"{not json", b'{"verdict": "D"}', b"[1, 2]", b"\xff\xfe"])
+def test_a_corrupt_cache_entry_is_skipped_with_a_warning_and_rewritten(tmp_path, capsys, entry):
+    with OpenAIServer(lambda body, n: (200, completion("[[A]]"))) as server:
+        judge = judge_for(server, tmp_path)
+        assert judge.judge_many([("q", "a", "b")]) == [0.5]
+        judge.close()
+        entries = sorted((tmp_path / "judge-cache").rglob("*.json"))
+        assert len(entries) == 2
+        entries[0].write_bytes(entry)
+        again = judge_for(server, tmp_path)
+        assert again.judge_many([("q", "a", "b")]) == [0.5]  # a rerun: no crash, the entry asked again
+        assert again.stats.cache_hits == 1 and again.stats.calls == 1
+        assert f"judge cache entry {entries[0]} is corrupt" in capsys.readouterr().err
+        assert b'"verdict": "A"' in entries[0].read_bytes()
+        again.close()
+
+
+def test_a_failure_for_good_cancels_the_batch_cleanly(tmp_path, caplog):
+    """One request fails for good while the others wait on a slow server: one line, the rest cancelled, and no
+    'Task exception was never retrieved' afterwards."""
+    import gc
+    import logging
+
+    def mixed(body, n):
+        if "FAIL" in body["messages"][1]["content"]:
+            return 401, {"error": {"message": "bad key"}}
+        time.sleep(2)
+        return 200, completion("[[A]]")
+
+    with caplog.at_level(logging.ERROR, logger="asyncio"):
+        with OpenAIServer(mixed) as server:
+            judge = judge_for(server, tmp_path, concurrency=8)
+            with pytest.raises(UserError, match="HTTP 401"):
+                judge.judge_many([("q", "FAIL", "b")] + [(f"q{i}", "a", "b") for i in range(6)])
+            judge.close()
+        gc.collect()
+    assert not [r for r in caplog.records if "never retrieved" in r.getMessage()]

@@ -361,3 +361,34 @@ def test_training_that_diverges_stops_at_that_step_with_one_line(setup, tmp_path
         trainer.train()
     assert "\n" not in str(info.value)
     assert not (tmp_path / "run" / "model").exists()
+
+
+def test_a_step_whose_rewards_are_mostly_undefined_stops_the_run(tmp_path):
+    """A judge that never gives a verdict left every sample excluded and the run exited 0 (issue 36): past
+    rewards.max_undefined_share the step stops the run with one line."""
+    from pipeline.errors import UserError
+
+    from ..openai_server import OpenAIServer, completion
+
+    params = parse_params({"tasks": ["writing"], "data": {"tasks": {"writing": {"source": "synthetic_writing",
+                                                                                 "n": 20}}}})
+    records = {"writing": curate_task(params, "writing")[0]["train"]}
+    corpus = [m["content"] for r in records["writing"] for m in r["prompt"]] * 2
+    tokenizer = build_tokenizer(corpus, vocab_size=400)
+    torch.manual_seed(0)
+    model = make_model(tokenizer)
+    schedule = curriculum_schedule({"writing": 4}, ["writing"], 2, 1, np.random.default_rng(0))
+    with OpenAIServer(lambda body, n: (200, completion("Both are fine; I cannot choose."))) as server:
+        rewards = RewardParams(judge={"backend": "llm", "model": "judge-test", "base_url": server.base_url,
+                                      "api_key_env": "NO_KEY_HERE", "cache_dir": str(tmp_path / "cache"),
+                                      "backoff_s": 0.01})
+        reward_model = RewardModel(rewards)
+        trainer = GRPOTrainer(model, tokenizer, records, schedule, GRPO, reward_model, tmp_path / "run", seed=0)
+        try:
+            with pytest.raises(UserError, match=r"step 1: 4 of 4 rewards undefined \(tasks \['writing'\]; judge so "
+                                                r"far: malformed 8, undefined 4\), more than "
+                                                r"rewards.max_undefined_share = 0.1; stopped"):
+                trainer.train()
+        finally:
+            reward_model.close()
+    assert not (tmp_path / "run" / "model").exists()
