@@ -15,6 +15,7 @@ from typing import Callable, Sequence
 
 from . import __version__
 from .errors import EXIT_USER_ERROR, UserError
+from .lifeline import watch_workflow_tool
 
 COMMAND_MODULES: dict[str, str] = {
     "curate": "curate", "base-model": "base_model", "train": "train", "train-pairs": "train_pairs",
@@ -76,6 +77,8 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    if argv is None:  # this process's own command line: a stage started by DVC or Snakemake ends when they die
+        watch_workflow_tool()
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser(argv[0] if argv else None)
     args = parser.parse_args(argv)
