@@ -64,7 +64,7 @@ def _write_letter_splits(curated: Path, task: str, out: Path) -> None:
         if not source.exists():
             raise UserError(f"{source}: file not found (run curate for task '{task}' first)")
         try:
-            records = in_format(read_split(source), task, "letter")
+            records = in_format(read_split(source, task=task), task, "letter")
         except ValueError as exc:
             raise UserError(f"{source}: {exc} (ablations.answer_format.task must be a multiple-choice task)") \
                 from None

@@ -48,9 +48,9 @@ def _build(args: argparse.Namespace, params) -> int:
             folder = Path(args.curated) / task
             if not (folder / "pretrain.parquet").exists():
                 raise UserError(f"{folder}: no pretrain.parquet (run curate for task '{task}' first)")
-            records[task] = [r for r in read_split(folder / "pretrain.parquet") if "completion" in r["meta"]]
+            records[task] = [r for r in read_split(folder / "pretrain.parquet", task=task) if "completion" in r["meta"]]
             for split in ("pretrain", "train"):
-                for r in read_split(folder / f"{split}.parquet"):
+                for r in read_split(folder / f"{split}.parquet", task=task):
                     corpus += [m_["content"] for m_ in r["prompt"]] + [r["meta"].get("completion", r["reference"])]
         if not any(records.values()):
             raise UserError(f"{args.curated}: no warm-start examples (pretrain splits with completions) for any task")

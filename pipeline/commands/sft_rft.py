@@ -47,7 +47,7 @@ def run(args: argparse.Namespace) -> int:
         path = Path(args.curated) / task / "train.parquet"
         if not path.exists():
             raise UserError(f"{path}: file not found (run curate for task '{task}' first)")
-        records[task] = read_split(path)[: p.max_prompts]
+        records[task] = read_split(path, task=task)[: p.max_prompts]
     generator = open_generator(args.base, params.eval, params.seed)  # eval.backend: transformers or vllm
     t0 = time.perf_counter()
     rewards = RewardModel(params.rewards)

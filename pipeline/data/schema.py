@@ -88,17 +88,42 @@ def write_split(records: Iterable[dict[str, Any]], path: str | Path) -> int:
     return len(rows)
 
 
-def read_split(path: str | Path) -> list[dict[str, Any]]:
-    """Read a split written by :func:`write_split`, decoding ``meta``."""
+def read_split(path: str | Path, task: str | None = None) -> list[dict[str, Any]]:
+    """Read a split written by :func:`write_split`, decoding ``meta``; every row is checked against the record
+    schema (and, given ``task``, must belong to it): a bad one is one line naming the file, the row and the
+    column."""
     import pyarrow
 
     try:
-        ds = datasets.Dataset(pq.read_table(str(path)))  # in memory: no HF cache side effects
-        return [{**row, "meta": json.loads(row["meta"])} for row in ds]
+        table = pq.read_table(str(path))
     except FileNotFoundError:
         raise UserError(f"{path}: file not found") from None
     except IsADirectoryError:
         raise UserError(f"{path}: is a folder, expected a parquet split") from None
-    except (pyarrow.ArrowException, OSError, KeyError, TypeError, json.JSONDecodeError) as exc:
-        raise UserError(f"{path}: not a readable split in the record schema ({type(exc).__name__}: "
+    except (pyarrow.ArrowException, OSError) as exc:
+        raise UserError(f"{path}: not a readable split ({type(exc).__name__}: "
                         f"{str(exc).splitlines()[0] if str(exc) else ''})") from None
+    missing = [name for name in FIELDS if name not in table.column_names]
+    if missing:
+        raise UserError(f"{path}: column(s) {missing} missing; a split has {list(FIELDS)}")
+    try:
+        ds = datasets.Dataset(table)  # in memory: no HF cache side effects
+        rows = list(ds)
+    except (pyarrow.ArrowException, TypeError, ValueError) as exc:
+        raise UserError(f"{path}: not in the record schema ({type(exc).__name__}: "
+                        f"{str(exc).splitlines()[0] if str(exc) else ''})") from None
+    records = []
+    for i, row in enumerate(rows):
+        meta = row.get("meta")
+        try:
+            decoded = json.loads(meta) if isinstance(meta, str) else meta
+        except (ValueError, RecursionError):
+            raise UserError(f"{path} row {i}: column meta is not JSON") from None
+        record = {**row, "meta": decoded}
+        problem = record_problem(record)
+        if problem is not None:
+            raise UserError(f"{path} row {i}: {problem.replace('_', ' ')} (id {str(row.get('id'))[:60]!r})")
+        if task is not None and record["task"] != task:
+            raise UserError(f"{path} row {i}: column task is {record['task']!r}, not {task!r} (another task's row)")
+        records.append(record)
+    return records

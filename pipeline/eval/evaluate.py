@@ -106,7 +106,7 @@ def evaluate_split(generator: Generator, curated: Path, task: str, split: str, p
     file = Path(curated) / task / f"{split}.parquet"
     if not file.exists():
         raise UserError(f"{file}: file not found")
-    records = read_split(file)
+    records = read_split(file, task=task)
     if not records:
         raise UserError(f"{file}: the split is empty, nothing to evaluate (curate it with a larger n)")
     torch.manual_seed(seed)

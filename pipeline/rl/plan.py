@@ -49,7 +49,7 @@ def plan_training(params: Params, mode: str, curated: Path, task: str | None = N
         path = Path(curated) / t / "train.parquet"
         if not path.exists():
             raise UserError(f"{path}: file not found (run curate for task '{t}' first)")
-        records[t] = read_split(path)
+        records[t] = read_split(path, task=t)
     sizes = capped_sizes({t: len(r) for t, r in records.items()},
                          {t: p.max_steps for t, p in per_task.items()},
                          {t: p.batch_size for t, p in per_task.items()})

@@ -199,7 +199,7 @@ def _train_runs(params, plan: TrainPlan, runs: list[tuple[VerlRun, list[dict[str
         check_prompt_lengths(rows, tokenizer, params.train.verl.max_prompt_length, run.name)
         write_verl_parquet(rows, run.train_file)
         tasks = list(dict.fromkeys(row["task"] for row in rows))
-        val = [r for t in tasks for r in read_split(plan.curated / t / "val.parquet")]
+        val = [r for t in tasks for r in read_split(plan.curated / t / "val.parquet", task=t)]
         write_verl_parquet(within_prompt_length(val, tokenizer, params.train.verl.max_prompt_length), run.val_file)
         log = folder / "verl_log.jsonl"
         keep_log_parts(log)

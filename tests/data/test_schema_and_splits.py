@@ -64,3 +64,38 @@ def test_split_rejects_bad_fractions():
 def test_content_id_and_unit_hash():
     assert content_id("math", "a", "b") == content_id("math", "a", "b") != content_id("math", "ab")
     assert 0 <= unit_hash("x", 0) < 1
+
+
+def _parquet(path, rows):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    pq.write_table(pa.Table.from_pylist(rows), str(path))
+    return path
+
+
+ROW = {"id": "x1", "task": "math", "source": "s", "split": "train",
+       "prompt": [{"role": "user", "content": "1+1?"}], "reference": "2", "meta": "{}"}
+
+
+@pytest.mark.parametrize(("rows", "task", "message"), [
+    ([{k: v for k, v in ROW.items() if k != "reference"}], None, "column(s) ['reference'] missing"),
+    ([{**ROW, "meta": "{not json"}], None, "row 0: column meta is not JSON"),
+    ([ROW, {**ROW, "id": "x2", "reference": "  "}], None, "row 1: empty reference (id 'x2')"),
+    ([{**ROW, "prompt": [{"role": "system", "content": "hi"}]}], None, "row 0: empty prompt"),
+    ([{**ROW, "meta": "[1, 2]"}], None, "row 0: wrong type meta"),
+    ([ROW, {**ROW, "id": "x2", "task": "qa"}], "math", "row 1: column task is 'qa', not 'math' (another task's row)"),
+])
+def test_a_split_that_breaks_the_schema_is_one_line_naming_row_and_column(tmp_path, rows, task, message):
+    """Stage inputs are checked as they are read (issue 36): these ended in a KeyError or a wrong result."""
+    from pipeline.errors import UserError
+
+    path = _parquet(tmp_path / "train.parquet", rows)
+    with pytest.raises(UserError) as info:
+        read_split(path, task=task)
+    assert message in str(info.value) and str(path) in str(info.value) and "\n" not in str(info.value)
+
+
+def test_a_valid_split_reads_back_for_its_task(tmp_path):
+    path = _parquet(tmp_path / "train.parquet", [ROW])
+    assert read_split(path, task="math")[0]["meta"] == {}
