@@ -41,6 +41,12 @@ def _parse(lineno: int, line: str) -> tuple[dict | None, str | None]:
         return None, f"line {lineno}: 'prompt' must be a list of messages or a string"
     if row.get("meta") is not None and not isinstance(row["meta"], dict):
         return None, f"line {lineno}: 'meta' must be an object"
+    if not isinstance(row["task"], str):
+        return None, f"line {lineno}: 'task' must be a task name, not a {type(row['task']).__name__}"
+    if isinstance(row["prompt"], list) and not all(
+            isinstance(m, dict) and isinstance(m.get("role"), str) and isinstance(m.get("content"), str)
+            for m in row["prompt"]):
+        return None, f"line {lineno}: 'prompt' messages must be objects with 'role' and 'content' strings"
     return row, None
 
 
@@ -99,11 +105,32 @@ def _checked(path: Path, lineno: int, line: str, params) -> dict | None:
         print(f"error: {path} {error}", file=sys.stderr)
         return None
     try:
-        params.rewards.for_task(row["task"])
+        kind = params.rewards.for_task(row["task"]).kind
     except UserError as exc:
         print(f"error: {path} line {lineno}: {exc}", file=sys.stderr)
         return None
+    problem = _reference_problem(kind, row, params)
+    if problem:
+        print(f"error: {path} line {lineno}: {problem}", file=sys.stderr)
+        return None
     return row
+
+
+def _reference_problem(kind: str, row: dict, params) -> str | None:
+    """What makes a row's reference unusable by its reward kind: a code reference without test cases, a writing
+    rubric of the wrong types (the offline judge reads it)."""
+    if kind == "code":
+        from ..rewards.code import reference_tests
+
+        try:
+            reference_tests(row["reference"])
+        except ValueError as exc:
+            return f"'reference' is not a code reference: {exc}"
+    if kind == "judge" and params.rewards.judge.backend == "rubric" and "rubric" in (row.get("meta") or {}):
+        from ..data.synthetic.writing import rubric_problem
+
+        return rubric_problem(row["meta"]["rubric"])
+    return None
 
 
 def _score_chunk(model, rows: list[dict], out) -> int:

@@ -85,3 +85,31 @@ def test_verl_loads_our_reward_function_with_its_own_loader():
     out = fn(data_source="math", solution_str="<think>x</think><answer>4</answer>", ground_truth="4",
              extra_info={"task": "math", "meta": "{}"})
     assert out["accuracy"] == 1.0 and out["score"] == pytest.approx(1.2)
+
+
+def test_rows_of_the_wrong_shape_are_one_line_each_and_the_rest_are_scored(tmp_path, repo):
+    """Each of these ended in a traceback (a task that is a list) or reached a verifier (issue 36)."""
+    import json
+    import subprocess
+    import sys
+
+    good = {"id": "8", "task": "qa", "prompt": [{"role": "user", "content": "q"}], "reference": "a", "meta": {},
+            "response": "<answer>a</answer>"}
+    bad = [({"task": ["qa"]}, "'task' must be a task name, not a list"),
+           ({"prompt": [{"role": "user"}]}, "'prompt' messages must be objects with 'role' and 'content' strings"),
+           ({"task": "coding", "reference": "[1, 2]"}, "'reference' is not a code reference: a JSON object"),
+           ({"task": "coding", "reference": '{"inputs": [], "outputs": []}'}, "at least one test case"),
+           ({"task": "writing", "meta": {"rubric": 5}}, "the rubric is a int, not an object"),
+           ({"task": "writing", "meta": {"rubric": {"required_words": "sea", "lines": 2, "ending": "."}}},
+            "rubric.required_words must be a list of words")]
+    lines = [json.dumps({**good, "id": str(i), **change}) for i, (change, _) in enumerate(bad)] + [json.dumps(good)]
+    src = tmp_path / "in.jsonl"
+    src.write_text("\n".join(lines) + "\n")
+    proc = subprocess.run([sys.executable, "-m", "pipeline", "score", str(src), "--out", str(tmp_path / "out.jsonl"),
+                           "--params", str(repo / "params.yaml")], capture_output=True, text=True, cwd=repo)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr
+    errors = proc.stderr.strip().splitlines()
+    assert len(errors) == len(bad)
+    for (_, message), (lineno, error) in zip(bad, enumerate(errors, 1)):
+        assert f"in.jsonl line {lineno}: " in error and message in error, error
+    assert [json.loads(line)["id"] for line in (tmp_path / "out.jsonl").read_text().splitlines()] == ["8"]

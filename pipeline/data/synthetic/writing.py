@@ -24,6 +24,21 @@ ENDINGS = ("!", ".", "?")
 FILLER = ("we walk", "it sings", "they wait", "you stay", "all turn")
 
 
+def rubric_problem(rubric: object) -> str | None:
+    """Why ``rubric`` is not a writing rubric (``required_words``: a list of words, ``lines``: a positive
+    integer, ``ending``: text), or None."""
+    if not isinstance(rubric, dict):
+        return f"the rubric is a {type(rubric).__name__}, not an object"
+    words, lines, ending = rubric.get("required_words"), rubric.get("lines"), rubric.get("ending")
+    if not (isinstance(words, list) and all(isinstance(w, str) for w in words)):
+        return "rubric.required_words must be a list of words"
+    if not (isinstance(lines, int) and not isinstance(lines, bool) and lines > 0):
+        return "rubric.lines must be a positive integer"
+    if not isinstance(ending, str):
+        return "rubric.ending must be text"
+    return None
+
+
 def criteria(response: str, rubric: dict) -> dict[str, bool]:
     """Which rubric criteria a response meets (shared with the offline judge)."""
     text = response.strip()
