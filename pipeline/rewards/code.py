@@ -39,6 +39,7 @@ import select
 import subprocess
 import sys
 import time
+import weakref
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -160,6 +161,7 @@ class Checker:
             # -I: no PYTHON* variable of this environment (PYTHONOPTIMIZE, PYTHONPATH, ...) reaches the check
             self.proc = subprocess.Popen([PYTHON, "-I", "-S", "-B", str(CHECKER)], stdin=subprocess.PIPE,
                                          stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, cwd="/")
+            weakref.finalize(self, _end, self.proc)  # a scorer dropped without close() leaves no checker behind
             self._buffer = b""
         return self.proc
 
@@ -200,6 +202,12 @@ class Checker:
                 if stream is not None:
                     stream.close()
             self.proc = None
+
+
+def _end(proc: subprocess.Popen) -> None:
+    if proc.poll() is None:
+        proc.kill()
+        proc.wait()
 
 
 def converse_functional(check: str, checkers: "queue.Queue[Checker]") -> Conversation:
