@@ -3,7 +3,7 @@
 DVC and Snakemake start a stage as ``tool → shell → python -m pipeline …``. Killed with SIGKILL (not its
 process group), the tool dies alone: the shell and the stage go on, write outputs the tool never records, and a
 rerun started at once races them. :func:`watch_workflow_tool` finds the nearest ancestor that is DVC or
-Snakemake and, from a daemon thread, sends the stage SIGINT as soon as that process is gone, as Ctrl-C would:
+Snakemake and, from a daemon thread, interrupts the stage as soon as that process is gone, as Ctrl-C would:
 staged outputs are discarded, locks released, worker processes (``PR_SET_PDEATHSIG``) follow.
 """
 
@@ -60,19 +60,28 @@ def _alive(pid: int, started: int) -> bool:
     return info is not None and info[2] == started and info[1] not in ("Z", "X")
 
 
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 def watch_workflow_tool() -> int | None:
     """Interrupt the main thread when the DVC or Snakemake process above this one dies; its pid, or None when
-    this process was not started by either (then nothing is watched)."""
+    this process was not started by either (then nothing is watched). Call it from the main thread.
+
+    The interrupt is a real signal of its own (SIGUSR1, whose handler raises ``KeyboardInterrupt``), not SIGINT:
+    a process started with SIGINT ignored (a worker of a test runner, a job of some schedulers) keeps it
+    ignored, and a real signal also wakes a main thread that sleeps or waits."""
     found = workflow_tool()
     if found is None:
         return None
     pid, started = found
+    signal.signal(signal.SIGUSR1, _interrupt)
 
     def watch() -> None:
         while _alive(pid, started):
             time.sleep(POLL_S)
         print(f"stopping: the workflow tool that started this stage (pid {pid}) is gone", file=sys.stderr)
-        os.kill(os.getpid(), signal.SIGINT)  # a real signal: it also wakes a main thread that waits or sleeps
+        os.kill(os.getpid(), signal.SIGUSR1)
 
     threading.Thread(target=watch, name="workflow-lifeline", daemon=True).start()
     return pid

@@ -34,11 +34,13 @@ def _wait_gone(pid: int, seconds: float) -> bool:
 
 def test_a_stage_whose_tool_is_killed_stops(tmp_path):
     """A process named dvc (argv[0]) runs a shell that runs the stage; SIGKILL to the tool alone: the stage sees
-    it and stops within a second or two, as Ctrl-C would."""
+    it and stops within a second or two, as Ctrl-C would, also when it was started with SIGINT ignored (as the
+    workers of a test runner and some schedulers start their children)."""
     out, script = tmp_path / "out.txt", tmp_path / "stage.py"
     script.write_text(STAGE)
     tool = subprocess.Popen(["bash", "-c", f"exec -a dvc bash -c '{sys.executable} {script} > {out} 2>&1; sleep 60'"],
-                            cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO)})
+                            cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO)},
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))
     try:
         deadline = time.monotonic() + 30
         while "watching" not in (out.read_text() if out.exists() else "") and time.monotonic() < deadline:
