@@ -167,7 +167,7 @@ class LLMJudge:
         digest = hashlib.sha256(payload.encode()).hexdigest()
         return self.cache / digest[:2] / f"{digest}.json"
 
-    async def _complete(self, client: Any, messages: list[dict[str, str]]) -> str:
+    async def _complete(self, client: Any, messages: list[dict[str, str]]) -> str | None:
         import openai
 
         for attempt in range(self.params.max_retries + 1):
