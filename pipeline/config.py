@@ -35,6 +35,14 @@ PLAIN_NAME = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
 (never ``..``, never a path)."""
 
 
+def non_negative_per_task(values: dict[str, float], what: str, why: str = "") -> dict[str, float]:
+    """``values`` (one number per task) when none is negative; else the error naming the first negative task."""
+    for task, value in values.items():
+        if value < 0:
+            raise ValueError(f"{what} of '{task}' must be >= 0{why}, got {value}")
+    return values
+
+
 class Section(BaseModel):
     """Base of every params section: strict keys, immutable, finite numbers."""
 
@@ -67,10 +75,7 @@ class OrderParams(Section):
     @field_validator("weights")
     @classmethod
     def _non_negative(cls, weights: dict[str, float]) -> dict[str, float]:
-        for task, value in weights.items():
-            if value < 0:
-                raise ValueError(f"weight of '{task}' must be >= 0, got {value}")
-        return weights
+        return non_negative_per_task(weights, "weight")
 
 
 class DistractorParams(Section):
@@ -307,10 +312,7 @@ class GRPOParams(Section):
     @field_validator("beta")
     @classmethod
     def _beta_non_negative(cls, beta: dict[str, float]) -> dict[str, float]:
-        for task, value in beta.items():
-            if value < 0:
-                raise ValueError(f"β of '{task}' must be >= 0 (a KL penalty), got {value}")
-        return beta
+        return non_negative_per_task(beta, "β", " (a KL penalty)")
 
     checkpoint_every: int = Field(25, ge=0, description="Steps between resumable checkpoints (0: never).")
     keep_every: int = Field(0, ge=0, description="Steps between HF snapshots kept in checkpoints/step-<n>/ for "

@@ -1,4 +1,5 @@
-"""The trusted side of a ``functional`` check: the dataset's check code runs here, outside the sandbox, and
+"""The checking side of a ``functional`` check: the dataset's check code runs here, in a sandbox of its own (it is
+downloaded text; never on the host, never beside the program it checks), and
 reaches the program only through the parent, one call at a time (stdlib only; run as a script by
 :class:`pipeline.rewards.code.Checker`, ``python -I -S -B _checker.py``).
 

@@ -20,8 +20,9 @@ Threat model: a policy optimising this reward may emit any program. It must not 
 secrets (the sandbox, :mod:`.sandbox`) nor (b) get a 1 without passing. Against (b), the program's process never
 holds the expected outputs, the checking code or the verdict (docs/rewards.md, "Threat model"): for the
 stdin/stdout and call-based formats the sandbox receives only the inputs and sends back the program's outputs
-as plain data, which this process compares; a ``functional`` check runs in a trusted checker process
-(:mod:`._checker`) whose calls to the program go through the sandbox one at a time. Only BigCodeBench's
+as plain data, which this process compares; a ``functional`` check (downloaded text) runs in a checker
+process in a sandbox of its own (:mod:`._checker`), whose calls to the program go through the sandbox one at a
+time. Only BigCodeBench's
 ``unittest`` format, whose tests patch the solution's imports, runs in the program's process, with a nonce
 proving the result (evaluation only; not contained against a program that digs the nonce out of its own
 interpreter).
@@ -36,8 +37,8 @@ import os
 import queue
 import secrets
 import select
+import signal
 import subprocess
-import sys
 import time
 import weakref
 from concurrent.futures import ThreadPoolExecutor
@@ -48,12 +49,10 @@ from typing import Any
 from . import _checker
 from ._harness import NotPlain, decode, same
 from .extract import extract_answer, last_code_block
-from .sandbox import Conversation, Job, RunResult, Sandbox
+from .sandbox import Conversation, Job, RunResult, Sandbox, claim_uids
 
 HARNESS = Path(__file__).with_name("_harness.py")  # run in the sandbox as a script
-CHECKER = Path(_checker.__file__)  # run by Checker as a script (imported: a code dependency of every stage)
-# The checker runs in "/", and this process may have been started by a relative path.
-PYTHON = os.path.abspath(sys.executable)
+CHECKER = Path(_checker.__file__)  # run by Checker in its sandbox (imported: a code dependency of every stage)
 
 
 @dataclass
@@ -89,9 +88,8 @@ def _op(op: dict) -> bytes:
     return json.dumps(op).encode()
 
 
-def _failed(answer: dict) -> CodeOutcome:
-    """A wrong, missing or malformed answer, or a program that is gone (a timeout is the run's, see ``_verdict``)."""
-    return CodeOutcome(0.0, "failed")
+FAILED = CodeOutcome(0.0, "failed")
+"""A wrong, missing or malformed answer, or a program that is gone (a timeout is the run's, see ``_verdict``)."""
 
 
 def converse_io(inputs: list[str], outputs: list[str]) -> Conversation:
@@ -99,11 +97,11 @@ def converse_io(inputs: list[str], outputs: list[str]) -> Conversation:
     answer = _answer((yield b""))
     for text, expected in zip(inputs, outputs):
         if "error" in answer or "gone" in answer:
-            return _failed(answer)
+            return FAILED
         answer = _answer((yield _op({"op": "stdio", "input": text})))
         if not isinstance(answer.get("stdout"), str) or \
                 _normalise_output(answer["stdout"]) != _normalise_output(expected):
-            return _failed(answer)
+            return FAILED
     return CodeOutcome(1.0, "passed")
 
 
@@ -112,22 +110,22 @@ def converse_call(fn_name: str, inputs: list, outputs: list) -> Conversation:
     answer = _answer((yield b""))
     names = answer.get("names")
     if not isinstance(names, dict):
-        return _failed(answer)
+        return FAILED
     if isinstance(names.get("Solution"), list) and fn_name in names["Solution"]:
         answer = _answer((yield _op({"op": "new", "name": "Solution", "args": [], "kwargs": {}})))
         if not isinstance(answer.get("handle"), int):
-            return _failed(answer)
+            return FAILED
         target = {"handle": answer["handle"], "attr": fn_name}
     elif fn_name in names:
         target = {"name": fn_name}
     else:
-        return CodeOutcome(0.0, "failed")
+        return FAILED
     for args, expected in zip(inputs, outputs):
         answer = _answer((yield _op({"op": "call", **target, "args": args if isinstance(args, list) else [args],
                                      "kwargs": {}})))
         try:
             if "value" not in answer or not same(decode(answer["value"]), expected):
-                return _failed(answer)
+                return FAILED
         except (ValueError, NotPlain, RecursionError):
             return CodeOutcome(0.0, "failed")
     return CodeOutcome(1.0, "passed")
@@ -148,21 +146,32 @@ def converse_unittest(nonce: str) -> Conversation:
 
 
 class Checker:
-    """A trusted process (outside the sandbox) that runs ``functional`` check code (:mod:`._checker`), started on
-    first use and again after it died or overran."""
+    """The process that runs ``functional`` check code (:mod:`._checker`). The check code is downloaded text, so
+    it runs in a sandbox of its own (the scorer's bubblewrap command, under a uid of its own as root), never on
+    the host and never beside the program it checks (another PID namespace: the program cannot see it). Started
+    on first use, again after it died or overran, and after ``programs_per_sandbox`` checks (the sandbox's
+    CPU-seconds limit counts its whole life)."""
 
-    def __init__(self, timeout_s: float) -> None:
-        self.timeout_s = timeout_s
+    def __init__(self, sandbox: Sandbox) -> None:
+        self.sandbox = sandbox
+        self.timeout_s = sandbox.limits.timeout_s
         self.proc: subprocess.Popen | None = None
         self._buffer = b""
+        self._checks = 0
+        self._uid: list[tuple[int, Any]] = []
 
     def _start(self) -> subprocess.Popen:
+        if self.proc is not None and self._checks >= self.sandbox.programs_per_sandbox:
+            self.stop()
         if self.proc is None or self.proc.poll() is not None:
-            # -I: no PYTHON* variable of this environment (PYTHONOPTIMIZE, PYTHONPATH, ...) reaches the check
-            self.proc = subprocess.Popen([PYTHON, "-I", "-S", "-B", str(CHECKER)], stdin=subprocess.PIPE,
-                                         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, cwd="/")
+            if not self._uid and self.sandbox.is_root and self.sandbox.isolated:
+                self._uid = claim_uids(1, self.sandbox.uid_base)
+            uid = self._uid[0][0] if self._uid else self.sandbox.uid_base
+            # python -I: no PYTHON* variable of this environment (PYTHONOPTIMIZE, PYTHONPATH, ...) reaches the check
+            self.proc = self.sandbox.popen(self.sandbox.command(CHECKER, uid))
             weakref.finalize(self, _end, self.proc)  # a scorer dropped without close() leaves no checker behind
-            self._buffer = b""
+            self._buffer, self._checks = b"", 0
+        self._checks += 1
         return self.proc
 
     def send(self, message: dict) -> None:
@@ -194,10 +203,16 @@ class Checker:
         line, self._buffer = self._buffer.split(b"\n", 1)
         return json.loads(line)
 
+    def close(self) -> None:
+        """Stop it and release its uid."""
+        self.stop()
+        for _, lock in self._uid:
+            lock.close()
+        self._uid = []
+
     def stop(self) -> None:
         if self.proc is not None:
-            self.proc.kill()
-            self.proc.wait()
+            _end(self.proc)
             for stream in (self.proc.stdin, self.proc.stdout):
                 if stream is not None:
                     stream.close()
@@ -205,8 +220,12 @@ class Checker:
 
 
 def _end(proc: subprocess.Popen) -> None:
+    """Kill a checker's sandbox (its process group: bubblewrap and everything in it)."""
     if proc.poll() is None:
-        proc.kill()
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            proc.kill()
         proc.wait()
 
 
@@ -215,7 +234,7 @@ def converse_functional(check: str, checkers: "queue.Queue[Checker]") -> Convers
     makes is relayed to the program, and only the checker's verdict counts."""
     answer = _answer((yield b""))
     if not isinstance(answer.get("names"), dict):
-        return _failed(answer)
+        return FAILED
     checker = checkers.get()
     finished = False
     try:
@@ -248,7 +267,7 @@ class CodeScorer:
     def __post_init__(self) -> None:
         self._checkers: queue.Queue[Checker] = queue.Queue()
         for _ in range(self.workers):
-            self._checkers.put(Checker(self.sandbox.limits.timeout_s))
+            self._checkers.put(Checker(self.sandbox))
 
     def score(self, response: str, reference: str) -> CodeOutcome:
         return self.score_many([(response, reference)])[0]
@@ -278,7 +297,7 @@ class CodeScorer:
         """Stop the checker processes (started again on use) and release the sandbox's slot uids."""
         for _ in range(self.workers):
             checker = self._checkers.get()
-            checker.stop()
+            checker.close()
             self._checkers.put(checker)
         self.sandbox.close()
 

@@ -209,6 +209,7 @@ class Sandbox:
         self.interpreter = python or Interpreter.current()
         self.python = self.interpreter.path  # absolute: the sandbox runs in another folder
         self._slots: queue.Queue[int] = queue.Queue()
+        self.uid_base = uid_base
         # As root each slot switches to its own uid, claimed for this process alone (see claim_uids).
         self._locks = claim_uids(slots, uid_base) if self.is_root and self.isolated else []
         for uid in [u for u, _ in self._locks] or range(uid_base, uid_base + slots):
@@ -259,6 +260,14 @@ class Sandbox:
                     *self._prlimit_args(), *python]
         return cmd
 
+    def popen(self, cmd: list[str]) -> subprocess.Popen:
+        """One sandbox of :meth:`command` started (stdin and stdout are pipes to it), in its own process group."""
+        env = {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "HOME": "/tmp"} if not self.isolated else None
+        if not self.isolated and shutil.which("unshare") and self.is_root:
+            cmd = ["unshare", "--net", "--pid", "--fork", "--kill-child", *cmd]
+        return subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                                env=env, start_new_session=True, cwd="/tmp")
+
     def close(self) -> None:
         """Release the claimed slot uids (also released when the process exits)."""
         for _, fh in self._locks:
@@ -289,11 +298,7 @@ class Sandbox:
         only if it was the session's first (otherwise it runs again, first in a fresh sandbox: what an earlier
         program did cannot make it fail).
         """
-        env = {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "HOME": "/tmp"} if not self.isolated else None
-        if not self.isolated and shutil.which("unshare") and self.is_root:
-            cmd = ["unshare", "--net", "--pid", "--fork", "--kill-child", *cmd]
-        proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-                                env=env, start_new_session=True, cwd="/tmp")
+        proc = self.popen(cmd)
         frames: queue.Queue[tuple[int, int, bool, bool, bytes] | None] = queue.Queue()
         threading.Thread(target=self._read_frames, args=(proc, frames), daemon=True).start()
         results: list[RunResult] = []

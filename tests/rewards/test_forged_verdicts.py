@@ -210,3 +210,20 @@ def test_the_wire_format_refuses_objects_and_unknown_tags():
     for data in ({"x": 1}, {"s": [[1]]}, {"d": [[[1], 2]]}, {"t": 1, "s": 2}, {"c": [1]}):
         with pytest.raises(ValueError):
             decode(data)
+
+
+@needs_bwrap
+def test_check_code_is_downloaded_text_and_runs_sandboxed_not_on_the_host(scorer, tmp_path):
+    """A reference's check code comes from a dataset: it runs in a sandbox of its own, never on the host (it can
+    neither write the host's files nor read the scorer's environment), and the program's sandbox cannot see it."""
+    marker = tmp_path / "written-by-check"
+    os.environ["OMNI_TEST_SECRET"] = "s3cr3t"
+    try:
+        check = (f"import os\ntry:\n    open({str(marker)!r}, 'w').write('x')\nexcept OSError:\n    pass\n"
+                 "assert 's3cr3t' not in str(os.environ)\n"
+                 "def check(candidate):\n    assert candidate([2, 1]) == [1, 2]\n\ncheck(Solution().sort)")
+        reference = json.dumps({"functional": check})
+        assert scorer.score(good(FUNCTIONAL), reference).score == 1.0
+    finally:
+        os.environ.pop("OMNI_TEST_SECRET")
+    assert not marker.exists()

@@ -21,6 +21,17 @@ STAGE = ("import sys, time\nfrom pipeline.lifeline import watch_workflow_tool\n"
          "try:\n    time.sleep(60)\nexcept KeyboardInterrupt:\n    print('interrupted', flush=True)\n    sys.exit(130)\n")
 
 
+def _wait_for(pattern: str, seconds: float) -> int | None:
+    """The pid of the first process whose command line matches ``pattern``, once there is one (None: none came)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        found = subprocess.run(["pgrep", "-f", pattern], capture_output=True, text=True).stdout.split()
+        if found:
+            return int(found[0])
+        time.sleep(0.2)
+    return None
+
+
 def _wait_gone(pid: int, seconds: float) -> bool:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
@@ -77,12 +88,7 @@ def test_sigkill_to_dvc_ends_its_running_stage_and_records_nothing(tmp_path):
     dvc = subprocess.Popen(["dvc", "repro", "--single-item", "base_model"], cwd=root, env=ENV,
                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        deadline = time.monotonic() + 120
-        stage = None
-        while time.monotonic() < deadline and stage is None:
-            found = subprocess.run(["pgrep", "-f", "pipeline base-model"], capture_output=True, text=True).stdout
-            stage = int(found.split()[0]) if found.split() else None
-            time.sleep(0.2)
+        stage = _wait_for("pipeline base-model", 120)
         assert stage is not None, "the stage never started"
         time.sleep(5)  # into its warm start (100,000 steps: minutes)
         assert _wait_gone(stage, 0.1) is False, "the stage ended by itself"
@@ -109,12 +115,7 @@ def test_a_killed_snakemake_run_is_resumed_with_the_documented_commands(tmp_path
     command = ["snakemake", "data/models/base", "--cores", "1", "--configfile", "configs/smoke.yaml"]
     tool = subprocess.Popen(command, cwd=root, env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        deadline = time.monotonic() + 180
-        stage = None
-        while time.monotonic() < deadline and stage is None:
-            found = subprocess.run(["pgrep", "-f", "pipeline base-model"], capture_output=True, text=True).stdout
-            stage = int(found.split()[0]) if found.split() else None
-            time.sleep(0.2)
+        stage = _wait_for("pipeline base-model", 180)
         assert stage is not None, "θ0's stage never started"
         time.sleep(3)
         os.kill(tool.pid, signal.SIGKILL)
