@@ -363,6 +363,10 @@ class TrainParams(Section):
     backend: Literal["local", "verl"] = Field(
         "local", description="local: our MT-GRPO loop (CPU or one GPU); verl: one `verl.trainer.main_ppo` run per "
         "task segment (GPU cluster, vLLM rollouts; train.verl).")
+    threads: int = Field(2, ge=1, le=1024, description="torch threads of every training process on a CPU (θ0's "
+                         "warm start, GRPO, RFT's SFT), whichever tool starts it: torch splits its reductions by "
+                         "thread count, so a fixed count makes `dvc repro` and Snakemake train the same weights bit "
+                         "for bit. Snakemake's training rules reserve this many cores.")
     grpo: GRPOParams = Field(default_factory=GRPOParams)
     verl: VerlParams = Field(default_factory=VerlParams)
     overrides: dict[str, dict[str, Any]] = Field(

@@ -17,6 +17,7 @@ _SOURCE = " + ".join(["params.yaml", *(str(f) for f in workflow.configfiles if s
 PARAMS = parse_params(config, source=f"{_SOURCE} (Snakemake config)")
 TASKS = list(PARAMS.tasks)
 SEEDS = list(PARAMS.seeds)  # one replica of every per-seed rule each (docs/seeds.md)
+TRAIN_THREADS = PARAMS.train.threads  # a training rule's threads: the torch threads its stage trains on
 RESOLVED = PARAMS.model_dump(mode="json", by_alias=True)  # every key, defaults filled: what the stages read
 write_resolved_params(PARAMS, source=_SOURCE)
 check_stage_names(PARAMS)

@@ -43,7 +43,8 @@ rule base_model:
     params:
         seed=lambda wc: param("seed", wc),
         models=lambda wc: param("models", wc),
-    threads: workflow.cores
+        train_threads=lambda wc: param("train.threads", wc),
+    threads: TRAIN_THREADS
     resources: **slurm_resources("base_model")
     log:
         "data/logs/base_model.log",
@@ -68,8 +69,10 @@ rule train_single:
         train_backend=lambda wc: param("train.backend", wc),
         train_verl=lambda wc: param("train.verl", wc),
         train_grpo=lambda wc: param("train.grpo", wc),
+        train_threads=lambda wc: param("train.threads", wc),
         rewards=lambda wc: param("rewards", wc),
         train_overrides_task=lambda wc: param("train.overrides.{task}", wc),
+    threads: TRAIN_THREADS
     resources: **slurm_resources("train_single")
     priority: 50
     log:
@@ -149,10 +152,12 @@ rule train_pairs:
         train_backend=lambda wc: param("train.backend", wc),
         train_verl=lambda wc: param("train.verl", wc),
         train_grpo=lambda wc: param("train.grpo", wc),
+        train_threads=lambda wc: param("train.threads", wc),
         rewards=lambda wc: param("rewards", wc),
         train_overrides=lambda wc: param("train.overrides", wc),
         eval=lambda wc: param("eval", wc),
         pairs=lambda wc: param("pairs", wc),
+    threads: TRAIN_THREADS
     resources: **slurm_resources("train_pairs")
     log:
         "data/logs/train_pairs/seed{seed}.log",
@@ -208,6 +213,8 @@ rule sft_rft:
         rewards=lambda wc: param("rewards", wc),
         train_backend=lambda wc: param("train.backend", wc),
         train_verl=lambda wc: param("train.verl", wc),
+        train_threads=lambda wc: param("train.threads", wc),
+    threads: TRAIN_THREADS
     resources: **slurm_resources("sft_rft")
     log:
         "data/logs/sft_rft/seed{seed}.log",
@@ -263,8 +270,10 @@ rule train_curriculum:
         train_backend=lambda wc: param("train.backend", wc),
         train_verl=lambda wc: param("train.verl", wc),
         train_grpo=lambda wc: param("train.grpo", wc),
+        train_threads=lambda wc: param("train.threads", wc),
         rewards=lambda wc: param("rewards", wc),
         train_overrides=lambda wc: param("train.overrides", wc),
+    threads: TRAIN_THREADS
     resources: **slurm_resources("train_curriculum")
     priority: 50
     log:
@@ -290,8 +299,10 @@ rule train_joint:
         train_backend=lambda wc: param("train.backend", wc),
         train_verl=lambda wc: param("train.verl", wc),
         train_grpo=lambda wc: param("train.grpo", wc),
+        train_threads=lambda wc: param("train.threads", wc),
         rewards=lambda wc: param("rewards", wc),
         train_overrides=lambda wc: param("train.overrides", wc),
+    threads: TRAIN_THREADS
     resources: **slurm_resources("train_joint")
     log:
         "data/logs/train_joint/seed{seed}.log",
@@ -378,12 +389,14 @@ rule validate_predictions:
         train_backend=lambda wc: param("train.backend", wc),
         train_verl=lambda wc: param("train.verl", wc),
         train_grpo=lambda wc: param("train.grpo", wc),
+        train_threads=lambda wc: param("train.threads", wc),
         rewards=lambda wc: param("rewards", wc),
         train_overrides=lambda wc: param("train.overrides", wc),
         eval=lambda wc: param("eval", wc),
         order_floor=lambda wc: param("order.floor", wc),
         order_pairwise_scales=lambda wc: param("order.pairwise_scales", wc),
         validate=lambda wc: param("validate", wc),
+    threads: TRAIN_THREADS
     resources: **slurm_resources("validate_predictions")
     priority: 50
     log:
@@ -410,10 +423,12 @@ rule ablate_temperature:
         train_backend=lambda wc: param("train.backend", wc),
         train_verl=lambda wc: param("train.verl", wc),
         train_grpo=lambda wc: param("train.grpo", wc),
+        train_threads=lambda wc: param("train.threads", wc),
         rewards=lambda wc: param("rewards", wc),
         train_overrides=lambda wc: param("train.overrides", wc),
         eval=lambda wc: param("eval", wc),
         ablations_temperature=lambda wc: param("ablations.temperature", wc),
+    threads: TRAIN_THREADS
     resources: **slurm_resources("ablate_temperature")
     log:
         "data/logs/ablate_temperature/seed{seed}.log",
@@ -442,11 +457,13 @@ rule ablate_format:
         train_backend=lambda wc: param("train.backend", wc),
         train_verl=lambda wc: param("train.verl", wc),
         train_grpo=lambda wc: param("train.grpo", wc),
+        train_threads=lambda wc: param("train.threads", wc),
         rewards=lambda wc: param("rewards", wc),
         train_overrides=lambda wc: param("train.overrides", wc),
         eval=lambda wc: param("eval", wc),
         ablations_answer_format=lambda wc: param("ablations.answer_format", wc),
         benchmarks=lambda wc: param("benchmarks", wc),
+    threads: TRAIN_THREADS
     resources: **slurm_resources("ablate_format")
     log:
         "data/logs/ablate_format/seed{seed}.log",

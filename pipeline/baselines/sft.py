@@ -17,11 +17,13 @@ from ..progress import progress
 
 
 def sft_epochs(model, tokenizer, examples: list[dict[str, Any]], epochs: int, batch_size: int, lr: float,
-               schedule: Literal["constant", "cosine"], max_len: int, seed: int, desc: str = "SFT") -> list[float]:
-    """Train ``model`` in place on ``examples`` (``prompt`` messages + ``completion`` text); losses per step."""
+               schedule: Literal["constant", "cosine"], max_len: int, seed: int, desc: str = "SFT",
+               threads: int | None = None) -> list[float]:
+    """Train ``model`` in place on ``examples`` (``prompt`` messages + ``completion`` text) on ``threads`` torch
+    threads (None: the process's count); losses per step."""
     if not examples:
         return []
-    deterministic_training()
+    deterministic_training(threads)
     rng = np.random.default_rng(seed)
     torch.manual_seed(seed)
     encoded = [encode_example(tokenizer, e["prompt"], e["completion"], max_len) for e in examples]

@@ -58,7 +58,7 @@ def _build(args: argparse.Namespace, params) -> int:
         model = build_tiny_model(len(tokenizer), m.hidden, m.layers, m.heads, m.kv_heads, m.intermediate,
                                  m.max_positions, params.seed, tokenizer).to(compute_device())
         losses = sft(model, tokenizer, records, m.warmstart_steps, m.warmstart_batch_size, m.warmstart_lr,
-                     m.max_len, params.seed)
+                     m.max_len, params.seed, threads=params.train.threads)
         info = {"parameters": sum(p.numel() for p in model.parameters()), "vocab": len(tokenizer),
                 "device": str(compute_device()),
                 "warmstart_steps": m.warmstart_steps, "final_loss": float(sum(losses[-50:]) / max(1, len(losses[-50:])))

@@ -35,6 +35,7 @@ def run(args: argparse.Namespace) -> int:
     from ..data.schema import read_split
     from ..eval.generators import open_generator
     from ..io import staged_outputs, write_json_atomic
+    from ..models.determinism import deterministic_training
     from ..models.tiny import load_model
     from ..rewards.total import RewardModel
 
@@ -48,6 +49,7 @@ def run(args: argparse.Namespace) -> int:
         if not path.exists():
             raise UserError(f"{path}: file not found (run curate for task '{task}' first)")
         records[task] = read_split(path, task=task)[: p.max_prompts]
+    deterministic_training(params.train.threads)  # sampling on a CPU included: both tools' runs give the same bytes
     generator = open_generator(args.base, params.eval, params.seed)  # eval.backend: transformers or vllm
     t0 = time.perf_counter()
     rewards = RewardModel(params.rewards)
@@ -76,7 +78,7 @@ def run(args: argparse.Namespace) -> int:
     else:
         model, tokenizer = load_model(args.base)
         losses = sft_epochs(model, tokenizer, kept, p.epochs, p.batch_size, p.lr, p.lr_schedule, p.max_len,
-                            params.seed, desc="RFT SFT")
+                            params.seed, desc="RFT SFT", threads=params.train.threads)
     summary = {"tasks": stats, "examples": len(kept), "steps": len(losses),
                "final_loss": float(sum(losses[-20:]) / len(losses[-20:])) if losses else None}
     timings = {"sampling_s": sample_s, "sft_s": time.perf_counter() - t0 - sample_s}

@@ -108,9 +108,9 @@ def sft_step(model, optimizer, scheduler, batch: dict[str, torch.Tensor]) -> flo
 
 
 def sft(model, tokenizer, records_by_task: dict[str, list[dict[str, Any]]], steps: int, batch_size: int, lr: float,
-        max_len: int, seed: int, desc: str = "warm start") -> list[float]:
-    """Train ``model`` in place; returns the loss per step."""
-    deterministic_training()
+        max_len: int, seed: int, desc: str = "warm start", threads: int | None = None) -> list[float]:
+    """Train ``model`` in place on ``threads`` torch threads (None: the process's count); the loss per step."""
+    deterministic_training(threads)
     rng = np.random.default_rng(seed)
     torch.manual_seed(seed)
     encoded = {task: [encode_example(tokenizer, r["prompt"], r["meta"]["completion"], max_len) for r in recs]

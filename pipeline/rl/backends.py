@@ -56,7 +56,7 @@ def train_local(params, plan: TrainPlan, base: Path, out: Path, dry_run: bool = 
     try:
         trainer = GRPOTrainer(model, tokenizer, plan.records, plan.schedule, plan.grpo, rewards, out / "work",
                               params.seed, ref, segment_params=plan.segment_params,
-                              keep_segments=plan.mode == "curriculum")
+                              keep_segments=plan.mode == "curriculum", threads=params.train.threads)
         if trainer.finished_in(out) and (out / "metrics.json").exists():
             print(f"{out}: this run is already trained there (same θ0, batches, settings, seed and rewards); "
                   "kept (delete the folder to train it again)", flush=True)

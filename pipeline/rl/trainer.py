@@ -155,8 +155,9 @@ def final_state(run: Path) -> dict[str, Any] | None:
 class GRPOTrainer:
     def __init__(self, model, tokenizer, records: dict[str, list[dict[str, Any]]], schedule: Sequence[Batch],
                  params: GRPOParams, rewards: RewardModel, out_dir: Path, seed: int, ref_model=None,
-                 segment_params: dict[str, GRPOParams] | None = None, keep_segments: bool = False) -> None:
-        deterministic_training()
+                 segment_params: dict[str, GRPOParams] | None = None, keep_segments: bool = False,
+                 threads: int | None = None) -> None:
+        deterministic_training(threads)
         self.model, self.tokenizer, self.records = model, tokenizer, records
         self.schedule, self.p, self.rewards, self.out = list(schedule), params, rewards, Path(out_dir)
         self.segment_params = dict(segment_params or {})

@@ -15,7 +15,7 @@ from pathlib import Path
 import yaml
 
 from .deps import ROOT, collapse, import_closure
-from .stages import PLOTS, STAGES, Stage
+from .stages import PLOTS, STAGES, TRAIN_THREADS, Stage
 
 PARAMS_FILE = "params.yaml"
 RESOLVED_PARAMS = ".snakemake/omni-thinker/params.yaml"
@@ -123,7 +123,9 @@ def smk_rule(stage: Stage) -> list[str]:
     lines += [f"        {_smk_path(p, output=True)}," for p in (*stage.outputs, *stage.metrics)]
     if stage.params:
         lines += ["    params:", *(f'        {_param_name(k)}=lambda wc: param("{k}", wc),' for k in stage.params)]
-    if stage.resources in THREADS_ALL:
+    if TRAIN_THREADS in stage.params:  # torch's thread count is part of a training's arithmetic: fixed by params
+        lines.append("    threads: TRAIN_THREADS")
+    elif stage.resources in THREADS_ALL:
         lines.append("    threads: workflow.cores")
     if stage.resources != "local":
         lines.append(f'    resources: **slurm_resources("{stage.name}")')

@@ -44,7 +44,10 @@ class Stage:
         return ["python", "-m", "pipeline", self.command, *self.args, *(("--seed", "{seed}") if self.per_seed else ())]
 
 
-TRAIN_PARAMS = ("train.backend", "train.verl", "train.grpo", "rewards")
+TRAIN_THREADS = "train.threads"
+"""The params key of a CPU training process's torch threads: a stage that reads it trains, and its Snakemake rule
+reserves that many cores (``threads``), so DVC and Snakemake run it on the same count."""
+TRAIN_PARAMS = ("train.backend", "train.verl", "train.grpo", TRAIN_THREADS, "rewards")
 """What a training replica reads (its seed is in its command: ``--seed``)."""
 EVAL_PARAMS = ("eval", "rewards")
 RUN = "seed{seed}"
@@ -77,7 +80,7 @@ STAGES: tuple[Stage, ...] = (
     Stage("base_model", "base_model", "base-model", ("--out", "data/models/base"),
           "θ0: the tiny Qwen2 built and warm-started, or models.base copied (Section 4)",
           inputs=("data/curated/{tasks}/pretrain.parquet", "data/curated/{tasks}/train.parquet"),
-          outputs=("data/models/base/",), params=("seed", "models"), resources="all_cores"),
+          outputs=("data/models/base/",), params=("seed", "models", TRAIN_THREADS), resources="all_cores"),
     Stage("train_single", "train", "train",
           ("--mode", "single", "--task", "{task}", "--base", "data/models/base", "--out", f"{SINGLES}/{{task}}"),
           "single-task GRPO from θ0 (Section 4)",
@@ -120,7 +123,8 @@ STAGES: tuple[Stage, ...] = (
           inputs=("data/models/base/", "data/curated/{tasks}/train.parquet"),
           outputs=(f"{MODELS['sft']}/model/", f"{MODELS['sft']}/rft_data.jsonl"),
           metrics=(f"{MODELS['sft']}/rft.json",),
-          params=("baselines.rft", "eval.backend", "eval.vllm", "rewards", "train.backend", "train.verl"),
+          params=("baselines.rft", "eval.backend", "eval.vllm", "rewards", "train.backend", "train.verl",
+                  TRAIN_THREADS),
           per_seed=True, resources="gpu_node"),
     Stage("merge_ties", "merge_ties", "merge-ties",
           ("--base", "data/models/base", "--singles", SINGLES, "--reuse", TRANSFER, "--out", MODELS["merged"]),

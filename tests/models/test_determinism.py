@@ -4,6 +4,7 @@ deterministic kernels; evaluation's noise is a function of the seed)."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 
@@ -46,10 +47,10 @@ if __name__ == "__main__":
 SMALL = (64, 2, 128, 400, 4, 5)  # hidden, layers, intermediate, vocab, group size, steps
 
 
-def weights_hashes(script: str, args: list[str], side_by_side: int = 1) -> list[str]:
+def weights_hashes(script: str, args: list[str], side_by_side: int = 1, env: dict[str, str] | None = None) -> list[str]:
     """Weight digests of ``side_by_side`` identical runs started at once (each in its own process)."""
     procs = [subprocess.Popen([sys.executable, "-c", script, *args], cwd=REPO, stdout=subprocess.PIPE,
-                              stderr=subprocess.PIPE, text=True) for _ in range(side_by_side)]
+                              stderr=subprocess.PIPE, text=True, env=env) for _ in range(side_by_side)]
     hashes = []
     for proc in procs:
         out, err = proc.communicate(timeout=900)
@@ -102,3 +103,21 @@ def test_training_is_bit_identical_side_by_side_on_a_loaded_machine():
     threads each. Without torch's deterministic kernels (pipeline/models/determinism.py) the backward pass
     accumulated in a load-dependent order and the three runs ended at three different weights."""
     assert len(set(weights_hashes(LOADED, [], side_by_side=3))) == 1
+
+
+THREADS = LOADED.replace("torch.set_num_threads(2)\n", "").replace(
+    "seed=0).train()", "seed=0, threads=int(sys.argv[1])).train()")
+"""The embedded default's two steps with their thread count given to the trainer (params ``train.threads``), torch
+left as the process started (at the tiny sizes of ``SCRIPT`` one thread and two happen to agree)."""
+
+
+@pytest.mark.slow  # training in several processes
+def test_the_trainer_runs_on_its_threads_whatever_the_tool_set():
+    """Snakemake starts a job with ``OMP_NUM_THREADS`` set to its reserved cores, DVC with torch's default of one
+    thread per core: with ``train.threads`` the trainer computes the same weights under both, and the count
+    matters (one thread and two give other weights: torch splits its reductions by thread count)."""
+    assert "threads=int(sys.argv[1])" in THREADS and "set_num_threads" not in THREADS
+    env = {k: v for k, v in os.environ.items() if not k.endswith("_NUM_THREADS")}
+    two = weights_hashes(THREADS, ["2"], env=env)
+    assert weights_hashes(THREADS, ["2"], env={**env, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}) == two
+    assert weights_hashes(THREADS, ["1"], env=env) != two
