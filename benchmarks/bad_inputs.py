@@ -70,6 +70,16 @@ def _model(ws: Path, edit: Callable[[dict], None]) -> str:
     return str(root)
 
 
+def _no_chat_template(ws: Path) -> str:
+    root = ws / f"model-{len(list(ws.glob('model-*')))}"
+    shutil.copytree(ws / "base", root)
+    (root / "chat_template.jinja").unlink(missing_ok=True)
+    config = json.loads((root / "tokenizer_config.json").read_text())
+    config.pop("chat_template", None)
+    (root / "tokenizer_config.json").write_text(json.dumps(config))
+    return str(root)
+
+
 def _score_input(ws: Path, row: dict) -> str:
     path = ws / f"rows-{len(list(ws.glob('rows-*')))}.jsonl"
     path.write_text(json.dumps(row) + "\n")
@@ -147,6 +157,7 @@ def cases() -> list[Case]:
         ("evaluate", "model with a missing tensor",
          lambda ws: evaluate(ws, model=_model(ws, lambda w: w.pop(sorted(w)[3])))),
         ("evaluate", "model with NaN weights", lambda ws: evaluate(ws, model=_model(ws, nan))),
+        ("evaluate", "model without a chat template", lambda ws: evaluate(ws, model=_no_chat_template(ws))),
         ("evaluate", "--out names a file",
          lambda ws: [*evaluate(ws)[:-4], "--out", str(_write(ws / "note.txt", b"keep")), "--params",
                      str(ws / "params.yaml")]),

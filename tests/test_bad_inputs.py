@@ -47,6 +47,11 @@ def broken(model_dir, tmp_path, how):
             (path / name).unlink(missing_ok=True)
     elif how == "no_weights":
         weights.unlink()
+    elif how == "no_chat_template":
+        (path / "chat_template.jinja").unlink(missing_ok=True)
+        config = json.loads((path / "tokenizer_config.json").read_text())
+        config.pop("chat_template", None)
+        (path / "tokenizer_config.json").write_text(json.dumps(config))
     return path
 
 
@@ -57,6 +62,7 @@ def broken(model_dir, tmp_path, how):
     ("no_config", r"no config.json"),
     ("no_tokenizer", r"no tokenizer"),
     ("no_weights", r"no weights"),
+    ("no_chat_template", r"its tokenizer has no chat template"),
 ])
 def test_a_broken_model_folder_is_one_line_naming_it(model_dir, tmp_path, how, message):
     with pytest.raises(UserError, match=message) as info:
@@ -165,3 +171,35 @@ def test_a_corrupt_source_parquet_in_curate_is_one_line(model_dir, tmp_path, cap
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 2 and len(err) == 1 and f"{source}: not a readable parquet file" in err[0], err
     assert not (tmp_path / "cur").exists()
+
+
+@pytest.mark.parametrize("shards", [1, 2])
+def test_vllm_refuses_a_model_with_non_finite_weights_before_loading_it(model_dir, tmp_path, shards):
+    """vLLM loads a folder itself, so its generator checks the weights first, tensor by tensor and shard by shard:
+    a NaN is one line naming the tensor and its file; finite weights pass to the engine (here: the missing vllm
+    package's one line, on a machine without it)."""
+    from safetensors.torch import load_file, save_file
+
+    from pipeline.config import EvalParams
+    from pipeline.eval.generators import GENERATORS
+
+    path = shutil.copytree(model_dir, tmp_path / "nan")
+    weights = load_file(path / "model.safetensors")
+    names = sorted(weights)
+    weights[names[-1]] = torch.full_like(weights[names[-1]], float("nan"))
+    files = {name: "model.safetensors" if shards == 1 else f"model-{i % shards + 1:05d}-of-{shards:05d}.safetensors"
+             for i, name in enumerate(names)}  # the file names transformers writes
+    (path / "model.safetensors").unlink()
+    for file in set(files.values()):
+        save_file({k: weights[k] for k in names if files[k] == file}, path / file, metadata={"format": "pt"})
+    if shards > 1:
+        (path / "model.safetensors.index.json").write_text(json.dumps({"metadata": {}, "weight_map": files}))
+    params = EvalParams(backend="vllm")
+    with pytest.raises(UserError, match=rf"tensor {names[-1]} in {files[names[-1]]} holds non-finite") as info:
+        GENERATORS["vllm"].load(path, params, 0)
+    assert "\n" not in str(info.value)
+    try:
+        import vllm  # noqa: F401
+    except ImportError:
+        with pytest.raises(UserError, match="needs the vllm package"):
+            GENERATORS["vllm"].load(model_dir, params, 0)

@@ -153,6 +153,12 @@ class VLLMGenerator:
 
     @classmethod
     def load(cls, path: str | Path, params: EvalParams, seed: int) -> "VLLMGenerator":
+        """vLLM's engine on the model at ``path``, after the checks :func:`load_model` makes on CPU: a complete
+        folder (config, tokenizer, readable weights) whose weights are all finite."""
+        from ..models.tiny import check_finite_weights, check_model_folder
+
+        check_model_folder(path)
+        check_finite_weights(path)
         try:
             from vllm import LLM
         except ImportError:

@@ -68,6 +68,24 @@ def check_model_folder(name_or_path: str | Path) -> None:
             raise UserError(f"{weights[0]}: not a readable safetensors file ({str(exc).splitlines()[0]})") from None
 
 
+def check_finite_weights(name_or_path: str | Path) -> None:
+    """Refuse a local model folder whose safetensors weights hold NaN or inf (a diverged run's): one line naming
+    the file and the tensor. For engines that load the folder themselves (vLLM); it reads one tensor at a time,
+    so its memory is the largest tensor's (a 7B model's 15 GB are read once, before the engine reads them)."""
+    folder = Path(name_or_path)
+    if not folder.is_dir():
+        return  # a hub id: the engine's own download
+    from safetensors import safe_open
+
+    for file in sorted(folder.glob("*.safetensors")):
+        with safe_open(str(file), framework="pt") as f:
+            for name in f.keys():
+                tensor = f.get_tensor(name)
+                if tensor.is_floating_point() and not torch.isfinite(tensor).all():
+                    raise UserError(f"model {folder}: tensor {name} in {file.name} holds non-finite values "
+                                    "(a diverged run?); refused")
+
+
 def load_causal_lm(path: str | Path, dtype: Any = torch.float32):
     """``AutoModelForCausalLM.from_pretrained`` that refuses what transformers only reports: a tensor missing from
     the folder (it would be initialised at random), an unexpected or mis-shaped one, and weights that are not
@@ -101,6 +119,9 @@ def load_model(name_or_path: str | Path, dtype: torch.dtype = torch.float32, dev
     except Exception as exc:  # noqa: BLE001  (safetensors, json, OSError, …: one line naming the model)
         first = str(exc).splitlines()[0] if str(exc) else ""
         raise UserError(f"model {name_or_path}: cannot be loaded ({type(exc).__name__}: {first})") from None
+    if not getattr(tokenizer, "chat_template", None):  # every prompt is a chat: no template, no prompt
+        raise UserError(f"model {name_or_path}: its tokenizer has no chat template (chat_template.jinja, or "
+                        "chat_template in tokenizer_config.json); every prompt is rendered with it")
     if tokenizer.pad_token_id is None:
         tokenizer.pad_token = tokenizer.eos_token
     model.generation_config.pad_token_id = tokenizer.pad_token_id
