@@ -117,12 +117,17 @@ def test_transformers_generator_groups_rows_by_prompt(tiny):
     assert greedy.entropy is None and greedy.texts[0] == greedy.texts[1] == greedy.texts[2]
 
 
-def test_vllm_backend_without_vllm_is_a_one_line_error(tmp_path, monkeypatch):
+def test_vllm_backend_without_vllm_is_a_one_line_error(tiny, tmp_path):
     if "vllm" not in sys.modules:
         try:
             import vllm  # noqa: F401
             pytest.skip("vllm is installed here (GPU machine): tests/gpu covers it")
         except ImportError:
             pass
+    model, tokenizer, _ = tiny
+    model.save_pretrained(tmp_path / "m")
+    tokenizer.save_pretrained(tmp_path / "m")
     with pytest.raises(UserError, match=r"eval.backend: vllm needs the vllm package"):
+        open_generator(tmp_path / "m", EvalParams(backend="vllm"), 0)
+    with pytest.raises(UserError, match=r"no config.json"):  # the folder is checked before the engine is
         open_generator(tmp_path, EvalParams(backend="vllm"), 0)
