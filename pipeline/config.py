@@ -250,7 +250,8 @@ class RewardParams(Section):
     max_undefined_share: float = Field(
         0.1, ge=0.0, le=1.0, description="A training step whose share of undefined rewards (no verdict: the judge "
         "failed, timed out or never gave one) exceeds this stops the run with one line naming the step, the count "
-        "and the cause; below it those samples are left out of the update and counted in the log.")
+        "and the cause; below it those samples are left out of the update and counted in the log (both backends: "
+        "verl's through the omni_grpo advantage estimator).")
 
     def for_task(self, task: str) -> TaskRewardParams:
         if task in self.tasks:

@@ -114,6 +114,10 @@ def _tokens(usage: Any, key: str) -> int:
     return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else 0
 
 
+PROBE = "Reply with one word: ready."
+"""The request a stage sends before it commits GPUs to a run that calls the judge."""
+
+
 class JudgeUnavailable(UserError):
     """The judge endpoint cannot be used (wrong key, model or URL, or it failed every retry): one line."""
 
@@ -286,6 +290,21 @@ class LLMJudge:
         with self._lock:
             self.stats.undefined += sum(s is None for s in scores)
         return scores
+
+    def probe(self) -> None:
+        """One request to the endpoint (no cache): returns when it answers at all, raises
+        :class:`JudgeUnavailable` (one line naming endpoint and model) when it refuses or cannot be reached."""
+
+        async def ask() -> str | None:
+            return await self._complete(self._clients()[0], [{"role": "user", "content": PROBE}])
+
+        future = asyncio.run_coroutine_threadsafe(ask(), self._running_loop())
+        try:
+            future.result(timeout=self.deadline_s)
+        except TimeoutError:
+            future.cancel()
+            raise JudgeUnavailable(f"judge endpoint {self.base_url or 'api.openai.com'} (model {self.params.model}) "
+                                   f"did not answer within {self.deadline_s:.0f} s") from None
 
     def _running_loop(self) -> asyncio.AbstractEventLoop:
         """The judge's event loop, running in its own daemon thread (started anew in a forked child, whose

@@ -13,7 +13,12 @@ arguments come from ``custom_reward_function.reward_kwargs``:
   process, written by the run with mode 0600, so that the key is never on a command line.
 
 The returned dict has ``score`` (the weighted total) and each component (undefined ones as NaN,
-so that verl can aggregate them), plus ``excluded``.
+so that verl can aggregate them), plus ``excluded``. A reward that was not computed is never a number: when
+the primary reward is undefined (the judge gave no verdict) or scoring raised (the judge unreachable, a
+wrong key, any error), ``score`` is NaN, so that the advantage estimator ``omni_grpo``
+(:mod:`pipeline.scale.verl_advantage`) leaves the sample out of its group; verl's managers would otherwise
+turn an exception into a reward of 0.0. Each distinct cause is appended once per process to ``judge_log``
+(``{"pid", "cause"}``), so that the run can name the first one when it stops.
 """
 
 from __future__ import annotations
@@ -32,6 +37,8 @@ from pipeline.rewards.total import RewardModel, Sample  # absolute: verl imports
 _LOCK = threading.Lock()
 _MODELS: dict[tuple[str, int], RewardModel] = {}
 _REPORTED: dict[tuple[str, int], int] = {}
+_CAUSES: set[str] = set()
+UNDEFINED_VERDICT = "the judge gave no verdict (both orders unanswered, garbled or timed out)"
 
 
 def _model(params_path: str, judge_processes: int, judge_env: str | None = None) -> RewardModel:
@@ -61,8 +68,33 @@ def _report_timeouts(key: tuple[str, int], model: RewardModel, judge_log: str | 
                 f.write(json.dumps({"pid": os.getpid(), "timeouts": new}) + "\n")
 
 
+def _report_cause(cause: str, judge_log: str | None) -> None:
+    """Append a cause of undefined rewards to ``judge_log`` the first time this process meets it, and warn."""
+    cause = " ".join(cause.split())[:300]
+    with _LOCK:
+        if cause in _CAUSES:
+            return
+        _CAUSES.add(cause)
+        print(f"omni-thinker reward: undefined (left out of its group): {cause}", file=sys.stderr)
+        if judge_log:
+            with open(judge_log, "a", encoding="utf-8") as f:
+                f.write(json.dumps({"pid": os.getpid(), "cause": cause}) + "\n")
+
+
 def compute_score(data_source: str, solution_str: str, ground_truth: str, extra_info: dict[str, Any] | None = None,
                   **kwargs: Any) -> dict[str, float]:
+    try:
+        result = _score(data_source, solution_str, ground_truth, extra_info, **kwargs)
+    except Exception as exc:  # noqa: BLE001  (verl would score it 0.0: it is undefined, and its cause is logged)
+        _report_cause(f"{type(exc).__name__}: {exc}", kwargs.get("judge_log"))
+        return {"score": math.nan, "excluded": 1.0}
+    if result["excluded"]:
+        _report_cause(UNDEFINED_VERDICT, kwargs.get("judge_log"))
+    return result
+
+
+def _score(data_source: str, solution_str: str, ground_truth: str, extra_info: dict[str, Any] | None = None,
+           **kwargs: Any) -> dict[str, float]:
     extra = dict(extra_info or {})
     params_path = str(kwargs.get("params") or os.environ.get("OMNI_THINKER_PARAMS") or "params.yaml")
     judge_processes = int(kwargs.get("judge_processes") or 1)
@@ -75,6 +107,6 @@ def compute_score(data_source: str, solution_str: str, ground_truth: str, extra_
     model = _model(params_path, judge_processes, kwargs.get("judge_env"))
     scored = model.score([sample])[0]
     _report_timeouts((params_path, judge_processes), model, kwargs.get("judge_log"))
-    result = {"score": float(scored.score), "excluded": float(scored.excluded)}
+    result = {"score": math.nan if scored.excluded else float(scored.score), "excluded": float(scored.excluded)}
     result.update({k: (math.nan if v is None else float(v)) for k, v in scored.components.items()})
     return result

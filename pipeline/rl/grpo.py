@@ -50,6 +50,17 @@ def grpo_advantages(rewards: Tensor, group: Tensor, eps: float = 1e-6) -> Tensor
     return (rewards - mean) / (std + eps)
 
 
+def grpo_advantages_over_defined(rewards: Tensor, group: Tensor, defined: Tensor, eps: float = 1e-6) -> Tensor:
+    """Eq. 3 over the defined rewards only, shape ``(N,)``: a sample whose reward is undefined (an unanswered
+    judge, a failed check) gets advantage 0 and moves neither μ_q nor σ_q of its group. At the defined samples
+    this is :func:`grpo_advantages` of the defined samples alone (what the local trainer computes after dropping
+    the others); the verl backend, which keeps every sample in its batch, uses this form."""
+    advantages = torch.zeros_like(rewards)
+    if defined.any():
+        advantages[defined] = grpo_advantages(rewards[defined], group[defined], eps)
+    return advantages
+
+
 def policy_ratio(logp: Tensor, old_logp: Tensor) -> Tensor:
     """Eq. 3: ρ_{q,i,t} = π_θ / π_θold = exp(log π_θ − log π_θold), shape ``(N, T)``."""
     return torch.exp(logp - old_logp)

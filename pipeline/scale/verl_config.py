@@ -7,7 +7,9 @@ and config dataclasses accept the result). What maps to what:
 ================================  ==============================================================
 ours (train.grpo / train.verl)    verl
 ================================  ==============================================================
-Eq. 2–3 group-normalised adv.     algorithm.adv_estimator=grpo, norm_adv_by_std_in_grpo=true
+Eq. 2–3 group-normalised adv.     algorithm.adv_estimator=omni_grpo (Eq. 3 over the defined rewards:
+                                  pipeline/scale/verl_advantage.py, registered in every Ray worker by
+                                  ray_init.runtime_env.worker_process_setup_hook), norm_adv_by_std_in_grpo=true
 group_size G                      actor_rollout_ref.rollout.n
 temperature, top_p, top_k         rollout.temperature, top_p, top_k (our 0 = off → verl's −1)
 ε_low, ε_high (Eq. 4)             actor.clip_ratio_low, clip_ratio_high
@@ -24,10 +26,10 @@ epochs                            unrolled into the pre-ordered file (trainer.to
 pre-ordered schedule              data.shuffle=false, trainer.total_training_steps=#batches
 reward registry                   reward.custom_reward_function → pipeline/rewards/verl_entry.py
 reward workers                    reward.num_workers (train.verl.reward_workers)
-API judge                         reward.reward_manager.name=rate_limited; reward.max_concurrent and
-                                  the judge's own share: rewards.judge.concurrency / reward workers;
-                                  reward.timeout above the judge's own deadline (a late verdict is
-                                  counted as a timeout by the judge, never zeroed by verl)
+API judge                         verl's default (naive) reward manager: every sample is scored at once;
+                                  the judge alone bounds its requests (rewards.judge.concurrency /
+                                  reward workers per process) and its deadline (a late verdict is
+                                  undefined, never zeroed by verl); math, code and QA never wait for it
 segment chaining                  actor.checkpoint.save_contents += hf_model: every checkpoint holds
                                   an HF folder of the fp32 master weights (no bf16 merge in between)
 ================================  ==============================================================
@@ -45,12 +47,12 @@ from pathlib import Path
 from typing import Any
 
 from ..config import GRPOParams, JudgeParams, VerlParams
-from ..rewards.judge import judge_deadline, share_of_concurrency
+from ..rewards.judge import share_of_concurrency
+from .verl_advantage import ESTIMATOR, SETUP_HOOK
 
 VERL_ENTRY_MODULE = "pipeline.rewards.verl_entry"  # loaded by verl from its file: a code dependency of training
 VERL_ENTRY = Path(__file__).resolve().parents[2].joinpath(*VERL_ENTRY_MODULE.split(".")).with_suffix(".py")
 NO_DUAL_CLIP = 1e9  # verl applies dual clip with this lower bound; Eq. 4 has none
-JUDGE_TIMEOUT_MARGIN_S = 60.0  # verl's reward timeout exceeds the judge's own deadline by this much
 
 
 @dataclass(frozen=True)
@@ -108,7 +110,7 @@ def grpo_overrides(run: VerlRun, verl: VerlParams, judge: JudgeParams | None, pa
     g = run.grpo
     micro = verl.micro_batch_size_per_gpu
     values: dict[str, Any] = {
-        "algorithm.adv_estimator": "grpo",
+        "algorithm.adv_estimator": ESTIMATOR,
         "algorithm.norm_adv_by_std_in_grpo": True,
         "algorithm.use_kl_in_reward": False,
         "data.train_files": str(run.train_file),
@@ -169,14 +171,12 @@ def grpo_overrides(run: VerlRun, verl: VerlParams, judge: JudgeParams | None, pa
         "trainer.project_name": verl.project,
         "trainer.experiment_name": run.name,
         "trainer.logger": list(verl.logger),
+        "+ray_kwargs.ray_init.runtime_env.worker_process_setup_hook": SETUP_HOOK,
     }
     if run.judge_log is not None:
         values["+reward.custom_reward_function.reward_kwargs.judge_log"] = str(run.judge_log)
-    if judge is not None:
-        share = share_of_concurrency(judge.concurrency, verl.reward_workers)  # requests per reward worker
-        values["reward.reward_manager.name"] = "rate_limited"
-        values["+reward.max_concurrent"] = max(1, share // 2)  # samples per worker: two requests each (both orders)
-        values["+reward.timeout"] = judge_deadline(judge) + JUDGE_TIMEOUT_MARGIN_S
+    if judge is not None:  # each reward worker's judge takes its share of the run's concurrency (at least one)
+        share_of_concurrency(judge.concurrency, verl.reward_workers)
     return [f"{key}={hydra_value(value)}" for key, value in values.items()] + list(verl.extra_overrides)
 
 

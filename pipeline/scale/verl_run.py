@@ -43,6 +43,7 @@ from ..errors import UserError
 from ..rl.backends import TRAIN_BACKENDS
 from ..rl.plan import TrainPlan
 from .ray_slurm import ray_cluster_for_job
+from .verl_advantage import MAX_SHARE_ENV, UNDEFINED_LOG_ENV, read_undefined_log
 from .verl_config import (VerlRun, compose_verl_config, grpo_overrides, hf_checkpoint, main_ppo_command,
                           worker_env_overrides)
 
@@ -120,7 +121,45 @@ def count_judge_timeouts(path: Path | None) -> int:
     """Judge verdicts that timed out in a run's reward workers (``judge_events.jsonl``)."""
     if path is None or not path.exists():
         return 0
-    return sum(json.loads(line)["timeouts"] for line in path.read_text(encoding="utf-8").splitlines() if line)
+    return sum(json.loads(line).get("timeouts", 0) for line in path.read_text(encoding="utf-8").splitlines() if line)
+
+
+UNDEFINED_LOG = "undefined.jsonl"
+"""Per update of a run: how many rewards were undefined (written by the ``omni_grpo`` estimator)."""
+
+
+def undefined_stop(run: VerlRun, limit: float) -> str | None:
+    """The one line of a run that stopped on too many undefined rewards (its last update's count over
+    ``limit``, and the first cause its reward workers logged), or None when that is not why it stopped."""
+    updates = read_undefined_log(run.train_file.parent / UNDEFINED_LOG)
+    if not updates or updates[-1]["undefined"] <= limit * updates[-1]["samples"]:
+        return None
+    last = updates[-1]
+    return (f"verl run {run.name}: update {last['update']}: {last['undefined']} of {last['samples']} rewards "
+            f"undefined (more than rewards.max_undefined_share = {limit}); first cause: "
+            f"{first_cause(run.judge_log) or 'not logged'}")
+
+
+def probe_judge(judge) -> None:
+    """One request to the API judge with the run's key, endpoint and model, from this node (where the job's
+    reward workers run), before Ray starts or a model loads: a wrong key or model, or an endpoint out of
+    reach, is one line in seconds (:class:`~pipeline.rewards.judge.JudgeUnavailable`)."""
+    from ..rewards.judge import LLMJudge
+
+    llm = LLMJudge(judge)
+    try:
+        llm.probe()
+    finally:
+        llm.close()
+    print(f"verl: the judge answers ({judge.model} at {llm.base_url or 'api.openai.com'})", flush=True)
+
+
+def first_cause(path: Path | None) -> str | None:
+    """The first cause of undefined rewards the run's reward workers logged (``judge_events.jsonl``), or None."""
+    if path is None or not path.exists():
+        return None
+    causes = [json.loads(line).get("cause") for line in path.read_text(encoding="utf-8").splitlines() if line]
+    return next((c for c in causes if c), None)
 
 
 def write_judge_env(path: Path, names: list[str]) -> Path | None:
@@ -207,6 +246,11 @@ def _train_runs(params, plan: TrainPlan, runs: list[tuple[VerlRun, list[dict[str
         try:
             _run(cmd, {**os.environ, **ray_env, "OMNI_THINKER_PARAMS": str(params_file),
                        "VERL_FILE_LOGGER_PATH": str(log)}, f"verl run {run.name}")
+        except UserError:
+            stop = undefined_stop(run, params.rewards.max_undefined_share)
+            if stop is not None:
+                raise UserError(stop) from None
+            raise
         finally:
             if secrets is not None:
                 secrets.unlink(missing_ok=True)
@@ -245,18 +289,21 @@ def train_verl(params, plan: TrainPlan, base: Path, out: Path, dry_run: bool = F
     params_file = work.parent / "params.yaml"
     base_ref = str(Path(base).resolve()) if Path(base).exists() else str(base)
     runs = plan_runs(plan, base_ref, work)
-    commands = []
+    commands, judges = [], []
     for run, rows in runs:
         api_judge = params.rewards.judge.backend == "llm" and any(
             params.rewards.for_task(t).kind == "judge" for t in {row["task"] for row in rows})
-        judge = params.rewards.judge if api_judge else None  # rate-limited reward manager for API judge calls
+        judge = params.rewards.judge if api_judge else None  # its concurrency is split between reward workers
         overrides = grpo_overrides(run, params.train.verl, judge, params_file, params.seed)
         overrides += worker_env_overrides({"OMNI_THINKER_PARAMS": str(params_file),
-                                           "VERL_FILE_LOGGER_PATH": str(run.train_file.parent / "verl_log.jsonl")})
+                                           "VERL_FILE_LOGGER_PATH": str(run.train_file.parent / "verl_log.jsonl"),
+                                           UNDEFINED_LOG_ENV: str(run.train_file.parent / UNDEFINED_LOG),
+                                           MAX_SHARE_ENV: str(params.rewards.max_undefined_share)})
         if api_judge:
             overrides.append(f"+reward.custom_reward_function.reward_kwargs.judge_env="
                              f"{run.train_file.parent / 'judge_env.json'}")
         commands.append((run, overrides, main_ppo_command(sys.executable, overrides)))
+        judges.append(judge)
     if dry_run:
         for run, overrides, cmd in commands:
             print(f"# run {run.name}: {run.steps} steps from {run.model}")
@@ -267,16 +314,24 @@ def train_verl(params, plan: TrainPlan, base: Path, out: Path, dry_run: bool = F
 
     write_text_atomic(params_file, dump_params(worker_params(params)))
     pending = [run for run, _ in runs if not (run.train_file.parent / "done.json").exists()]
+    if pending and any(j is not None for j in judges):  # a wrong key or endpoint: one line now, not after hours
+        probe_judge(params.rewards.judge)
     verl = params.train.verl
     cluster = ray_cluster_for_job(verl.nnodes, verl.n_gpus_per_node, verl.ray_timeout_s) if pending else nullcontext({})
     with cluster as ray_env:  # inside a Slurm job: one Ray cluster over its nodes for every run (docs/slurm.md)
         _train_runs(params, plan, runs, commands, params_file, ray_env)
     logs: list[dict[str, Any]] = []
-    offset, timeouts, seconds = 0, 0, 0.0
+    offset, timeouts, seconds, undefined = 0, 0, 0.0, 0
     for run, rows in runs:
         folder = run.train_file.parent
-        logs += read_verl_log(folder / "verl_log.jsonl", rows[0]["task"] if plan.mode != "joint" else "joint",
-                              offset)
+        run_logs = read_verl_log(folder / "verl_log.jsonl", rows[0]["task"] if plan.mode != "joint" else "joint",
+                                 offset)
+        updates = read_undefined_log(folder / UNDEFINED_LOG)
+        undefined += sum(u["undefined"] for u in updates)
+        if len(updates) == len(run_logs):  # one attempt: update k is step k (a resumed run redid some)
+            for row, update in zip(run_logs, updates):
+                row["undefined"] = update["undefined"]
+        logs += run_logs
         timeouts += count_judge_timeouts(run.judge_log)
         seconds += verl_seconds(folder / "verl_log.jsonl")
         offset += run.steps
@@ -285,7 +340,7 @@ def train_verl(params, plan: TrainPlan, base: Path, out: Path, dry_run: bool = F
               file=sys.stderr)
     summary = {"mode": plan.mode, "backend": "verl", "steps": offset, "runs": [r.name for r, _ in runs],
                "schedule": [name for name, _ in plan.segments()], "prompts": plan.sizes,
-               "judge_timeouts": timeouts,
+               "judge_timeouts": timeouts, "undefined_rewards": undefined,
                "final": logs[-1]["tasks"] if logs else {}}
     with staged_outputs(out) as stage:
         shutil.copytree(final_checkpoint(runs[-1][0]), stage / "model")

@@ -148,3 +148,21 @@ def test_kl_equals_verl_low_var_kl():
 
     logp, _, ref, _, _ = _random(2)
     torch.testing.assert_close(kl_estimator(logp, ref), kl_penalty(logp, ref, "low_var_kl"), rtol=1e-5, atol=1e-6)
+
+
+def test_eq3_over_the_defined_rewards_hand_computed():
+    """An undefined reward (no verdict) gets advantage 0 and moves neither μ_q nor σ_q: group 0's defined rewards
+    1, 0 have mean 0.5 and unbiased std √0.5; group 1 keeps only 2.0 (σ = 0 → 0) and group 2 has none."""
+    from pipeline.rl.grpo import grpo_advantages_over_defined
+
+    rewards = torch.tensor([1.0, 0.0, 0.0, 2.0, 0.0, 0.0])
+    group = torch.tensor([0, 0, 0, 1, 1, 2])
+    defined = torch.tensor([True, True, False, True, False, False])
+    adv = grpo_advantages_over_defined(rewards, group, defined, eps=0.0)
+    s = math.sqrt(0.5)
+    torch.testing.assert_close(adv[:3], torch.tensor([0.5 / s, -0.5 / s, 0.0]))
+    assert torch.isnan(adv[3])  # eps = 0 exposes group 1's σ = 0 over its one defined sample ...
+    assert (adv[4:] == 0).all()
+    with_eps = grpo_advantages_over_defined(rewards, group, defined)
+    assert with_eps[3] == 0 and (with_eps[4:] == 0).all()  # ... which ε turns into 0, as in grpo_advantages
+    torch.testing.assert_close(with_eps[defined], grpo_advantages(rewards[defined], group[defined]))

@@ -77,7 +77,8 @@ def test_overrides_compose_into_verls_config_with_the_paper_mapping(workspace):
     root, _ = workspace
     cfg = compose(root, one_run(root, beta=0.01))
     actor, rollout = cfg.actor_rollout_ref.actor, cfg.actor_rollout_ref.rollout
-    assert cfg.algorithm.adv_estimator == "grpo" and cfg.algorithm.norm_adv_by_std_in_grpo is True  # Eqs. 2–3
+    assert cfg.algorithm.adv_estimator == "omni_grpo" and cfg.algorithm.norm_adv_by_std_in_grpo is True  # Eqs. 2–3
+    assert cfg.ray_kwargs.ray_init.runtime_env.worker_process_setup_hook == "pipeline.scale.verl_advantage.register"
     assert rollout.n == 4 and rollout.temperature == 1.0 and rollout.top_p == 1.0 and rollout.top_k == 50
     assert (actor.clip_ratio_low, actor.clip_ratio_high, actor.clip_ratio_c) == (0.2, 0.28, 1e9)  # Eq. 4, no dual
     assert actor.loss_agg_mode == "seq-mean-token-mean"  # Eq. 4's 1/|o| then the group mean
@@ -109,7 +110,7 @@ def test_verl_validates_the_config_and_builds_its_dataclasses(workspace):
     actor = omega_conf_to_dataclass(cfg.actor_rollout_ref.actor)
     assert type(actor).__name__ == "FSDPActorConfig" and actor.loss_agg_mode == "seq-mean-token-mean"
     assert omega_conf_to_dataclass(cfg.actor_rollout_ref.rollout).n == 4
-    assert omega_conf_to_dataclass(cfg.algorithm).adv_estimator == "grpo"
+    assert omega_conf_to_dataclass(cfg.algorithm).adv_estimator == "omni_grpo"
     model = omega_conf_to_dataclass(cfg.actor_rollout_ref.model)  # loads our tiny θ0's config and tokenizer
     assert isinstance(model, HFModelConfig) and model.hf_config.model_type == "qwen2"
 
@@ -122,22 +123,19 @@ def test_an_unknown_key_fails_composition(workspace):
         compose(root, one_run(root), extra=["trainer.n_gpu_per_node=2"])
 
 
-def test_api_judge_uses_the_rate_limited_reward_manager(workspace):
-    """rewards.judge.concurrency bounds the whole run: 8 reward workers (verl's default) get 64 / 8 = 8 requests
-    each, i.e. 4 samples (both orders each); verl's reward timeout exceeds the judge's own deadline."""
+def test_api_judge_scores_with_verls_default_manager_and_its_own_limit(workspace):
+    """A judged run keeps verl's default manager, which scores every sample at once: math, code and QA never wait
+    behind the judge's rate (the rate-limited manager caps every reward, judged or not, per worker). The judge's
+    own limit, rewards.judge.concurrency split between the reward workers, bounds its requests; a concurrency
+    below the number of workers is refused."""
     from verl.experimental.reward_loop.reward_manager import get_reward_manager_cls
-
-    from pipeline.rewards.judge import judge_deadline
-    from pipeline.scale.verl_config import JUDGE_TIMEOUT_MARGIN_S
 
     root, _ = workspace
     judge = JudgeParams(backend="llm", concurrency=64)
-    overrides = grpo_overrides(one_run(root), VerlParams(n_gpus_per_node=1), judge, root / "params.yaml", 7)
-    cfg = compose_config(overrides)
-    assert cfg.reward.reward_manager.name == "rate_limited" and cfg.reward.max_concurrent == 4
+    cfg = compose_config(grpo_overrides(one_run(root), VerlParams(n_gpus_per_node=1), judge, root / "params.yaml", 7))
+    assert cfg.reward.reward_manager.name == "naive" and "max_concurrent" not in cfg.reward
+    assert get_reward_manager_cls("naive").__name__ == "NaiveRewardManager"
     assert cfg.reward.num_workers == 8 and cfg.reward.custom_reward_function.reward_kwargs.judge_processes == 8
-    assert cfg.reward.timeout == judge_deadline(judge) + JUDGE_TIMEOUT_MARGIN_S
-    assert get_reward_manager_cls("rate_limited").__name__ == "RateLimitedRewardManager"
     with pytest.raises(UserError, match="reward_workers"):
         grpo_overrides(one_run(root), VerlParams(reward_workers=8), JudgeParams(backend="llm", concurrency=4),
                        root / "params.yaml", 7)
@@ -244,7 +242,7 @@ def test_train_dry_run_prints_every_segment_and_writes_nothing(workspace, tmp_pa
     assert f"actor_rollout_ref.model.path={root / 'base'}" in commands[0]
     hf = out / "work" / "verl" / "1-math" / "checkpoints" / "global_step_5" / "actor" / "huggingface"
     assert f"actor_rollout_ref.model.path={hf}" in commands[1]
-    assert "# rendered config of curriculum-2-qa" in proc.stdout and "adv_estimator: grpo" in proc.stdout
+    assert "# rendered config of curriculum-2-qa" in proc.stdout and "adv_estimator: omni_grpo" in proc.stdout
     assert not out.exists()
 
 
@@ -268,7 +266,7 @@ def test_paper_config_composes_and_passes_verls_validation(workspace):
     assert cfg.actor_rollout_ref.rollout.n == 16 and cfg.actor_rollout_ref.rollout.top_k == 50
     assert cfg.data.max_prompt_length == 1024 and cfg.data.max_response_length == 3072
     assert cfg.actor_rollout_ref.actor.use_kl_loss is False  # Table 5: β = 0
-    assert cfg.reward.reward_manager.name == "rate_limited"  # the gpt-4.1-mini judge
+    assert cfg.reward.reward_manager.name == "naive"  # the gpt-4.1-mini judge limits its own requests
 
 
 def test_every_rendered_override_is_read_by_verls_code(workspace):
@@ -292,6 +290,12 @@ def test_every_rendered_override_is_read_by_verls_code(workspace):
     for override in overrides:
         key = override.split("=", 1)[0].lstrip("+")
         leaf = key.rsplit(".", 1)[-1]
+        if key.startswith("ray_kwargs.ray_init.runtime_env."):  # handed to ray.init whole: Ray reads it
+            from ray.runtime_env import RuntimeEnv
+
+            if key.split(".")[3] not in RuntimeEnv.known_fields:
+                unread.append(key)
+            continue
         where = ours if ".reward_kwargs." in key else code
         if not re.search(rf"\.{leaf}\b|[\"']{leaf}[\"']", where):
             unread.append(key)
@@ -378,7 +382,8 @@ def test_a_resumed_runs_log_keeps_the_earlier_steps(tmp_path, monkeypatch):
 def test_runtime_env_reaches_the_workers_of_a_cluster_started_before(workspace, tmp_path):
     """A Ray cluster started before the stage (as in a Slurm job) knows nothing of the driver's environment. verl's
     own ``run_ppo`` connects to it with the runtime env of our composed config, and its task runner (here a probe
-    in place of verl's) sees the params path and the file-log path."""
+    in place of verl's) sees the params path and the file-log path, and finds the ``omni_grpo`` estimator in
+    verl's registry (Ray's worker setup hook registered it in that process: where verl computes advantages)."""
     import os
     import shutil
 
@@ -399,15 +404,20 @@ def test_runtime_env_reaches_the_workers_of_a_cluster_started_before(workspace, 
               "@ray.remote\n"
               "class Probe:\n"
               "    def run(self, config):\n"
+              "        from verl.trainer.ppo.core_algos import get_adv_estimator_fn\n"
               "        keys = ('OMNI_THINKER_PARAMS', 'VERL_FILE_LOGGER_PATH', 'TOKENIZERS_PARALLELISM')\n"
-              f"        open({str(seen)!r}, 'w').write(json.dumps([os.environ.get(k) for k in keys]))\n"
+              "        fn = get_adv_estimator_fn(config.algorithm.adv_estimator)\n"
+              "        seen = [os.environ.get(k) for k in keys] + [f'{fn.__module__}.{fn.__name__}']\n"
+              f"        open({str(seen)!r}, 'w').write(json.dumps(seen))\n"
               "run_ppo(compose_config(json.loads(sys.argv[1])), Probe)\n")
     try:
         proc = subprocess.run([sys.executable, "-c", driver, json.dumps(overrides)],
                               env={**base_env, "RAY_ADDRESS": "auto"}, capture_output=True, text=True, timeout=300,
                               cwd=REPO)
         assert proc.returncode == 0, proc.stderr[-3000:]
-        assert json.loads(seen.read_text()) == ["/p/params.yaml", "/w/a b.jsonl", "true"]  # ours and verl's own
+        # ours and verl's own variables, and our estimator, registered in the task runner by the setup hook
+        assert json.loads(seen.read_text()) == ["/p/params.yaml", "/w/a b.jsonl", "true",
+                                                "pipeline.scale.verl_advantage.omni_grpo_advantage"]
     finally:
         subprocess.run([str(ray_bin), "stop", "--force"], capture_output=True, timeout=120)
         shutil.rmtree(temp, ignore_errors=True)
@@ -428,3 +438,57 @@ def test_the_judges_key_reaches_reward_workers_in_a_private_file(tmp_path, monke
     monkeypatch.delenv("MY_JUDGE_KEY")
     verl_entry._model(str(REPO / "params.yaml"), 99, str(path))  # what a reward worker does on its first call
     assert os.environ.pop("MY_JUDGE_KEY") == "sk-test"
+
+
+def _judged_params(root: Path, server, tmp_path: Path) -> Path:
+    raw = yaml.safe_load((root / "params.yaml").read_text())
+    raw["rewards"] = {"judge": {"backend": "llm", "model": "judge-test", "base_url": server.base_url,
+                                "api_key_env": "NO_KEY_HERE", "cache_dir": str(tmp_path / "cache"),
+                                "max_retries": 1, "backoff_s": 0.01, "timeout_s": 2, "deadline_s": 5},
+                      "tasks": {"qa": {"kind": "judge"}}}
+    path = tmp_path / "judged.yaml"
+    path.write_text(yaml.safe_dump(raw))
+    return path
+
+
+def test_a_wrong_key_stops_a_judged_verl_stage_before_ray_in_one_line(workspace, tmp_path):
+    """The stage sends the judge one request with the run's key, endpoint and model before it starts Ray or
+    loads a model: a 401 is one line naming endpoint and model, and nothing of the run is written."""
+    from ..openai_server import OpenAIServer
+
+    root, _ = workspace
+    out = tmp_path / "run"
+    calls = []
+    with OpenAIServer(lambda body, n: (calls.append(n), (401, {"error": {"message": "bad key", "type": "auth"}}))[1]) \
+            as server:
+        params = _judged_params(root, server, tmp_path)
+        proc = subprocess.run([sys.executable, "-m", "pipeline", "train", "--mode", "single", "--task", "qa",
+                               "--base", str(root / "base"), "--curated", str(root / "curated"), "--out", str(out),
+                               "--params", str(params)], capture_output=True, text=True, cwd=REPO, timeout=300)
+    assert proc.returncode == 2, proc.stderr[-2000:]
+    errors = [line for line in proc.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and "HTTP 401" in errors[0] and server.base_url in errors[0] and "judge-test" in errors[0]
+    assert "Traceback" not in proc.stderr and "verl run" not in proc.stdout
+    assert not (out / "work" / "verl" / "1-qa" / "verl_log.jsonl").exists()
+    assert len(calls) == 1  # a 401 is not retried
+
+
+def test_the_judge_probe_passes_an_answering_endpoint_and_names_a_silent_one(tmp_path):
+    import time
+
+    from pipeline.config import JudgeParams
+    from pipeline.rewards.judge import PROBE, JudgeUnavailable
+    from pipeline.scale.verl_run import probe_judge
+
+    from ..openai_server import OpenAIServer, completion
+
+    seen = []
+    with OpenAIServer(lambda body, n: (seen.append(body), (200, completion("ready")))[1]) as server:
+        probe_judge(JudgeParams(backend="llm", model="judge-test", base_url=server.base_url,
+                                cache_dir=str(tmp_path / "c")))
+    assert len(seen) == 1 and seen[0]["model"] == "judge-test" and seen[0]["messages"][-1]["content"] == PROBE
+    with OpenAIServer(lambda body, n: (time.sleep(5), (200, completion("late")))[1]) as server:
+        with pytest.raises(JudgeUnavailable, match=r"did not answer within 1 s") as info:
+            probe_judge(JudgeParams(backend="llm", model="judge-test", base_url=server.base_url, timeout_s=3,
+                                    deadline_s=1, max_retries=0, cache_dir=str(tmp_path / "c")))
+    assert "\n" not in str(info.value)

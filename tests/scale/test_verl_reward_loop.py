@@ -24,9 +24,10 @@ from pipeline.data.verl_export import to_verl_row  # noqa: E402
 from pipeline.errors import UserError  # noqa: E402
 from pipeline.models.tiny import build_tiny_model  # noqa: E402
 from pipeline.models.tokenizer import build_tokenizer  # noqa: E402
-from pipeline.rewards.judge import judge_deadline, share_of_concurrency  # noqa: E402
-from pipeline.scale.verl_config import JUDGE_TIMEOUT_MARGIN_S, VerlRun, grpo_overrides  # noqa: E402
-from pipeline.scale.verl_run import compose_config, count_judge_timeouts  # noqa: E402
+from pipeline.rewards.judge import share_of_concurrency  # noqa: E402
+from pipeline.rewards.verl_entry import UNDEFINED_VERDICT  # noqa: E402
+from pipeline.scale.verl_config import VerlRun, grpo_overrides  # noqa: E402
+from pipeline.scale.verl_run import compose_config, count_judge_timeouts, first_cause  # noqa: E402
 
 from ..openai_server import OpenAIServer, completion  # noqa: E402
 
@@ -156,8 +157,8 @@ def test_verls_reward_loop_scores_a_mixed_batch_from_many_threads(workspace):
     with OpenAIServer(judge) as server:
         params = params_file(root, raw, server, concurrency)
         worker, cfg = reward_loop_worker(root, params, concurrency)
-        assert cfg.reward.reward_manager.name == "rate_limited" and type(worker.reward_manager).__name__ == \
-            "RateLimitedRewardManager"
+        assert cfg.reward.reward_manager.name == "naive" and type(worker.reward_manager).__name__ == \
+            "NaiveRewardManager"  # no cap on math, code or QA: the judge limits only its own requests
         rows, responses, expected = mixed_rows(records)
         data = batch(AutoTokenizer.from_pretrained(root / "base"), rows, responses)
         results = worker.loop.run_until_complete(worker.compute_score_batch(data))
@@ -176,14 +177,12 @@ def test_verls_reward_loop_scores_a_mixed_batch_from_many_threads(workspace):
 
 
 def test_a_judge_slower_than_its_deadline_is_counted_never_zeroed_silently(workspace):
-    """An endpoint slower than the judge's deadline: the writing row comes back undefined (accuracy NaN,
-    counted in judge_events.jsonl), not as verl's silent 0 — verl's own timeout is set above the deadline."""
+    """An endpoint slower than the judge's deadline: the writing row comes back undefined (score and accuracy
+    NaN, counted in judge_events.jsonl), not as a number."""
     root, raw, records = workspace
     with OpenAIServer(lambda body, n: (time.sleep(1.5), (200, completion("[[A]]")))[1]) as server:
         params = params_file(root, raw, server, 4, deadline_s=0.3)
         worker, cfg = reward_loop_worker(root, params, 4)
-        deadline = judge_deadline(parse_params(yaml.safe_load(params.read_text())).rewards.judge)
-        assert cfg.reward.timeout == pytest.approx(deadline + JUDGE_TIMEOUT_MARGIN_S)
         (root / "judge_events.jsonl").unlink(missing_ok=True)
         rec = records["writing"][0]
         from transformers import AutoTokenizer
@@ -192,8 +191,33 @@ def test_a_judge_slower_than_its_deadline_is_counted_never_zeroed_silently(works
                      ["<think>x</think><answer>WIN</answer>"])
         result, = worker.loop.run_until_complete(worker.compute_score_batch(data))
     info = result["reward_extra_info"]
-    assert "timeout" not in info and np.isnan(info["accuracy"])
+    assert "timeout" not in info and np.isnan(info["accuracy"]) and np.isnan(result["reward_score"])
     assert count_judge_timeouts(root / "judge_events.jsonl") == 1
+    assert first_cause(root / "judge_events.jsonl") == UNDEFINED_VERDICT
+
+
+@pytest.mark.parametrize("status", [401, 404, 503])
+def test_a_judge_that_refuses_or_fails_gives_no_number_and_names_its_cause(workspace, status):
+    """A wrong key (401), a wrong model (404) or an endpoint that keeps failing (503, retries exhausted) raises in
+    the judge; verl's managers would score that 0.0. Through verl's own reward loop the writing rows come back
+    NaN, the math row beside them keeps its score, and the cause is logged once for the run to report."""
+    from transformers import AutoTokenizer
+
+    root, raw, records = workspace
+    with OpenAIServer(lambda body, n: (status, {"error": {"message": "no", "type": "x"}})) as server:
+        params = params_file(root, raw, server, 4)
+        worker, _ = reward_loop_worker(root, params, 4)
+        (root / "judge_events.jsonl").unlink(missing_ok=True)
+        rows = [to_verl_row(records["writing"][0], 0), to_verl_row(records["writing"][1], 1),
+                to_verl_row(records["math"][0], 2)]
+        responses = ["<think>x</think><answer>WIN</answer>"] * 2 + [
+            f"<think>x</think><answer>\\boxed{{{records['math'][0]['reference']}}}</answer>"]
+        results = worker.loop.run_until_complete(worker.compute_score_batch(
+            batch(AutoTokenizer.from_pretrained(root / "base"), rows, responses)))
+    assert [np.isnan(r["reward_score"]) for r in results] == [True, True, False]
+    assert results[2]["reward_score"] == pytest.approx(1.2) and "error" not in results[0]["reward_extra_info"]
+    cause = first_cause(root / "judge_events.jsonl")
+    assert "JudgeUnavailable" in cause and (f"HTTP {status}" in cause if status < 500 else "failed after" in cause)
 
 
 def test_run_concurrency_is_split_between_reward_workers():
