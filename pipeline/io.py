@@ -169,3 +169,38 @@ def csv_text(rows: list[dict[str, Any]], columns: list[str]) -> str:
     writer.writeheader()
     writer.writerows(rows)
     return buf.getvalue()
+
+
+WORK_KEY = "work_key.json"
+"""The fingerprint of the run whose resumable work a folder holds (:func:`keyed_work_folder`)."""
+
+
+def keyed_work_folder(folder: str | os.PathLike[str], fingerprint: str, what: str) -> bool:
+    """Make ``folder`` hold only the resumable work (checkpoints, sampled batches) of the run ``fingerprint``
+    names: work of another run (another fingerprint, or none: written before fingerprints) is removed, so that
+    run starts afresh instead of resuming with other settings or inputs; this run's is kept. True when work of
+    this very run was there (resume it)."""
+    folder = Path(folder)
+    marker = folder / WORK_KEY
+    if folder.is_dir() and any(folder.iterdir()):
+        try:
+            old = json.loads(marker.read_text(encoding="utf-8")).get("fingerprint") if marker.exists() else None
+        except (OSError, ValueError, AttributeError):
+            old = None
+        if old == fingerprint:
+            return True
+        print(f"{what}: {folder} holds work of other settings or inputs; starting afresh", flush=True)
+        shutil.rmtree(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    write_json_atomic(marker, {"fingerprint": fingerprint})
+    return False
+
+
+def folder_identity(path: str | os.PathLike[str]) -> list[Any]:
+    """A cheap identity of a model folder for work keys: each file's name, size and modification time (a copied
+    or rewritten model counts as another one); a hub id as itself."""
+    path = Path(path)
+    if not path.is_dir():
+        return [str(path)]
+    return sorted((str(f.relative_to(path)), f.stat().st_size, f.stat().st_mtime_ns)
+                  for f in path.rglob("*") if f.is_file() and not is_machine_dependent(f))

@@ -113,24 +113,15 @@ def _sampling_work(params, base: Path, out: Path) -> Path:
     """``out/work/rft``: the finished sampling batches of a cut run, kept only while the run is the same one
     (sampling, reward and evaluation settings, seed, tasks, and θ0's files); otherwise started afresh."""
     import hashlib
-    import shutil
 
-    from ..io import write_json_atomic
+    from ..io import folder_identity, keyed_work_folder
 
     work = out / "work" / "rft"
-    files = sorted((f.name, f.stat().st_size, f.stat().st_mtime_ns) for f in base.glob("*") if f.is_file()) \
-        if base.is_dir() else [str(base)]
     run = {"rft": params.baselines.rft.model_dump(mode="json"), "rewards": params.rewards.model_dump(mode="json"),
            "eval": params.eval.model_dump(mode="json"), "seed": params.seed, "tasks": list(params.tasks),
-           "base": files}
+           "base": folder_identity(base)}
     fingerprint = hashlib.sha256(json.dumps(run, sort_keys=True).encode()).hexdigest()
-    marker = work / "run.json"
-    if marker.exists() and json.loads(marker.read_text()).get("fingerprint") != fingerprint:
-        print(f"RFT: {work} holds batches of another run; sampling afresh", file=sys.stderr)
-        shutil.rmtree(work)
-    if not marker.exists():
-        write_json_atomic(marker, {"fingerprint": fingerprint})
-    elif any(work.rglob("batch-*.json")):
+    if keyed_work_folder(work, fingerprint, "RFT sampling") and any(work.rglob("batch-*.json")):
         print(f"RFT: resuming the sampling from {work}", file=sys.stderr)
     return work
 
@@ -167,6 +158,9 @@ def _verl_sft(params, base: Path, out: Path, kept: list[dict]) -> tuple[Path, li
     import os
     import subprocess
 
+    import hashlib
+
+    from ..io import folder_identity, keyed_work_folder
     from ..scale.verl_sft import sft_hf_checkpoint, sft_steps, write_sft_parquet
 
     p = params.baselines.rft
@@ -174,7 +168,11 @@ def _verl_sft(params, base: Path, out: Path, kept: list[dict]) -> tuple[Path, li
     if steps == 0:
         raise UserError(f"baselines.rft.batch_size: {p.batch_size} is more than the {len(kept)} kept responses; "
                         f"verl's SFT trainer drops a partial batch, so it would train no step")
-    work, train_file, checkpoints, _, cmd = _verl_sft_plan(params, base, out)
+    work, train_file, checkpoints, overrides, cmd = _verl_sft_plan(params, base, out)
+    key = {"overrides": overrides, "examples": kept, "base": folder_identity(base)}
+    fingerprint = hashlib.sha256(json.dumps(key, sort_keys=True, default=str).encode()).hexdigest()
+    if keyed_work_folder(work, fingerprint, "verl SFT"):  # the same run cut short: verl resumes its checkpoint
+        print(f"verl SFT: resuming from {checkpoints}", flush=True)
     write_sft_parquet(kept, train_file)
     log = work / "sft_log.jsonl"
     print(f"verl SFT: {len(kept)} responses, {steps} steps: {' '.join(cmd[:8])} …", flush=True)

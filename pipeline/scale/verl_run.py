@@ -88,6 +88,34 @@ def plan_runs(plan: TrainPlan, base: str, work: Path) -> list[tuple[VerlRun, lis
     return runs
 
 
+def run_fingerprints(runs: list[tuple[VerlRun, list[dict[str, Any]]]], overrides: list[list[str]], params,
+                     base: str) -> list[str]:
+    """Each verl run's work key: its overrides (every verl setting, paths included), its rows in batch order, the
+    reward settings its workers read, the seed, and its start model: θ0's files for the first run, the previous
+    run's key for a chained segment (a changed segment changes every later one)."""
+    import hashlib
+
+    from ..io import folder_identity
+
+    start: Any = folder_identity(base)
+    keys = []
+    for (_, rows), run_overrides in zip(runs, overrides):
+        blob = json.dumps({"overrides": run_overrides, "rows": rows, "rewards": params.rewards.model_dump(mode="json"),
+                           "seed": params.seed, "start": start}, sort_keys=True, default=str)
+        start = hashlib.sha256(blob.encode()).hexdigest()
+        keys.append(start)
+    return keys
+
+
+def run_done(run: VerlRun, fingerprint: str) -> bool:
+    """The run finished in its folder with exactly these settings and inputs (``done.json`` holds its key)."""
+    done = run.train_file.parent / "done.json"
+    try:
+        return done.exists() and json.loads(done.read_text(encoding="utf-8")).get("fingerprint") == fingerprint
+    except (OSError, ValueError, AttributeError):
+        return False
+
+
 def compose_config(overrides: list[str]):
     """verl's ``ppo_trainer.yaml`` composed with ``overrides`` (Hydra's compose API: what main_ppo sees)."""
     return compose_verl_config("ppo_trainer", overrides)
@@ -219,20 +247,23 @@ def _run(cmd: list[str], env: dict[str, str], what: str) -> None:
 
 
 def _train_runs(params, plan: TrainPlan, runs: list[tuple[VerlRun, list[dict[str, Any]]]],
-                commands: list[tuple[VerlRun, list[str], list[str]]], params_file: Path,
+                commands: list[tuple[VerlRun, list[str], list[str]]], keys: list[str], params_file: Path,
                 ray_env: dict[str, str]) -> None:
-    """Run every verl run without a ``done.json`` (in order; each writes one on success), with ``ray_env``."""
+    """Run every verl run not done with its key (in order; each writes ``done.json`` on success), with
+    ``ray_env``. A run's folder holds only its own key's work: another key's checkpoints are removed first
+    (verl's ``resume_mode=auto`` would resume from them), this key's are resumed."""
+    from ..io import keyed_work_folder
+
     from ..data.prompt_length import check_prompt_lengths, load_tokenizer, within_prompt_length
     from ..data.schema import read_split
     from ..data.verl_export import write_verl_parquet
     from ..io import write_json_atomic
 
     tokenizer = None
-    for (run, rows), (_, _overrides, cmd) in zip(runs, commands):
+    for (run, rows), (_, _overrides, cmd), key in zip(runs, commands, keys):
         folder = run.train_file.parent
-        if (folder / "done.json").exists():
+        if keyed_work_folder(folder, key, f"verl run {run.name}") and run_done(run, key):
             continue
-        folder.mkdir(parents=True, exist_ok=True)
         if tokenizer is None:
             tokenizer = load_tokenizer(runs[0][0].model)
         check_prompt_lengths(rows, tokenizer, params.train.verl.max_prompt_length, run.name)
@@ -255,7 +286,7 @@ def _train_runs(params, plan: TrainPlan, runs: list[tuple[VerlRun, list[dict[str
             if secrets is not None:
                 secrets.unlink(missing_ok=True)
         final_checkpoint(run)
-        write_json_atomic(folder / "done.json", {"run": run.name, "steps": run.steps})
+        write_json_atomic(folder / "done.json", {"run": run.name, "steps": run.steps, "fingerprint": key})
 
 
 def worker_params(params, root: Path | None = None):
@@ -313,13 +344,14 @@ def train_verl(params, plan: TrainPlan, base: Path, out: Path, dry_run: bool = F
         return {"mode": plan.mode, "backend": "verl", "runs": [r.name for r, _, _ in commands], "dry_run": True}
 
     write_text_atomic(params_file, dump_params(worker_params(params)))
-    pending = [run for run, _ in runs if not (run.train_file.parent / "done.json").exists()]
+    keys = run_fingerprints(runs, [o for _, o, _ in commands], params, base_ref)
+    pending = [run for (run, _), key in zip(runs, keys) if not run_done(run, key)]
     if pending and any(j is not None for j in judges):  # a wrong key or endpoint: one line now, not after hours
         probe_judge(params.rewards.judge)
     verl = params.train.verl
     cluster = ray_cluster_for_job(verl.nnodes, verl.n_gpus_per_node, verl.ray_timeout_s) if pending else nullcontext({})
     with cluster as ray_env:  # inside a Slurm job: one Ray cluster over its nodes for every run (docs/slurm.md)
-        _train_runs(params, plan, runs, commands, params_file, ray_env)
+        _train_runs(params, plan, runs, commands, keys, params_file, ray_env)
     logs: list[dict[str, Any]] = []
     offset, timeouts, seconds, undefined = 0, 0, 0.0, 0
     for run, rows in runs:
