@@ -197,6 +197,13 @@ class MathRewardParams(Section):
                                   "(counted as too_long).")
 
 
+class JudgePrice(Section):
+    """An API's price in USD per million tokens."""
+
+    input: float = Field(ge=0, le=1e6, description="USD per million prompt tokens.")
+    output: float = Field(ge=0, le=1e6, description="USD per million completion tokens.")
+
+
 class JudgeParams(Section):
     """Pairwise judge of the writing task against the reference."""
 
@@ -215,6 +222,11 @@ class JudgeParams(Section):
                                      description="Longest a batch waits for its verdicts; past it they are undefined "
                                      "and counted as timeouts. null: the worst case of every retry.")
     cache_dir: str = Field("data/cache/judge", description="Persistent verdict cache (a rerun makes no call).")
+    price_per_mtok: JudgePrice | None = Field(None, description="USD per million tokens of the judge's API, "
+                                              "{input, output}: `preflight` prices its cost table with it (no price "
+                                              "is assumed: null prints calls and tokens only).")
+    reply_tokens: int = Field(400, ge=1, le=100_000, description="Tokens of one judge reply, for `preflight`'s cost "
+                              "estimate only (an explanation, then the verdict tag).")
 
 
 REWARD_KINDS = ("math", "code", "qa", "mcq", "judge")

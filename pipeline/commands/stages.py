@@ -40,6 +40,13 @@ def run(args: argparse.Namespace) -> int:
             gpus = r.get("gres", "-").removeprefix("gpu:")
             print(f"{name:<22} {r['nodes']:>5} {gpus:<14} {r['cpus_per_task']:>9} {r['mem_mb'] // 1024:>6} GB "
                   f"{r['runtime'] / 60:>5.1f} h")
+        from pathlib import Path
+
+        from ..workflow.cost import cost_table, stage_costs
+
+        print()
+        print(cost_table(stage_costs(params, Path("data/curated"), os.environ.get("OMNI_SLURM_GPU_MODEL") or None),
+                         params.rewards.judge.price_per_mtok))
         return 0
     if args.check:
         old = stale(tasks)
