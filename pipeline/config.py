@@ -357,6 +357,10 @@ class VerlParams(Section):
     micro_batch_size_per_gpu: int = Field(4, ge=1, description="Actor update, reference and rollout log-prob "
                                           "micro-batch per GPU (memory only; the maths is unchanged).")
     gradient_checkpointing: bool = Field(True, description="actor_rollout_ref.model.enable_gradient_checkpointing.")
+    attn_implementation: Literal["flash_attention_2", "sdpa", "eager"] = Field(
+        "flash_attention_2", description="The actor's, reference's and verl SFT's attention "
+        "(model.override_config.attn_implementation; verl's own default, which needs the flash-attn package of "
+        "the [gpu] extra; preflight checks it imports); sdpa: torch's, nothing to install.")
     param_offload: bool = Field(False, description="FSDP parameter offload of actor and reference.")
     reward_workers: int = Field(8, ge=1, description="reward.num_workers: verl's reward-loop worker processes; "
                                 "rewards.judge.concurrency is split equally among them.")

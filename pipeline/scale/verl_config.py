@@ -124,6 +124,7 @@ def grpo_overrides(run: VerlRun, verl: VerlParams, judge: JudgeParams | None, pa
         "data.seed": seed,
         "actor_rollout_ref.model.path": run.model,
         "actor_rollout_ref.model.enable_gradient_checkpointing": verl.gradient_checkpointing,
+        "+actor_rollout_ref.model.override_config.attn_implementation": verl.attn_implementation,
         "actor_rollout_ref.actor.optim.lr": g.lr,
         "actor_rollout_ref.actor.optim.lr_scheduler_type": g.lr_schedule,
         "actor_rollout_ref.actor.optim.weight_decay": g.weight_decay,

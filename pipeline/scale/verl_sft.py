@@ -58,6 +58,7 @@ def sft_overrides(rft: RFTParams, verl: VerlParams, model: str, train_file: Path
         "model.path": model,
         "model.use_remove_padding": True,                                  # sequence packing
         "model.enable_gradient_checkpointing": verl.gradient_checkpointing,
+        "+model.override_config.attn_implementation": verl.attn_implementation,
         "data.train_files": str(train_file),
         "data.val_files": None,
         "data.messages_key": "messages",

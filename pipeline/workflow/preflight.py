@@ -181,6 +181,36 @@ def snapshot_candidates(params: Params, ctx: Context) -> list[tuple[bool, str]]:
     return out
 
 
+ATTENTION_PACKAGES = {"flash_attention_2": ("flash_attn", "kernels"), "sdpa": (), "eager": ()}
+"""What transformers needs importable to load a model with each attention implementation (either package)."""
+
+
+@check("attention", "train_single")
+def attention(params: Params, ctx: Context) -> list[tuple[bool, str]]:
+    """The verl runs load the actor with the attention implementation their rendered config names (verl's own
+    default, flash_attention_2, when it names none); transformers refuses to load without its package. Read
+    from the config our overrides compose, as the trainer will see it."""
+    import importlib.util
+
+    if params.train.backend != "verl":
+        return []
+    if importlib.util.find_spec("verl") is None:
+        return [(False, "train.backend verl: the verl package is not installed (pip install -e '.[gpu]')")]
+    from ..scale.verl_config import VerlRun, grpo_overrides
+    from ..scale.verl_run import compose_config
+
+    run = VerlRun(name="preflight", model=str(params.models.base), train_file=Path("t.parquet"),
+                  val_file=Path("v.parquet"), steps=1, checkpoint_dir=Path("c"), grpo=params.train.grpo, beta=0.0)
+    cfg = compose_config(grpo_overrides(run, params.train.verl, None, Path("p.yaml"), params.seed))
+    impl = cfg.actor_rollout_ref.model.override_config.get("attn_implementation", "flash_attention_2")
+    needed = ATTENTION_PACKAGES.get(impl, ())
+    if needed and not any(importlib.util.find_spec(name) for name in needed):
+        return [(False, f"the actor loads with attn_implementation {impl}, which needs {' or '.join(needed)} "
+                        "(pip install -e '.[gpu]' installs flash-attn 2.8.3), or set train.verl.attn_implementation: "
+                        "sdpa")]
+    return [(True, f"attn_implementation {impl}" + (f": {' or '.join(needed)} imports" if needed else ""))]
+
+
 def preflight(params: Params, ctx: Context) -> list[Finding]:
     """Every registered check's findings, in registry order."""
     return [Finding(c.stage, name, ok, message) for name, c in CHECKS.items() for ok, message in c.run(params, ctx)]

@@ -492,3 +492,23 @@ def test_the_judge_probe_passes_an_answering_endpoint_and_names_a_silent_one(tmp
             probe_judge(JudgeParams(backend="llm", model="judge-test", base_url=server.base_url, timeout_s=3,
                                     deadline_s=1, max_retries=0, cache_dir=str(tmp_path / "c")))
     assert "\n" not in str(info.value)
+
+
+@pytest.mark.parametrize("impl", ["flash_attention_2", "sdpa"])
+def test_the_attention_implementation_reaches_what_verls_model_config_reads(workspace, impl):
+    """verl 0.9.1's HFModelConfig reads model.override_config.attn_implementation (flash_attention_2 when
+    absent) and loads the HF config with it: the GRPO actor's and the SFT trainer's, both rendered from
+    train.verl.attn_implementation."""
+    from verl.utils.config import omega_conf_to_dataclass
+
+    from pipeline.config import RFTParams
+    from pipeline.scale.verl_sft import compose_sft_config, sft_overrides
+
+    root, _ = workspace
+    verl_params = VerlParams(n_gpus_per_node=1, attn_implementation=impl)
+    cfg = compose_config(grpo_overrides(one_run(root), verl_params, None, root / "params.yaml", 7))
+    model = omega_conf_to_dataclass(cfg.actor_rollout_ref.model)
+    assert model.hf_config._attn_implementation == impl
+    sft = compose_sft_config(sft_overrides(RFTParams(), verl_params, str(root / "base"), root / "t.parquet",
+                                           root / "c", 0))
+    assert sft.model.override_config.attn_implementation == impl

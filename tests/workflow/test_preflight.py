@@ -9,6 +9,7 @@ an interpreter without BigCodeBench's libraries, a keep_every that leaves the fi
 from __future__ import annotations
 
 import gzip
+import importlib.util
 import json
 import os
 import subprocess
@@ -45,8 +46,10 @@ def test_configs_paper_yaml_passes_preflight(tmp_path):
         if os.environ.get("OMNI_REQUIRE_BIGCODEBENCH_ENV"):
             pytest.fail(f"{BCB_ENV} is missing: `make bigcodebench-env` must run before this test")
         pytest.skip(f"{BCB_ENV} is not built (make bigcodebench-env)")
+    attention = {} if importlib.util.find_spec("flash_attn") else {"verl": {"attn_implementation": "sdpa"}}
     proc = preflight(tmp_path, {"benchmarks": {"sources": {"bigcodebench": str(BCB_FULL)},
-                                               "download_dir": str(tmp_path / "downloads")}})
+                                               "download_dir": str(tmp_path / "downloads")},
+                                "train": attention})  # this CPU env has no flash-attn: see the attention test
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "PROBLEM" not in proc.stdout
     sources = lines(proc, "benchmark_sources")
@@ -74,7 +77,8 @@ def test_preflight_finds_each_problem_that_needed_hand_work(tmp_path):
                                           "amc23": "data/benchmarks/amc23"},
                               "download_dir": str(tmp_path / "downloads")},
                "rewards": {"code": {"python": str(bare / "bin" / "python"), "require_isolation": False}},
-               "train": {"grpo": keep_50, "overrides": {t: keep_50 for t in ("math", "coding", "qa", "writing")}}}
+               "train": {"grpo": keep_50, "overrides": {t: keep_50 for t in ("math", "coding", "qa", "writing")},
+                         "verl": {"attn_implementation": "sdpa"}}}
     proc = preflight(tmp_path, overlay)
     assert proc.returncode == 1, proc.stdout + proc.stderr
     problems = [line for line in proc.stdout.splitlines() if line.startswith("PROBLEM")]
@@ -86,6 +90,21 @@ def test_preflight_finds_each_problem_that_needed_hand_work(tmp_path):
     assert len(snapshots) == 4 and all("keep_every: 50 leaves no snapshot before the final step of this 23-step run"
                                        in p for p in snapshots)
     assert proc.stdout.strip().endswith("7 problem(s)")
+
+
+def test_the_attention_the_rendered_config_loads_with_must_import(tmp_path):
+    """verl loads the actor with flash_attention_2 unless the config says otherwise, and transformers refuses to
+    load it without flash-attn: found by preflight from the composed config, not at the first GPU job."""
+    proc = preflight(tmp_path, {"benchmarks": {"names": []}})
+    (line,) = lines(proc, "attention")
+    if importlib.util.find_spec("flash_attn") or importlib.util.find_spec("kernels"):
+        assert line.startswith("ok") and "flash_attention_2: flash_attn or kernels imports" in line
+    else:  # this CPU env
+        assert line.startswith("PROBLEM") and "needs flash_attn or kernels" in line and proc.returncode == 1
+    proc = preflight(tmp_path, {"benchmarks": {"names": []}, "train": {"verl": {"attn_implementation": "sdpa"}}})
+    (line,) = lines(proc, "attention")
+    assert line.startswith("ok") and "attn_implementation sdpa" in line
+    assert lines(preflight(tmp_path, {}, base=["params.yaml"]), "attention") == []  # the local backend: no verl
 
 
 def test_the_run_length_comes_from_the_curated_split_when_it_is_there(tmp_path):
