@@ -222,6 +222,11 @@ class JudgeParams(Section):
                                      description="Longest a batch waits for its verdicts; past it they are undefined "
                                      "and counted as timeouts. null: the worst case of every retry.")
     cache_dir: str = Field("data/cache/judge", description="Persistent verdict cache (a rerun makes no call).")
+    max_rpm: float | None = Field(None, gt=0, le=1e9, description="Requests per minute to the judge over the "
+                                  "whole run (your API tier's limit), split among the reward workers like "
+                                  "concurrency; null: no limit. Judge calls only: other rewards never wait.")
+    max_tpm: float | None = Field(None, gt=0, le=1e12, description="Tokens per minute to the judge over the whole "
+                                  "run (prompt estimated from its characters, plus reply_tokens); null: no limit.")
     price_per_mtok: JudgePrice | None = Field(None, description="USD per million tokens of the judge's API, "
                                               "{input, output}: `preflight` prices its cost table with it (no price "
                                               "is assumed: null prints calls and tokens only).")

@@ -42,6 +42,7 @@ from typing import Any, Sequence
 
 from ..config import JudgeParams
 from ..errors import UserError
+from .rate_limit import RateLimiter
 from ..io import write_json_atomic
 
 PROMPT_VERSION = "pairwise-v1"
@@ -118,6 +119,9 @@ PROBE = "Reply with one word: ready."
 """The request a stage sends before it commits GPUs to a run that calls the judge."""
 
 
+CHARS_PER_TOKEN = 4  # the rate limiter's estimate of a prompt's tokens (English text, GPT tokenizers)
+
+
 class JudgeUnavailable(UserError):
     """The judge endpoint cannot be used (wrong key, model or URL, or it failed every retry): one line."""
 
@@ -156,6 +160,9 @@ class LLMJudge:
                             "local OpenAI-compatible server)")
         self.cache = Path(self.params.cache_dir)
         self.concurrency = share_of_concurrency(self.params.concurrency, self.processes)
+        self._limits = (None if self.params.max_rpm is None else self.params.max_rpm / self.processes,
+                        None if self.params.max_tpm is None else self.params.max_tpm / self.processes)
+        self._limiter: RateLimiter | None = None
         self.deadline_s = judge_deadline(self.params)
         self._lock = threading.Lock()
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -174,7 +181,11 @@ class LLMJudge:
     async def _complete(self, client: Any, messages: list[dict[str, str]]) -> str | None:
         import openai
 
+        if self._limiter is None:  # created on the judge's event loop, one per process
+            self._limiter = RateLimiter(*self._limits)
+        tokens = sum(len(m["content"]) for m in messages) / CHARS_PER_TOKEN + self.params.reply_tokens
         for attempt in range(self.params.max_retries + 1):
+            await self._limiter.acquire(tokens)  # every try is a request the API counts
             try:
                 # The client's low-level `post` sends the same request as `chat.completions.create`
                 # (same retries, errors and headers) without its per-call TypedDict transform and
@@ -315,6 +326,7 @@ class LLMJudge:
                 self._thread = threading.Thread(target=loop.run_forever, name="llm-judge", daemon=True)
                 self._thread.start()
                 self._loop, self._pid, self._sem, self._async_clients = loop, os.getpid(), None, []
+                self._limiter = None
             return self._loop
 
     def judge_many(self, items: Sequence[tuple[str, str, str]],

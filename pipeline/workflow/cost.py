@@ -33,14 +33,13 @@ from ..errors import UserError
 from .resources import stage_resources
 from .stages import STAGES, Stage
 
-CHARS_PER_TOKEN = 4  # English text in GPT tokenizers; only the judge's fixed prompt text is counted this way
 MT_BENCH_QUESTIONS = 20  # MT-Bench's writing and roleplay questions (pipeline/eval/benchmarks/mt_bench.py)
 ORDERS = 2  # the pairwise judge asks twice per response
 
 
 def template_tokens() -> int:
     """Tokens of the judge's fixed prompt text (system prompt and template, without the question and answers)."""
-    from ..rewards.judge import SYSTEM, TEMPLATE
+    from ..rewards.judge import CHARS_PER_TOKEN, SYSTEM, TEMPLATE
 
     return math.ceil(len(SYSTEM + TEMPLATE.format(question="", a="", b="")) / CHARS_PER_TOKEN)
 
