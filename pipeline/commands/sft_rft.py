@@ -33,7 +33,7 @@ def run(args: argparse.Namespace) -> int:
     from ..baselines.rft import collect
     from ..baselines.sft import sft_epochs
     from ..data.schema import read_split
-    from ..eval.generators import open_generator
+    from ..eval.engines import open_engines
     from ..io import staged_outputs, write_json_atomic
     from ..models.determinism import deterministic_training
     from ..models.tiny import load_model
@@ -50,7 +50,7 @@ def run(args: argparse.Namespace) -> int:
             raise UserError(f"{path}: file not found (run curate for task '{task}' first)")
         records[task] = read_split(path, task=task)[: p.max_prompts]
     deterministic_training(params.train.threads)  # sampling on a CPU included: both tools' runs give the same bytes
-    generator = open_generator(args.base, params.eval, params.seed)  # eval.backend: transformers or vllm
+    generator = open_engines(args.base, params, params.seed)  # eval.backend's engines over the job's GPUs
     t0 = time.perf_counter()
     rewards = RewardModel(params.rewards)
     kept, stats = [], {}
