@@ -92,3 +92,38 @@ def test_the_rft_baseline_on_verls_sft_trainer(tmp_path):
     print("verl SFT:", summary)
     kept = summary["examples"]
     assert kept >= 8 and summary["steps"] == (kept // 8) * 2 and (out / "model" / "config.json").exists()
+
+
+def test_a_verl_run_with_undefined_judge_verdicts_leaves_them_out_and_counts_them(tmp_path):
+    """The writing task judged by a local OpenAI-compatible server that gives every third request no verdict:
+    those samples' rewards are NaN, verl's trainer runs our omni_grpo estimator on them (advantage 0, left out of
+    their groups), the run finishes, and metrics.json and log.jsonl count them."""
+    from ..openai_server import OpenAIServer, completion
+
+    raw = yaml.safe_load((REPO / "params.yaml").read_text())
+    raw["tasks"] = ["writing"]
+    raw["data"]["tasks"] = {"writing": {**raw["data"]["tasks"]["writing"], "n": 200, "pretrain_n": 800}}
+    raw["ablations"] = {"temperature": {"runs": {}}}
+    raw["models"].update({"warmstart_steps": 50})
+    raw["train"] = {"backend": "verl",
+                    "verl": {"n_gpus_per_node": 1, "micro_batch_size_per_gpu": 4, "gpu_memory_utilization": 0.3,
+                             "reward_workers": 1},
+                    "grpo": {"group_size": 4, "batch_size": 4, "mini_batch_size": 16, "max_steps": 3,
+                             "max_new_tokens": 32, "lr": 1e-4, "checkpoint_every": 3}}
+    with OpenAIServer(lambda body, n: (200, completion("no verdict here" if n % 3 == 0 else "[[A]]"))) as server:
+        raw["rewards"]["judge"] = {"backend": "llm", "model": "judge-test", "base_url": server.base_url,
+                                   "cache_dir": str(tmp_path / "cache"), "max_retries": 0}
+        raw["rewards"]["max_undefined_share"] = 1.0
+        params = tmp_path / "params.yaml"
+        params.write_text(yaml.safe_dump(raw))
+        run("curate", "--task", "writing", "--out", str(tmp_path / "curated" / "writing"), params=params, cwd=REPO)
+        run("base-model", "--curated", str(tmp_path / "curated"), "--out", str(tmp_path / "base"), params=params,
+            cwd=REPO)
+        out = tmp_path / "single" / "writing"
+        run("train", "--mode", "single", "--task", "writing", "--base", str(tmp_path / "base"), "--curated",
+            str(tmp_path / "curated"), "--out", str(out), params=params, cwd=REPO)
+    metrics = json.loads((out / "metrics.json").read_text())
+    print("undefined rewards:", metrics["undefined_rewards"])
+    assert metrics["steps"] == 3 and metrics["undefined_rewards"] > 0
+    log = [json.loads(line) for line in (out / "log.jsonl").read_text().splitlines()]
+    assert sum(row.get("undefined", 0) for row in log) == metrics["undefined_rewards"]
