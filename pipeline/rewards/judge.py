@@ -42,8 +42,8 @@ from typing import Any, Sequence
 
 from ..config import JudgeParams
 from ..errors import UserError
-from .rate_limit import RateLimiter
 from ..io import write_json_atomic
+from .rate_limit import RateLimiter
 
 PROMPT_VERSION = "pairwise-v1"
 SYSTEM = ("Please act as an impartial judge and evaluate the quality of the responses provided by two AI assistants "

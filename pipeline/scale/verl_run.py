@@ -252,12 +252,10 @@ def _train_runs(params, plan: TrainPlan, runs: list[tuple[VerlRun, list[dict[str
     """Run every verl run not done with its key (in order; each writes ``done.json`` on success), with
     ``ray_env``. A run's folder holds only its own key's work: another key's checkpoints are removed first
     (verl's ``resume_mode=auto`` would resume from them), this key's are resumed."""
-    from ..io import keyed_work_folder
-
     from ..data.prompt_length import check_prompt_lengths, load_tokenizer, within_prompt_length
     from ..data.schema import read_split
     from ..data.verl_export import write_verl_parquet
-    from ..io import write_json_atomic
+    from ..io import keyed_work_folder, write_json_atomic
 
     tokenizer = None
     for (run, rows), (_, _overrides, cmd), key in zip(runs, commands, keys):

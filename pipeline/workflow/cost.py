@@ -164,6 +164,27 @@ def _mul(n: int | None, k: int) -> int | None:
     return None if n is None else n * k
 
 
+def _rft_responses(w: Workload) -> int | None:
+    """RFT's sampled responses of the judged tasks: ``samples`` per train prompt, ``max_prompts`` at most."""
+    rft, total = w.params.baselines.rft, 0
+    for s in w.sizes.values():
+        if s.train is None:
+            return None
+        total += min(s.train, rft.max_prompts or s.train) * rft.samples
+    return total
+
+
+def _selection_answers(w: Workload) -> int | None:
+    """The merge baseline's checkpoint selection: each kept snapshot of a judged task on that task's val."""
+    total = 0
+    for t in w.judged:
+        snapshots, val = w.snapshots(t), w.sizes[t].val
+        if snapshots is None or val is None:
+            return None
+        total += snapshots * val * w.eval_answers()
+    return total
+
+
 JUDGED: dict[str, Callable[[Workload], list[Part]]] = {
     "train_single": lambda w: [(w.training(), _train_cap(w.params))],
     "train_curriculum": lambda w: [(w.training(), _train_cap(w.params))],
@@ -178,14 +199,10 @@ JUDGED: dict[str, Callable[[Workload], list[Part]]] = {
         (w.training(list(w.params.ablations.temperature.runs)), _train_cap(w.params)),
         (w.evaluation(len(w.params.ablations.temperature.runs), ("test",)),
          w.params.eval.max_new_tokens)] if w.params.ablations.temperature.runs else [],
-    "sft_rft": lambda w: [(None if any(s.train is None for s in w.sizes.values()) else sum(
-        min(s.train or 0, w.params.baselines.rft.max_prompts or (s.train or 0)) for s in w.sizes.values())
-        * w.params.baselines.rft.samples, w.params.baselines.rft.max_new_tokens)],
+    "sft_rft": lambda w: [(_rft_responses(w), w.params.baselines.rft.max_new_tokens)],
     "evaluate_transfer": lambda w: [(w.evaluation(1 + len(w.params.tasks), ("val", "test")),
                                      w.params.eval.max_new_tokens)],
-    "merge_ties": lambda w: [(None if any(w.snapshots(t) is None for t in w.judged) else sum(
-        (w.snapshots(t) or 0) * (w.sizes[t].val or 0) * w.eval_answers() for t in w.judged),
-        w.params.eval.max_new_tokens)],
+    "merge_ties": lambda w: [(_selection_answers(w), w.params.eval.max_new_tokens)],
     "evaluate_final": lambda w: [(w.evaluation(4, ("test",)), w.params.eval.max_new_tokens)],  # SFT, MM, JT, CL
     "benchmark_transfer": lambda w: _mt_bench(w, 1 + len(w.params.tasks)),
     "evaluate_benchmarks": lambda w: _mt_bench(w, 4),
