@@ -47,7 +47,18 @@ GPU_SHAPES: dict[str, Callable[[Params], GpuShape]] = {
 }
 
 
+IDLE_WHEN: dict[str, Callable[[Params], bool]] = {
+    "train_pairs": lambda p: not p.pairs.enabled,                            # writes empty tables
+    "ablate_temperature": lambda p: not p.ablations.temperature.runs,
+    "ablate_format": lambda p: p.ablations.answer_format.task is None,
+}
+"""Stages whose work their params switch off: they write empty tables, so they are CPU jobs then (a GPU
+request would hold a whole training allocation for a job that ends at once)."""
+
+
 def gpu_shape(stage: Stage, params: Params) -> GpuShape:
+    if IDLE_WHEN.get(stage.name, lambda p: False)(params):
+        return GpuShape(1, 0)
     shape = GPU_SHAPES.get(stage.resources)
     return shape(params) if shape else GpuShape(1, 0)
 

@@ -45,6 +45,7 @@ def test_the_paper_configs_judge_calls_and_gpu_hours_match_a_hand_computation(tm
     assert costs["train_single"].jobs == 4 and costs["train_single"].gpu_hours == 4 * 4 * 8 * 48
     assert costs["sft_rft"].gpu_hours == 8 * 24 and costs["curate"].gpu_hours == 0
     assert costs["train_curriculum"].gpu_hours == 4 * 8 * 96  # slurm.stages.train_curriculum.hours
+    assert costs["train_pairs"].gpu_hours == 0  # pairs.enabled is false: a CPU job writing empty tables
     assert costs["train_single"].usd(None) is None
     price = JudgePrice(input=0.4, output=1.6)
     usd = costs["train_single"].usd(price)

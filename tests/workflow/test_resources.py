@@ -68,6 +68,22 @@ def test_the_shape_follows_the_params_not_the_profile():
     assert "gres" not in stage_resources(stage("evaluate_final"), parse_params(data))
 
 
+def test_a_stage_whose_work_is_switched_off_asks_for_no_gpu():
+    """configs/paper.yaml leaves the pair runs off (train_pairs writes empty tables): a CPU job, not 4 nodes of
+    8 GPUs for 48 hours; switched on, the verl training request. The ablations alike."""
+    data = load_params(PAPER).model_dump(mode="json", by_alias=True)
+    assert data["pairs"]["enabled"] is False
+    assert "gres" not in stage_resources(stage("train_pairs"), parse_params(data))
+    assert stage_resources(stage("ablate_temperature"), parse_params(data))["gres"] == "gpu:8"  # paper: runs set
+    data["pairs"]["enabled"] = True
+    data["ablations"]["temperature"]["runs"] = {}
+    data["ablations"]["answer_format"]["task"] = None
+    on = parse_params(data)
+    assert stage_resources(stage("train_pairs"), on)["gres"] == "gpu:8"
+    assert "gres" not in stage_resources(stage("ablate_temperature"), on)
+    assert "gres" not in stage_resources(stage("ablate_format"), on)
+
+
 def test_an_unknown_stage_in_slurm_stages_is_one_line():
     data = load_params(REPO / "params.yaml").model_dump(mode="json", by_alias=True)
     data["slurm"] = {"stages": {"train_singel": {"hours": 3}, "order": {"hours": 1}}}
