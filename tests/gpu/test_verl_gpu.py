@@ -31,12 +31,18 @@ def run(*args: str, params, cwd) -> subprocess.CompletedProcess:
     return proc
 
 
-def test_two_verl_grpo_steps_then_vllm_evaluation(tmp_path):
+def one_task_params(task: str) -> dict:
+    """params.yaml cut to ``task`` alone: 200 prompts, a 50-step warm start on 800, no ablation runs."""
     raw = yaml.safe_load((REPO / "params.yaml").read_text())
-    raw["tasks"] = ["math"]
-    raw["data"]["tasks"] = {"math": {**raw["data"]["tasks"]["math"], "n": 200, "pretrain_n": 800}}
+    raw["tasks"] = [task]
+    raw["data"]["tasks"] = {task: {**raw["data"]["tasks"][task], "n": 200, "pretrain_n": 800}}
     raw["ablations"] = {"temperature": {"runs": {}}}
     raw["models"].update({"warmstart_steps": 50})
+    return raw
+
+
+def test_two_verl_grpo_steps_then_vllm_evaluation(tmp_path):
+    raw = one_task_params("math")
     raw["train"] = {"backend": "verl",
                     "verl": {"n_gpus_per_node": 1, "micro_batch_size_per_gpu": 4, "gpu_memory_utilization": 0.3,
                              "logger": ["console", "file"]},
@@ -72,11 +78,7 @@ def test_the_rft_baseline_on_verls_sft_trainer(tmp_path):
     """sft-rft with train.backend: verl: responses sampled by vLLM, kept by the rewards, then verl's SFT trainer
     (torchrun, FSDP, packing, bf16) on one GPU; its last checkpoint's HF folder becomes the model. verl 0.9.1
     cannot run this on a CPU (its process group is `cpu:gloo,<device>:<backend>`), so this is its check."""
-    raw = yaml.safe_load((REPO / "params.yaml").read_text())
-    raw["tasks"] = ["math"]
-    raw["data"]["tasks"] = {"math": {**raw["data"]["tasks"]["math"], "n": 200, "pretrain_n": 800}}
-    raw["ablations"] = {"temperature": {"runs": {}}}
-    raw["models"].update({"warmstart_steps": 50})
+    raw = one_task_params("math")
     raw["train"] = {"backend": "verl", "verl": {"n_gpus_per_node": 1, "micro_batch_size_per_gpu": 4}}
     raw["eval"].update({"backend": "vllm", "vllm": {"gpu_memory_utilization": 0.3}})
     raw["baselines"]["rft"] = {"samples": 8, "max_prompts": 64, "max_new_tokens": 32, "batch_size": 8, "epochs": 2,
@@ -100,11 +102,7 @@ def test_a_verl_run_with_undefined_judge_verdicts_leaves_them_out_and_counts_the
     their groups), the run finishes, and metrics.json and log.jsonl count them."""
     from ..openai_server import OpenAIServer, completion
 
-    raw = yaml.safe_load((REPO / "params.yaml").read_text())
-    raw["tasks"] = ["writing"]
-    raw["data"]["tasks"] = {"writing": {**raw["data"]["tasks"]["writing"], "n": 200, "pretrain_n": 800}}
-    raw["ablations"] = {"temperature": {"runs": {}}}
-    raw["models"].update({"warmstart_steps": 50})
+    raw = one_task_params("writing")
     raw["train"] = {"backend": "verl",
                     "verl": {"n_gpus_per_node": 1, "micro_batch_size_per_gpu": 4, "gpu_memory_utilization": 0.3,
                              "reward_workers": 1},
