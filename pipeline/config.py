@@ -332,7 +332,11 @@ class GRPOParams(Section):
     def _beta_non_negative(cls, beta: dict[str, float]) -> dict[str, float]:
         return non_negative_per_task(beta, "β", " (a KL penalty)")
 
-    checkpoint_every: int = Field(25, ge=0, description="Steps between resumable checkpoints (0: never).")
+    checkpoint_every: int = Field(25, ge=0, description="Steps between resumable checkpoints of every GRPO run "
+                                  "(single, joint, each curriculum or validation segment; local: model, optimizer, RNG "
+                                  "states; verl: trainer.save_freq, older checkpoints pruned): a cut or timed-out job "
+                                  "loses at most this many steps (0: the last step only). Not part of a run's "
+                                  "identity: changing it resumes the same run.")
     keep_every: int = Field(0, ge=0, description="Steps between HF snapshots kept in checkpoints/step-<n>/ for "
                             "checkpoint selection on validation (merge baseline); 0: keep_snapshots decides. A "
                             "value that leaves no snapshot before a single-task run's final step is refused.")
@@ -369,8 +373,6 @@ class VerlParams(Section):
     param_offload: bool = Field(False, description="FSDP parameter offload of actor and reference.")
     reward_workers: int = Field(8, ge=1, description="reward.num_workers: verl's reward-loop worker processes; "
                                 "rewards.judge.concurrency is split equally among them.")
-    save_freq: int | None = Field(None, ge=1, description="trainer.save_freq in steps; null: train.grpo.keep_every, "
-                                  "else checkpoint_every. verl always saves the last step (it becomes the HF model).")
     project: str = Field("omni-thinker", description="trainer.project_name.")
     logger: list[str] = Field(default_factory=lambda: ["console", "file"], description="trainer.logger backends; "
                               "'file' is read back into the run's log.jsonl.")
@@ -450,6 +452,9 @@ class RFTParams(Section):
     epochs: int = Field(3, ge=1, description="Passes over the kept responses (paper: 3).")
     batch_size: int = Field(16, ge=1, description="Examples per gradient step.")
     max_len: int = Field(512, ge=8, description="Token cap of prompt + response.")
+    checkpoint_every: int = Field(200, ge=0, description="SFT steps between resumable checkpoints (local: model, "
+                                  "optimizer, RNG states in out/work/sft; verl: trainer.save_freq, the last two kept): "
+                                  "a cut or timed-out job loses at most this many steps (0: the last step only).")
 
 
 class MergeParams(Section):

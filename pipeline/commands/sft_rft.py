@@ -78,7 +78,8 @@ def run(args: argparse.Namespace) -> int:
     else:
         model, tokenizer = load_model(args.base)
         losses = sft_epochs(model, tokenizer, kept, p.epochs, p.batch_size, p.lr, p.lr_schedule, p.max_len,
-                            params.seed, desc="RFT SFT", threads=params.train.threads)
+                            params.seed, desc="RFT SFT", threads=params.train.threads,
+                            checkpoints=_sft_work(params, Path(args.base), Path(args.out), kept))
     summary = {"tasks": stats, "examples": len(kept), "steps": len(losses),
                "final_loss": float(sum(losses[-20:]) / len(losses[-20:])) if losses else None}
     timings = {"sampling_s": sample_s, "sft_s": time.perf_counter() - t0 - sample_s}
@@ -117,13 +118,30 @@ def _sampling_work(params, base: Path, out: Path) -> Path:
     from ..io import folder_identity, keyed_work_folder
 
     work = out / "work" / "rft"
-    run = {"rft": params.baselines.rft.model_dump(mode="json"), "rewards": params.rewards.model_dump(mode="json"),
+    run = {"rft": params.baselines.rft.model_dump(mode="json", exclude={"checkpoint_every"}),
+           "rewards": params.rewards.model_dump(mode="json"),
            "eval": params.eval.model_dump(mode="json"), "seed": params.seed, "tasks": list(params.tasks),
            "base": folder_identity(base)}
     fingerprint = hashlib.sha256(json.dumps(run, sort_keys=True).encode()).hexdigest()
     if keyed_work_folder(work, fingerprint, "RFT sampling") and any(work.rglob("batch-*.json")):
         print(f"RFT: resuming the sampling from {work}", file=sys.stderr)
     return work
+
+
+def _sft_work(params, base: Path, out: Path, kept: list[dict]):
+    """``out/work/sft``: the local SFT's checkpoints, every ``baselines.rft.checkpoint_every`` steps, kept only
+    while the run is the same one (kept responses, SFT settings, seed, threads, θ0's files)."""
+    import hashlib
+
+    from ..baselines.sft import SFTCheckpoints
+    from ..io import folder_identity, keyed_work_folder
+
+    p = params.baselines.rft
+    work = out / "work" / "sft"
+    run = {"examples": kept, "rft": p.model_dump(mode="json", exclude={"checkpoint_every"}), "seed": params.seed,
+           "threads": params.train.threads, "base": folder_identity(base)}
+    keyed_work_folder(work, hashlib.sha256(json.dumps(run, sort_keys=True).encode()).hexdigest(), "RFT SFT")
+    return SFTCheckpoints(work, p.checkpoint_every)
 
 
 def _verl_sft_plan(params, base: Path, out: Path):
@@ -161,6 +179,7 @@ def _verl_sft(params, base: Path, out: Path, kept: list[dict]) -> tuple[Path, li
     import hashlib
 
     from ..io import folder_identity, keyed_work_folder
+    from ..scale.verl_config import resume_identity
     from ..scale.verl_sft import sft_hf_checkpoint, sft_steps, write_sft_parquet
 
     p = params.baselines.rft
@@ -169,7 +188,7 @@ def _verl_sft(params, base: Path, out: Path, kept: list[dict]) -> tuple[Path, li
         raise UserError(f"baselines.rft.batch_size: {p.batch_size} is more than the {len(kept)} kept responses; "
                         f"verl's SFT trainer drops a partial batch, so it would train no step")
     work, train_file, checkpoints, overrides, cmd = _verl_sft_plan(params, base, out)
-    key = {"overrides": overrides, "examples": kept, "base": folder_identity(base)}
+    key = {"overrides": resume_identity(overrides), "examples": kept, "base": folder_identity(base)}
     fingerprint = hashlib.sha256(json.dumps(key, sort_keys=True, default=str).encode()).hexdigest()
     if keyed_work_folder(work, fingerprint, "verl SFT"):  # the same run cut short: verl resumes its checkpoint
         print(f"verl SFT: resuming from {checkpoints}", flush=True)

@@ -60,12 +60,18 @@ from .rollout import generate, token_logprobs
 from .schedules import Batch, Segment, segment_spans
 
 
+def _identity(settings: GRPOParams | Any) -> Any:
+    """A run's settings without ``checkpoint_every``: how often it saves changes nothing it computes, so a job
+    resubmitted with another interval resumes its checkpoint."""
+    return settings.model_dump(mode="json", exclude={"checkpoint_every"}) if hasattr(settings, "model_dump") \
+        else settings
+
+
 def run_fingerprint(model, schedule: Sequence[Batch], params: GRPOParams | dict[str, GRPOParams], seed: int) -> str:
-    """Identity of a run: the parameters, seed, schedule and θ0 (a digest of the first values of every
-    weight tensor: cheap even at 7B, and any rebuilt or different base model changes it)."""
+    """Identity of a run: the parameters (but the checkpoint interval), seed, schedule and θ0 (a digest of the
+    first values of every weight tensor: cheap even at 7B, and any rebuilt or different base model changes it)."""
     digest = hashlib.sha256()
-    settings = {k: v.model_dump(mode="json") if hasattr(v, "model_dump") else v for k, v in params.items()} \
-        if isinstance(params, dict) else params.model_dump(mode="json")
+    settings = {k: _identity(v) for k, v in params.items()} if isinstance(params, dict) else _identity(params)
     digest.update(json.dumps([settings, seed,
                               [[b.segment, b.epoch, list(map(list, b.items))] for b in schedule]]).encode())
     with torch.no_grad():
@@ -225,6 +231,8 @@ class GRPOTrainer:
         self.state.step = state["step"]
         truncate_log(self.log_path, self.state.step)
         truncate_log(self.timings_path, self.state.step)
+        print(f"GRPO: resuming at step {self.state.step} of {len(self.schedule)} from {ckpt}",
+              file=sys.stderr, flush=True)
         return True
 
     def finished_in(self, run: Path) -> bool:

@@ -32,6 +32,8 @@ API judge                         verl's default (naive) reward manager: every s
                                   undefined, never zeroed by verl); math, code and QA never wait for it
 segment chaining                  actor.checkpoint.save_contents += hf_model: every checkpoint holds
                                   an HF folder of the fp32 master weights (no bf16 merge in between)
+checkpoint_every, snapshots       trainer.save_freq (gcd of the two), checkpoint_callback_class: older
+                                  checkpoints pruned after each save, snapshots' HF folders kept
 ================================  ==============================================================
 
 **Epochs.** Our schedules reshuffle each epoch (and a curriculum runs a task's epochs back to
@@ -41,6 +43,7 @@ reads it once, sequentially. The batches are exactly those of the local backend.
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -68,6 +71,7 @@ class VerlRun:
     grpo: GRPOParams      # the run's settings (train.grpo, or the task's train.overrides)
     beta: float           # β of the run's task(s) (Eq. 5)
     judge_log: Path | None = None  # where reward workers append judge timeouts
+    snapshots: tuple[int, ...] = ()  # steps whose HF model is kept for checkpoint selection (single-task runs)
 
 
 _PLAIN = re.compile(r"^[A-Za-z0-9_./~+@\-]+$")
@@ -97,10 +101,18 @@ def mini_batch_prompts(grpo: GRPOParams) -> int:
     return max(1, min(grpo.batch_size, grpo.mini_batch_size // grpo.group_size))
 
 
-def save_frequency(run: VerlRun, verl: VerlParams) -> int:
-    """``trainer.save_freq``: train.verl.save_freq, else keep_every, else checkpoint_every, else the run's length.
-    verl's V1 trainer also saves the last step whatever this is (``is_last_step``); the run checks it did."""
-    return verl.save_freq or run.grpo.keep_every or run.grpo.checkpoint_every or run.steps
+CHECKPOINT_MODULE = "pipeline.scale.verl_checkpoints"  # imported by verl's driver: a code dependency of training
+CHECKPOINT_CALLBACK = f"{CHECKPOINT_MODULE}.PruneCheckpoints"
+"""``trainer.checkpoint_callback_class``: after each save, verl's driver removes the older checkpoints but the
+snapshot steps' HF folders (:func:`~.verl_checkpoints.prune_checkpoints`)."""
+
+
+def save_frequency(run: VerlRun) -> int:
+    """``trainer.save_freq``: the largest interval of at most ``checkpoint_every`` steps that lands on every
+    snapshot step, so that each is saved (``checkpoint_every`` 0: the snapshots only; none either: the run's
+    length). verl's V1 trainer also saves the last step whatever this is (``is_last_step``); the run checks it
+    did."""
+    return math.gcd(run.grpo.checkpoint_every, *run.snapshots) or run.steps
 
 
 def grpo_overrides(run: VerlRun, verl: VerlParams, judge: JudgeParams | None, params_file: Path,
@@ -163,7 +175,9 @@ def grpo_overrides(run: VerlRun, verl: VerlParams, judge: JudgeParams | None, pa
         "trainer.nnodes": verl.nnodes,
         "trainer.total_epochs": 1,
         "trainer.total_training_steps": run.steps,
-        "trainer.save_freq": save_frequency(run, verl),
+        "trainer.save_freq": save_frequency(run),
+        "trainer.checkpoint_callback_class": CHECKPOINT_CALLBACK,
+        "+trainer.omni_keep_hf_steps": list(run.snapshots),
         "trainer.test_freq": -1,
         "trainer.val_before_train": False,
         "trainer.critic_warmup": 0,
@@ -186,6 +200,15 @@ def worker_env_overrides(env: dict[str, str]) -> list[str]:
     merged by verl's ``run_ppo`` with its own), also on a cluster started before the stage. Not for secrets: verl
     prints its config."""
     return [f"+ray_kwargs.ray_init.runtime_env.env_vars.{key}={hydra_value(value)}" for key, value in env.items()]
+
+
+RESUME_NEUTRAL = ("trainer.save_freq=",)
+
+
+def resume_identity(overrides: list[str]) -> list[str]:
+    """The overrides that make a run's identity (its work key): all but :data:`RESUME_NEUTRAL`. How often a run
+    saves changes nothing it computes, so a job resubmitted with another interval resumes its checkpoint."""
+    return [o for o in overrides if not o.startswith(RESUME_NEUTRAL)]
 
 
 def compose_verl_config(config_name: str, overrides: list[str]):

@@ -16,7 +16,9 @@ Work files live in ``out/work/verl/<i>-<name>/`` (``train.parquet``, ``val.parqu
 when its ``done.json`` exists, so rerunning the stage after a failure resumes at the failed
 segment, and verl's ``trainer.resume_mode=auto`` resumes inside it. verl opens its file log
 with ``"wb"``, so a resumed run's earlier log is first moved aside (``verl_log.<k>.jsonl``)
-and read back with it. A run that ends without a checkpoint of its last step is an error.
+and read back with it. A run saves every ``train.grpo.checkpoint_every`` steps (its snapshot steps too), and
+after each save only the newest checkpoint and the snapshots' HF folders are kept (:mod:`.verl_checkpoints`).
+A run that ends without a checkpoint of its last step is an error.
 
 Environment that verl's Ray workers need goes to them explicitly, so that it also reaches a
 cluster started before the stage, whose workers inherit nothing from the driver: the params
@@ -45,7 +47,7 @@ from ..rl.plan import TrainPlan
 from .ray_slurm import ray_cluster_for_job
 from .verl_advantage import MAX_SHARE_ENV, UNDEFINED_LOG_ENV, read_undefined_log
 from .verl_config import (VerlRun, compose_verl_config, grpo_overrides, hf_checkpoint, main_ppo_command,
-                          worker_env_overrides)
+                          resume_identity, worker_env_overrides)
 
 
 def run_beta(plan: TrainPlan, name: str) -> float:
@@ -80,19 +82,22 @@ def plan_runs(plan: TrainPlan, base: str, work: Path) -> list[tuple[VerlRun, lis
         rows = [plan.records[t][k] for b in full for t, k in b.items]
         run_name = {"curriculum": f"curriculum-{i}-{name}", "joint": "joint"}.get(plan.mode, f"{plan.mode}-{name}")
         folder = work / f"{i}-{name}"
+        every = settings.keep_every if plan.mode == "single" else 0  # snapshots for checkpoint selection
         runs.append((VerlRun(name=run_name, model=model, train_file=folder / "train.parquet",
                              val_file=folder / "val.parquet", steps=len(full),
                              checkpoint_dir=folder / "checkpoints", grpo=settings, beta=beta,
-                             judge_log=folder / "judge_events.jsonl"), rows))
+                             judge_log=folder / "judge_events.jsonl",
+                             snapshots=tuple(range(every, len(full), every)) if every else ()), rows))
         model = str(hf_checkpoint(folder / "checkpoints", len(full)))
     return runs
 
 
 def run_fingerprints(runs: list[tuple[VerlRun, list[dict[str, Any]]]], overrides: list[list[str]], params,
                      base: str) -> list[str]:
-    """Each verl run's work key: its overrides (every verl setting, paths included), its rows in batch order, the
-    reward settings its workers read, the seed, and its start model: θ0's files for the first run, the previous
-    run's key for a chained segment (a changed segment changes every later one)."""
+    """Each verl run's work key: its overrides (every verl setting but the save interval, paths included:
+    :func:`~.verl_config.resume_identity`), its rows in batch order, the reward settings its workers read, the
+    seed, and its start model: θ0's files for the first run, the previous run's key for a chained segment (a
+    changed segment changes every later one)."""
     import hashlib
 
     from ..io import folder_identity
@@ -100,7 +105,8 @@ def run_fingerprints(runs: list[tuple[VerlRun, list[dict[str, Any]]]], overrides
     start: Any = folder_identity(base)
     keys = []
     for (_, rows), run_overrides in zip(runs, overrides):
-        blob = json.dumps({"overrides": run_overrides, "rows": rows, "rewards": params.rewards.model_dump(mode="json"),
+        blob = json.dumps({"overrides": resume_identity(run_overrides), "rows": rows,
+                           "rewards": params.rewards.model_dump(mode="json"),
                            "seed": params.seed, "start": start}, sort_keys=True, default=str)
         start = hashlib.sha256(blob.encode()).hexdigest()
         keys.append(start)
@@ -377,15 +383,13 @@ def train_verl(params, plan: TrainPlan, base: Path, out: Path, dry_run: bool = F
         (stage / "log.jsonl").write_text("".join(json.dumps(m) + "\n" for m in logs), encoding="utf-8")
         write_json_atomic(stage / "metrics.json", summary)
         write_json_atomic(stage / "timings.json", {"seconds": seconds})  # .dvcignore'd
-        steps = []
-        if plan.mode == "single" and plan.grpo.keep_every:  # snapshots for checkpoint selection (merge baseline)
-            run = runs[0][0]
-            for ckpt in sorted(run.checkpoint_dir.glob("global_step_*"), key=lambda c: int(c.name.rsplit("_", 1)[1])):
-                step = int(ckpt.name.rsplit("_", 1)[1])
-                if step < run.steps and (hf_checkpoint(run.checkpoint_dir, step) / "config.json").exists():
-                    shutil.copytree(hf_checkpoint(run.checkpoint_dir, step), stage / "checkpoints" / f"step-{step}")
-                    steps.append(step)
-        write_json_atomic(stage / "checkpoints" / "index.json", {"steps": steps, "final": offset})
+        run = runs[0][0]
+        for step in run.snapshots:  # single-task runs: snapshots for checkpoint selection (merge baseline)
+            snapshot = hf_checkpoint(run.checkpoint_dir, step)
+            if not (snapshot / "config.json").exists():
+                raise UserError(f"verl run {run.name}: no HF model of snapshot step {step} ({snapshot})")
+            shutil.copytree(snapshot, stage / "checkpoints" / f"step-{step}")
+        write_json_atomic(stage / "checkpoints" / "index.json", {"steps": list(run.snapshots), "final": offset})
         if plan.mode == "curriculum":
             for i, (run, _) in enumerate(runs, start=1):
                 shutil.copytree(final_checkpoint(run), stage / "segments" / f"{i}-{plan.segments()[i - 1][0]}")

@@ -87,7 +87,8 @@ def sft_overrides(rft: RFTParams, verl: VerlParams, model: str, train_file: Path
         "trainer.project_name": verl.project,
         "trainer.experiment_name": PROJECT_RUN,
         "trainer.logger": ["console", "file"],
-        "trainer.save_freq": -1,                                          # the last step only (always saved)
+        "trainer.save_freq": rft.checkpoint_every or -1,                  # and the last step (always saved)
+        "trainer.max_ckpt_to_keep": 2,                                    # the newest stays until the next is whole
         "trainer.test_freq": -1,
         "trainer.seed": seed,
         "trainer.resume_mode": "auto",                                    # a cut job resumes from its checkpoint

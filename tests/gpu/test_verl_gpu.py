@@ -47,7 +47,7 @@ def test_two_verl_grpo_steps_then_vllm_evaluation(tmp_path):
                     "verl": {"n_gpus_per_node": 1, "micro_batch_size_per_gpu": 4, "gpu_memory_utilization": 0.3,
                              "logger": ["console", "file"]},
                     "grpo": {"group_size": 4, "batch_size": 4, "mini_batch_size": 16, "max_steps": 6,
-                             "max_new_tokens": 32, "lr": 1e-4, "checkpoint_every": 3}}
+                             "max_new_tokens": 32, "lr": 1e-4, "checkpoint_every": 3, "keep_every": 2}}
     raw["eval"].update({"backend": "vllm", "samples": 2, "max_items": 8, "vllm": {"gpu_memory_utilization": 0.3}})
     params = tmp_path / "params.yaml"
     params.write_text(yaml.safe_dump(raw))
@@ -60,6 +60,10 @@ def test_two_verl_grpo_steps_then_vllm_evaluation(tmp_path):
     assert metrics["backend"] == "verl" and metrics["steps"] == 6
     log = [json.loads(line) for line in (out / "log.jsonl").read_text().splitlines()]
     assert (out / "model" / "config.json").exists() and len(log) == 6
+    # saved every step (gcd of 3 and the snapshots 2, 4); our checkpoint callback pruned each older save inside
+    # verl's trainer but kept the snapshots' HF folders
+    assert json.loads((out / "checkpoints" / "index.json").read_text())["steps"] == [2, 4]
+    assert all((out / "checkpoints" / f"step-{s}" / "config.json").exists() for s in (2, 4))
     rewards = [row["tasks"]["math"]["reward"] for row in log]
     print("verl mean reward per step:", rewards)
     # a reward of 0 everywhere means the tags or answers never reached the reward (e.g. dropped by decoding)

@@ -26,7 +26,7 @@ from pipeline.models.tiny import build_tiny_model  # noqa: E402
 from pipeline.models.tokenizer import build_tokenizer  # noqa: E402
 from pipeline.rl.plan import plan_training  # noqa: E402
 from pipeline.scale.verl_config import (VERL_ENTRY, VerlRun, grpo_overrides, hydra_value,  # noqa: E402
-                                        hf_checkpoint, worker_env_overrides)
+                                        hf_checkpoint, save_frequency, worker_env_overrides)
 from pipeline.scale.verl_run import (compose_config, final_checkpoint, keep_log_parts, plan_runs,  # noqa: E402
                                      read_verl_log, run_beta, verl_seconds)
 
@@ -277,12 +277,15 @@ def test_every_rendered_override_is_read_by_verls_code(workspace):
     import re
 
     from pipeline.rewards import verl_entry
+    from pipeline.scale import verl_checkpoints
+    from pipeline.scale.verl_checkpoints import KEEP_KEY
 
     root, _ = workspace
     package = Path(verl.__file__).resolve().parent
     code = "\n".join(p.read_text(encoding="utf-8") for p in package.rglob("*.py")
                      if not p.relative_to(package).as_posix().startswith(("workers/config/", "trainer/config/")))
     ours = inspect.getsource(verl_entry)
+    callback = inspect.getsource(verl_checkpoints)  # trainer.checkpoint_callback_class: our class reads its key
     run = VerlRun(**{**one_run(root, beta=0.01).__dict__, "judge_log": root / "judge.jsonl"})
     overrides = grpo_overrides(run, VerlParams(n_gpus_per_node=1), JudgeParams(backend="llm", concurrency=64),
                                root / "params.yaml", 7)
@@ -296,7 +299,7 @@ def test_every_rendered_override_is_read_by_verls_code(workspace):
             if key.split(".")[3] not in RuntimeEnv.known_fields:
                 unread.append(key)
             continue
-        where = ours if ".reward_kwargs." in key else code
+        where = ours if ".reward_kwargs." in key else callback if leaf == KEEP_KEY else code
         if not re.search(rf"\.{leaf}\b|[\"']{leaf}[\"']", where):
             unread.append(key)
     assert not unread
@@ -512,3 +515,84 @@ def test_the_attention_implementation_reaches_what_verls_model_config_reads(work
     sft = compose_sft_config(sft_overrides(RFTParams(), verl_params, str(root / "base"), root / "t.parquet",
                                            root / "c", 0))
     assert sft.model.override_config.attn_implementation == impl
+
+
+def test_the_save_interval_is_checkpoint_every_landing_on_every_snapshot(workspace):
+    """trainer.save_freq = gcd(checkpoint_every or the run's length, snapshot steps): hand-computed cases."""
+    root, _ = workspace
+
+    def freq(every: int, snapshots: tuple[int, ...] = (), steps: int = 23) -> int:
+        grpo = GRPOParams(group_size=4, batch_size=4, mini_batch_size=8, checkpoint_every=every)
+        return save_frequency(VerlRun(**{**one_run(root, grpo).__dict__, "steps": steps, "snapshots": snapshots}))
+
+    assert freq(10, (20, 40), steps=50) == 10      # snapshots on the interval
+    assert freq(25, (5, 10, 15, 20)) == 5          # keep_snapshots 3 of 23 steps: every 5 (finer than 25)
+    assert freq(7, (20,)) == 1                     # co-prime: every step
+    assert freq(1, (5, 10, 15, 20)) == 1           # configs/paper.yaml: every step
+    assert freq(0) == 23                           # 0: the last step only
+    assert freq(0, (6, 12)) == 6
+    grpo = GRPOParams(group_size=4, batch_size=4, mini_batch_size=8, checkpoint_every=4)
+    cfg = compose(root, VerlRun(**{**one_run(root, grpo).__dict__, "snapshots": (2, 4)}))
+    assert cfg.trainer.save_freq == 2 and list(cfg.trainer.omni_keep_hf_steps) == [2, 4]
+
+
+def test_only_single_task_runs_keep_snapshots(workspace):
+    root, params = workspace
+    params = params.model_copy(update={"train": params.train.model_copy(update={
+        "grpo": params.train.grpo.model_copy(update={"keep_every": 2})})})
+    single = plan_runs(plan_training(params, "single", root / "curated", task="math"), str(root / "base"),
+                       root / "work-snap")
+    assert [r.snapshots for r, _ in single] == [(2, 4)]  # 5 steps: 2 and 4, not the final one
+    curriculum = plan_runs(plan_training(params, "curriculum", root / "curated", order=["math", "qa"]),
+                           str(root / "base"), root / "work-snap-cl")
+    assert [r.snapshots for r, _ in curriculum] == [(), ()]
+
+
+def _checkpoint_tree(root: Path, steps: list[int]) -> None:
+    """The files verl's FSDP checkpoint manager and trainer write per save (names as in 0.9.1)."""
+    for step in steps:
+        folder = root / f"global_step_{step}"
+        for rel in ("actor/model_world_size_1_rank_0.pt", "actor/optim_world_size_1_rank_0.pt",
+                    "actor/extra_state_world_size_1_rank_0.pt", "actor/fsdp_config.json",
+                    "actor/huggingface/config.json", "actor/huggingface/model.safetensors", "data.pt"):
+            (folder / rel).parent.mkdir(parents=True, exist_ok=True)
+            (folder / rel).write_text(rel)
+    (root / "latest_checkpointed_iteration.txt").write_text(str(steps[-1]))
+
+
+def test_verl_builds_our_checkpoint_callback_and_it_keeps_the_newest_and_the_snapshots(workspace, tmp_path):
+    """The class verl 0.9.1's V1 trainer instantiates from the rendered config (``build_checkpoint_callback``),
+    called as the trainer calls it after a save: older checkpoints go, snapshot steps keep their HF folder."""
+    import inspect
+
+    from verl.trainer.ppo.checkpoint_callback import build_checkpoint_callback
+    from verl.trainer.ppo.v1 import trainer_base
+
+    from pipeline.scale.verl_checkpoints import PruneCheckpoints
+
+    root, _ = workspace
+    code = inspect.getsource(trainer_base)  # the V1 trainer (trainer.use_v1, 0.9.1's default) saves and calls it
+    assert "self.global_steps % self.config.trainer.save_freq == 0" in code and "checkpoint_callback.on_save(" in code
+    run = VerlRun(**{**one_run(root).__dict__, "checkpoint_dir": tmp_path / "ckpt", "snapshots": (2, 4)})
+    cfg = compose(root, run)
+    assert cfg.trainer.use_v1 is True
+    callback = build_checkpoint_callback(cfg)
+    assert isinstance(callback, PruneCheckpoints)
+
+    _checkpoint_tree(tmp_path / "ckpt", [1, 2, 3])
+    callback.on_save(trainer=None, global_step=3, checkpoint_dir=str(tmp_path / "ckpt" / "global_step_3"))
+    left = sorted(str(p.relative_to(tmp_path / "ckpt")) for p in (tmp_path / "ckpt").rglob("*") if p.is_file())
+    assert [p for p in left if not p.startswith("global_step_3/")] == [
+        "global_step_2/actor/huggingface/config.json", "global_step_2/actor/huggingface/model.safetensors",
+        "latest_checkpointed_iteration.txt"]
+    assert len([p for p in left if p.startswith("global_step_3/")]) == 7  # the newest stays whole (resume)
+
+    _checkpoint_tree(tmp_path / "ckpt", [4, 5])
+    callback.on_save(trainer=None, global_step=5, checkpoint_dir=str(tmp_path / "ckpt" / "global_step_5"),
+                     async_save=True)  # not yet on disk: nothing goes
+    assert (tmp_path / "ckpt" / "global_step_3" / "data.pt").exists()
+    callback.on_save(trainer=None, global_step=5, checkpoint_dir=str(tmp_path / "ckpt" / "global_step_5"))
+    assert sorted(p.name for p in (tmp_path / "ckpt").iterdir()) == [
+        "global_step_2", "global_step_4", "global_step_5", "latest_checkpointed_iteration.txt"]
+    assert sorted(p.name for p in (tmp_path / "ckpt" / "global_step_4").rglob("*")) == [
+        "actor", "config.json", "huggingface", "model.safetensors"]

@@ -53,6 +53,22 @@ def test_baselines_rft_maps_onto_verls_sft_config(tiny, tmp_path):
     assert (cfg.trainer.nnodes, cfg.trainer.n_gpus_per_node) == (1, train_verl.n_gpus_per_node)
     assert "hf_model" in cfg.checkpoint.save_contents and cfg.trainer.resume_mode == "auto"
     assert cfg.data.val_files is None and cfg.data.messages_key == "messages"
+    assert cfg.trainer.save_freq == rft.checkpoint_every == 100 and cfg.trainer.max_ckpt_to_keep == 2
+
+
+def test_the_save_settings_are_what_verls_sft_trainer_reads(tiny, tmp_path):
+    """0.9.1's SFT trainer saves when ``global_step % trainer.save_freq == 0`` (and at the last step) and hands
+    ``trainer.max_ckpt_to_keep`` to its checkpoint handler; 0 renders as verl's "last step only" (-1)."""
+    import inspect
+
+    from verl.trainer import sft_trainer
+
+    code = inspect.getsource(sft_trainer)
+    assert "self.config.trainer.save_freq" in code and "global_step % self.save_freq == 0" in code
+    assert 'getattr(self.config.trainer, "max_ckpt_to_keep", None)' in code
+    rft = PAPER.baselines.rft.model_copy(update={"checkpoint_every": 0})
+    cfg = compose_sft_config(sft_overrides(rft, PAPER.train.verl, str(tiny), tmp_path / "s.parquet", tmp_path / "c", 0))
+    assert cfg.trainer.save_freq == -1
 
 
 def test_the_composed_config_builds_verls_dataclasses(tiny, tmp_path):

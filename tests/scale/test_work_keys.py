@@ -52,7 +52,7 @@ def test_a_model_folders_identity_changes_with_its_files(tmp_path):
 pytest.importorskip("verl")
 
 
-def _runs(tmp_path: Path, lrs: tuple[float, float]):
+def _runs(tmp_path: Path, lrs: tuple[float, float], checkpoint_every: int = 25):
     from pipeline.scale.verl_config import VerlRun, grpo_overrides
 
     runs, overrides = [], []
@@ -60,7 +60,8 @@ def _runs(tmp_path: Path, lrs: tuple[float, float]):
         run = VerlRun(name=f"curriculum-{i}-{task}", model=str(tmp_path / "base") if i == 1 else f"ckpt-{i - 1}",
                       train_file=tmp_path / f"{i}-{task}" / "train.parquet", val_file=tmp_path / "v.parquet",
                       steps=3, checkpoint_dir=tmp_path / f"{i}-{task}" / "checkpoints",
-                      grpo=GRPOParams(group_size=4, batch_size=4, mini_batch_size=8, lr=lr), beta=0.0)
+                      grpo=GRPOParams(group_size=4, batch_size=4, mini_batch_size=8, lr=lr,
+                                      checkpoint_every=checkpoint_every), beta=0.0)
         runs.append((run, [{"id": f"{task}-{k}", "task": task} for k in range(12)]))
         overrides.append(grpo_overrides(run, VerlParams(n_gpus_per_node=1), None, tmp_path / "p.yaml", 0))
     return runs, overrides
@@ -79,6 +80,9 @@ def test_verl_run_keys_follow_settings_inputs_and_the_chain(tmp_path):
     assert lr1[0] != keys[0] and lr1[1] != keys[1]  # the first segment changed: so does everything after it
     lr2 = run_fingerprints(*_runs(tmp_path, (1e-6, 2e-6)), params, str(tmp_path / "base"))
     assert lr2[0] == keys[0] and lr2[1] != keys[1]  # only the second: the first is resumed or kept
+    runs1, every_step = _runs(tmp_path, (1e-6, 1e-6), checkpoint_every=1)
+    assert [o for o in every_step[0] if o.startswith("trainer.save_freq=")] == ["trainer.save_freq=1"]
+    assert run_fingerprints(runs1, every_step, params, str(tmp_path / "base")) == keys  # resubmitted: resumed
     raw = yaml.safe_load((REPO / "params.yaml").read_text())
     raw["rewards"].setdefault("judge", {})["model"] = "another-judge"
     judged = parse_params(raw)
