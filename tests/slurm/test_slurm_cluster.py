@@ -9,6 +9,7 @@ import re
 import shutil
 import signal
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -16,6 +17,7 @@ import pytest
 
 from ..smoke import ENV, REPO
 from ..smoke import copy_repo as _copy_repo
+from ..smoke import run as _run
 
 pytestmark = [pytest.mark.slow,
               pytest.mark.skipif(os.environ.get("OMNI_SLURM_TESTS") != "1" or shutil.which("sinfo") is None,
@@ -137,13 +139,68 @@ def tracked_files(root: Path) -> list[str]:
 def test_a_failing_job_ends_snakemake_quickly(tmp_path):
     """A rule that fails inside its Slurm job: Snakemake must exit non-zero, not wait forever (the sacct trap)."""
     shutil.copytree(Path(__file__).parent / "failing", tmp_path / "failing")
-    code, log, seconds = run_snakemake(["--cores", "all", "--profile", str(REPO / "slurm")], tmp_path / "failing",
-                                       timeout=300)
+    # One attempt: the profile's retries (a failed job is submitted twice more) are tested with a time limit below.
+    code, log, seconds = run_snakemake(["--cores", "all", "--profile", str(REPO / "slurm"), "--retries", "0"],
+                                       tmp_path / "failing", timeout=300)
     assert code != 0, log
     assert SUBMITTED.search(log), f"the failing rule was not submitted to Slurm:\n{log[-3000:]}"
     assert "Error in rule fails" in log, log[-3000:]
     assert seconds < 180, f"took {seconds:.0f} s to notice the failure"
     print(f"failing job reported after {seconds:.0f} s")
+
+
+# train_single@0-math of the smoke profile made long enough to pass a two-minute Slurm limit: 1,260 GRPO steps,
+# about 165 s on this 2-core machine (steps slow down as the model starts to learn: more groups carry a
+# gradient), a resumable checkpoint every 25. Slurm ends a job 120-150 s after it starts (its controller
+# checks time limits every 30 s), so the first job always times out and the second, which has at most ~60 s
+# left to train, always finishes well inside its limit (with one minute, a job finishing near its end raced
+# the kill).
+RETRY_OVERLAY = """train:
+  overrides: {math: {max_steps: null, epochs: 180, checkpoint_every: 25, keep_every: 400, group_size: 8,
+                     batch_size: 8, max_new_tokens: 16}}
+slurm:
+  stages: {train_single: {hours: 0.0334}}   # two minutes
+"""
+SINGLE = "data/models/single/seed0/math"
+
+
+def stage_files(folder: Path) -> list[Path]:
+    """The files a stage wrote under ``folder``, without its machine-dependent timings and Snakemake's markers."""
+    return sorted(p.relative_to(folder) for p in folder.rglob("*")
+                  if p.is_file() and p.name not in ("timings.json", ".snakemake_timestamp"))
+
+
+def test_a_job_that_hits_its_time_limit_is_retried_and_resumes_to_the_same_outputs(tmp_path):
+    """The profile's retries: train_single's job is ended by Slurm at its time limit (TIMEOUT), Snakemake submits
+    it again, the stage resumes from its last checkpoint in OUT/work (not an output, so kept), and the outputs are
+    byte for byte those of the same stage run once without a cut."""
+    root = _copy_repo(tmp_path / "retry", smoke=False)
+    (root / "retry.yaml").write_text(RETRY_OVERLAY, encoding="utf-8")
+    overlay = ["--configfile", "configs/smoke.yaml", "retry.yaml"]
+    _run(["snakemake", "data/models/base", "data/curated/math/train.parquet", "--cores", "2", *overlay], root)
+
+    code, log, seconds = run_snakemake([f"{SINGLE}/metrics.json", "--cores", "all", "--profile", "slurm", *overlay],
+                                       root, timeout=900)
+    assert code == 0, f"{log[-6000:]}\n{slurm_logs(root)}"
+    states = [job_state(slurm_id) for _, slurm_id in SUBMITTED.findall(log)]
+    assert states == ["TIMEOUT", "COMPLETED"], states
+    for _, slurm_id in SUBMITTED.findall(log):  # the profile asks Slurm to requeue a preempted job itself
+        show = subprocess.run(["scontrol", "show", "job", slurm_id], capture_output=True, text=True).stdout
+        assert "Requeue=1" in show, show  # the local cluster's default is JobRequeue=0
+    assert "GRPO: resuming at step" in (root / "data/logs/train_single/seed0/math.log").read_text()
+    print(f"train_single through Slurm with a 2-minute limit: {len(states)} jobs {states}, {seconds:.0f} s")
+
+    t0 = time.monotonic()
+    _run([sys.executable, "-m", "pipeline", "train", "--mode", "single", "--task", "math", "--base",
+          "data/models/base", "--out", "uncut", "--seed", "0", "--params", ".snakemake/omni-thinker/params.yaml"],
+         root, timeout=900)
+    print(f"the same stage uncut: {time.monotonic() - t0:.0f} s")
+    outputs = stage_files(root / SINGLE)
+    assert len(outputs) > 5 and Path("model/model.safetensors") in outputs and Path("log.jsonl") in outputs
+    assert stage_files(root / "uncut") == outputs
+    differ = [str(rel) for rel in outputs if (root / SINGLE / rel).read_bytes() != (root / "uncut" / rel).read_bytes()]
+    assert not differ, f"the retried job's outputs differ from an uncut run's: {differ}"
+    assert len((root / SINGLE / "log.jsonl").read_text().splitlines()) == 1260
 
 
 RAY_PROCESS = r"raylet|gcs_server|ray start|ray::|default_worker.py"
