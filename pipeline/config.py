@@ -96,14 +96,12 @@ class DistractorParams(Section):
                            "(a rerun makes none).")
 
 
-SOURCES = ("openr1", "code_r1", "supergpqa", "sharegpt",
-           "synthetic_math", "synthetic_coding", "synthetic_qa", "synthetic_writing")
-
-
 class TaskDataParams(Section):
     """Curation of one task: which source, and its filters and sizes."""
 
-    source: str = Field(description=f"Curator or generator: one of {', '.join(SOURCES)}.")
+    source: str = Field(description="A registered curator (a real source: pipeline/data/curators/) or synthetic "
+                        "generator (synthetic_*: pipeline/data/synthetic/); an unknown name is an error listing "
+                        "them (pipeline/catalog.py).")
     path: str | None = Field(None, description="Real sources: a Hugging Face hub id or a local jsonl/json/parquet "
                              "file or folder.")
     hub_split: str = Field("train", description="Split to load when `path` is a hub id.")
@@ -136,8 +134,6 @@ class TaskDataParams(Section):
 
     @model_validator(mode="after")
     def _source_needs(self) -> "TaskDataParams":
-        if self.source not in SOURCES:
-            raise ValueError(f"unknown source {self.source!r}; choose from {', '.join(SOURCES)}")
         if not self.source.startswith("synthetic_") and not self.path:
             raise ValueError(f"source {self.source!r} needs `path` (hub id or local file)")
         if self.source == "code_r1" and not self.tokenizer:
@@ -234,15 +230,15 @@ class JudgeParams(Section):
                               "estimate only (an explanation, then the verdict tag).")
 
 
-REWARD_KINDS = ("math", "code", "qa", "mcq", "judge")
 DEFAULT_KIND = {"math": "math", "coding": "code", "code": "code", "qa": "qa", "qa_letter": "mcq", "writing": "judge"}
 
 
 class TaskRewardParams(Section):
     """Reward of one task: its primary verifier and the weights of R_k = Σ w_r r."""
 
-    kind: Literal["math", "code", "qa", "mcq", "judge"] = Field(
-        description="Primary reward (accuracy component); mcq: the option letter (Figure 3's letter format).")
+    kind: str = Field(description="Primary reward (accuracy component): a kind registered in "
+                      "pipeline/rewards/total.py (math, code, qa, mcq: the option letter of Figure 3's letter "
+                      "format, judge); an unknown one is an error listing them (pipeline/catalog.py).")
     weights: dict[Literal["accuracy", "format", "tags"], float] = Field(
         default_factory=lambda: {"accuracy": 1.0, "format": 0.1, "tags": 0.1},
         description="w_r in [0, 1] for each component.")
@@ -275,7 +271,8 @@ class RewardParams(Section):
             return self.tasks[task]
         if task in DEFAULT_KIND:
             return TaskRewardParams(kind=DEFAULT_KIND[task])
-        raise UserError(f"rewards.tasks has no entry for task '{task}' (set its kind: {', '.join(REWARD_KINDS)})")
+        raise UserError(f"rewards.tasks has no entry for task '{task}' (set rewards.tasks.{task}.kind to a "
+                        "registered reward kind: docs/params.md)")
 
 
 class ModelParams(Section):

@@ -1,7 +1,14 @@
-"""One small registry type for every "name → implementation" table (solvers, curators, generators, rewards)."""
+"""One small registry type for every "name → implementation" table (solvers, curators, generators, rewards).
+
+A registry is the only list of its names: configuration checks a name against it (:meth:`Registry.get_or_fail`,
+one line listing the known names), and a package of implementations registers every module it holds
+(:func:`import_submodules`), so adding one is adding a module.
+"""
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
 from typing import Callable, Generic, TypeVar
 
 T = TypeVar("T")
@@ -22,3 +29,23 @@ class Registry(dict[str, T], Generic[T]):
             return obj
 
         return decorate
+
+    def unknown(self, name: object, where: str = "") -> str:
+        """The one-line message for a name that is not registered, listing those that are."""
+        at = f"{where}: " if where else ""
+        return f"{at}unknown {self.kind} {name!r}; known: {', '.join(sorted(self)) or '(none)'}"
+
+    def get_or_fail(self, name: str, where: str = "") -> T:
+        """The entry of ``name``; a ``KeyError`` carrying :meth:`unknown`'s message when there is none."""
+        if name not in self:
+            raise KeyError(self.unknown(name, where))
+        return self[name]
+
+
+def import_submodules(package: str) -> list[str]:
+    """Import every module of ``package`` (each registers what it defines); their names, sorted."""
+    module = importlib.import_module(package)
+    names = sorted(info.name for info in pkgutil.iter_modules(module.__path__) if not info.name.startswith("_"))
+    for name in names:
+        importlib.import_module(f"{package}.{name}")
+    return names

@@ -1,5 +1,7 @@
 import pytest
+import yaml
 
+from pipeline.config import parse_params
 from pipeline.registry import Registry
 
 
@@ -9,3 +11,66 @@ def test_register_and_refuse_duplicates():
     assert dict(table) == {"a": 1}
     with pytest.raises(ValueError, match="thing 'a' is registered twice"):
         table.register("a")(2)
+
+
+def test_an_unknown_name_lists_the_known_ones():
+    table: Registry[int] = Registry("thing")
+    table.register("b")(1)
+    table.register("a")(2)
+    assert table.unknown("c", "x.y") == "x.y: unknown thing 'c'; known: a, b"
+    assert table.get_or_fail("a") == 2
+    with pytest.raises(KeyError, match="unknown thing 'c'; known: a, b"):
+        table.get_or_fail("c")
+
+
+def test_a_package_registers_every_module_it_holds():
+    from pipeline.data.curators import CURATORS
+    from pipeline.data.synthetic import GENERATORS
+    from pipeline.registry import import_submodules
+
+    assert import_submodules("pipeline.data.synthetic") == ["base", "coding", "math", "qa", "writing"]
+    assert sorted(GENERATORS) == ["synthetic_coding", "synthetic_math", "synthetic_qa", "synthetic_writing"]
+    assert sorted(CURATORS) == ["code_r1", "openr1", "sharegpt", "supergpqa"]
+
+
+def test_params_names_are_checked_against_their_registries():
+    """No copy of a registry's names in config: a kind registered anywhere is accepted, an unknown one is one line
+    naming the key and listing the registered ones (read from the registry, so a new kind shows up there)."""
+    from pipeline.catalog import check_registered
+    from pipeline.config import load_params
+    from pipeline.errors import UserError
+    from pipeline.rewards.total import REWARD_KINDS, register_reward_kind
+
+    from .conftest import REPO
+
+    raw = yaml.safe_load((REPO / "params.yaml").read_text())
+    raw["rewards"]["tasks"]["qa"] = {"kind": "exact"}
+    with pytest.raises(UserError, match=r"^rewards.tasks.qa.kind: unknown reward kind 'exact'; known: code, judge, "
+                                        r"math, mcq, qa$"):
+        check_registered(parse_params(raw))
+    register_reward_kind("exact", keep_at=1.0)(lambda model, samples: [1.0 for _ in samples])
+    try:
+        assert check_registered(parse_params(raw)).rewards.for_task("qa").kind == "exact"
+    finally:
+        del REWARD_KINDS["exact"]
+    raw = yaml.safe_load((REPO / "params.yaml").read_text())
+    raw["data"]["tasks"]["math"]["source"] = "synthetic_nope"
+    with pytest.raises(UserError, match=r"^data.tasks.math.source: unknown source 'synthetic_nope'; known: code_r1, "
+                                        r"openr1, sharegpt, supergpqa, synthetic_coding"):
+        check_registered(parse_params(raw))
+    assert check_registered(load_params(REPO / "params.yaml")).tasks
+
+
+def test_what_a_reward_kind_declares_is_read_where_it_is_needed():
+    """RFT's keep rule, the judge's use and verl's row style come from the kind's registration: an mcq task no
+    longer crashes RFT (its keep threshold used to be missing from a separate table), a judged task of any name
+    exports as verl's "model" style."""
+    from pipeline.baselines.rft import keep_response
+    from pipeline.config import RewardParams
+    from pipeline.rewards.total import verl_reward_fields
+
+    assert keep_response(1.0, "mcq") and not keep_response(0.0, "mcq")
+    rewards = RewardParams.model_validate({"tasks": {"logic": {"kind": "judge"}, "letters": {"kind": "mcq"}}})
+    assert verl_reward_fields(rewards, "logic") == {"ability": "judge", "style": "model"}
+    assert verl_reward_fields(rewards, "letters") == {"ability": "mcq", "style": "rule"}
+    assert verl_reward_fields(rewards, "coding") == {"ability": "code", "style": "rule"}  # default by task name

@@ -24,15 +24,15 @@ from typing import Any
 
 from ..data.prompts import user_text
 from ..progress import progress
-from ..rewards.total import RewardModel, Sample
+from ..rewards.total import REWARD_KINDS, RewardModel, Sample
 
 # The primary-reward value a response must reach to be kept, per reward kind.
-KEEP_AT: dict[str, float] = {"math": 1.0, "code": 1.0, "qa": 1.0, "judge": 0.5}
 
 
 def keep_response(accuracy: float | None, kind: str) -> bool:
-    """Whether a sampled response is kept: its primary reward reaches ``KEEP_AT[kind]`` (None: never)."""
-    return accuracy is not None and accuracy >= KEEP_AT[kind]
+    """Whether a sampled response is kept: its primary reward reaches the ``keep_at`` its kind declares
+    (:class:`~pipeline.rewards.total.RewardKind`; None: never)."""
+    return accuracy is not None and accuracy >= REWARD_KINDS[kind].keep_at
 
 
 @dataclass

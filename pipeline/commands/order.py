@@ -29,7 +29,7 @@ from ..analysis.scores import delta_rel, lop_constant, lop_matrix, score_s
 from ..analysis.tables import (ORDER_SEPARATOR, FlooredTransfer, floored_transfer, mean_pair_tables, mean_transfer,
                                read_transfer_table, read_weights)
 from ..cli import command
-from ..config import load_params
+from .args import load_checked_params
 from ..errors import UserError
 from ..io import staged_outputs, write_json_atomic
 from ..report.heatmap import save_heatmap
@@ -88,7 +88,7 @@ class Settings:
 
 def _settings(args: argparse.Namespace) -> Settings:
     if args.params:
-        p = load_params(args.params)
+        p = load_checked_params(args.params)
         base = Settings(p.order.floor, p.order.method, dict(p.order.weights), p.order.exact_max_k,
                         p.order.restarts, p.seed, p.order.split, list(p.seeds), p.order.pairwise_scales)
     else:

@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 
 from ..cli import command
-from ..config import dump_params, explain, load_params, read_params_files
+from ..config import dump_params, explain, read_params_files
+from .args import load_checked_params
 from .args import add_params_argument
 
 
@@ -27,7 +28,7 @@ def run(args: argparse.Namespace) -> int:
     if args.explain:
         print("\n".join(explain()))
         return 0
-    params = load_params(args.params)  # valid files, or a one-line error
+    params = load_checked_params(args.params)  # valid files, or a one-line error
     if args.reference:
         from ..config_reference import reference_markdown
 

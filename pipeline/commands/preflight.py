@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 
 from ..cli import command
-from ..config import load_params
+from .args import load_checked_params
 from .args import add_params_argument, params_label
 
 
@@ -24,7 +24,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from ..workflow.preflight import Context, preflight
 
-    params = load_params(args.params)
+    params = load_checked_params(args.params)
     findings = preflight(params, Context(Path(args.curated), load_data=not args.no_data))
     for f in findings:
         print(f"{'ok     ' if f.ok else 'PROBLEM'} {f.stage:<20} {f.check:<20} {f.message}")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from ..cli import command
-from ..config import load_params
+from .args import load_checked_params
 from ..errors import UserError
 from .args import add_params_argument
 
@@ -28,7 +28,7 @@ def run(args: argparse.Namespace) -> int:
     from ..workflow.render import GENERATED, render, stage_code, stale
     from ..workflow.stages import STAGES
 
-    params = load_params(args.params)
+    params = load_checked_params(args.params)
     tasks = list(params.tasks)
     if args.resources:
         import os

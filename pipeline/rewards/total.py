@@ -58,31 +58,59 @@ def total_reward(components: dict[str, float | None], weights: dict[str, float])
 
 
 Primary = Callable[["RewardModel", Sequence[Sample]], list[float | None]]
-PRIMARY: Registry[Primary] = Registry("primary reward")
-register_primary = PRIMARY.register
 
 
-@register_primary("math")
+@dataclass(frozen=True)
+class RewardKind:
+    """A primary reward (the ``accuracy`` component) and what the rest of the pipeline needs to know of it,
+    declared where it is registered: ``keep_at``, the primary reward from which RFT keeps a sampled response;
+    ``judged``, whether the judge scores it (its API calls in the cost table, "model" style in verl's parquet)."""
+
+    score: Primary
+    keep_at: float = 1.0
+    judged: bool = False
+
+
+REWARD_KINDS: Registry[RewardKind] = Registry("reward kind")
+"""Every reward kind, by name: the only list of them (``rewards.tasks.<t>.kind`` is checked against it)."""
+
+
+def register_reward_kind(name: str, keep_at: float = 1.0, judged: bool = False) -> Callable[[Primary], Primary]:
+    """Register ``score`` as reward kind ``name`` with its properties (:class:`RewardKind`)."""
+    def decorate(score: Primary) -> Primary:
+        REWARD_KINDS.register(name)(RewardKind(score, keep_at, judged))
+        return score
+
+    return decorate
+
+
+def verl_reward_fields(params: RewardParams, task: str) -> dict[str, str]:
+    """verl's ``ability`` and ``reward_model.style`` of a task's rows: its reward kind, "model" when judged."""
+    kind = params.for_task(task).kind
+    return {"ability": kind, "style": "model" if REWARD_KINDS[kind].judged else "rule"}
+
+
+@register_reward_kind("math")
 def _math(model: "RewardModel", samples: Sequence[Sample]) -> list[float | None]:
     return model.math.score_many([(s.response, s.reference) for s in samples])
 
 
-@register_primary("code")
+@register_reward_kind("code")
 def _code(model: "RewardModel", samples: Sequence[Sample]) -> list[float | None]:
     return [o.score for o in model.code.score_many([(s.response, s.reference) for s in samples])]
 
 
-@register_primary("qa")
+@register_reward_kind("qa")
 def _qa(model: "RewardModel", samples: Sequence[Sample]) -> list[float | None]:
     return [qa_reward(s.response, s.reference, s.meta) for s in samples]
 
 
-@register_primary("mcq")
+@register_reward_kind("mcq")
 def _mcq(model: "RewardModel", samples: Sequence[Sample]) -> list[float | None]:
     return [mcq_reward(s.response, s.reference) for s in samples]
 
 
-@register_primary("judge")
+@register_reward_kind("judge", keep_at=0.5, judged=True)  # RFT keeps a win or a tie
 def _judge(model: "RewardModel", samples: Sequence[Sample]) -> list[float | None]:
     texts = [(s.question, extract_answer(s.response) or without_think(s.response), s.reference) for s in samples]
     return model.judge.judge_many(texts, [s.meta for s in samples])
@@ -144,7 +172,7 @@ class RewardModel:
         for i, s in enumerate(samples):
             by_kind.setdefault(task_params[s.task].kind, []).append(i)
         for kind, idx in by_kind.items():
-            for i, value in zip(idx, PRIMARY[kind](self, [samples[i] for i in idx])):
+            for i, value in zip(idx, REWARD_KINDS[kind].score(self, [samples[i] for i in idx])):
                 accuracy[i] = value
         out = []
         for s, acc in zip(samples, accuracy):

@@ -262,7 +262,9 @@ def _train_runs(params, plan: TrainPlan, runs: list[tuple[VerlRun, list[dict[str
     from ..data.schema import read_split
     from ..data.verl_export import write_verl_parquet
     from ..io import keyed_work_folder, write_json_atomic
+    from ..rewards.total import verl_reward_fields
 
+    rewards = {task: verl_reward_fields(params.rewards, task) for task in params.tasks}
     tokenizer = None
     for (run, rows), (_, _overrides, cmd), key in zip(runs, commands, keys):
         folder = run.train_file.parent
@@ -271,10 +273,11 @@ def _train_runs(params, plan: TrainPlan, runs: list[tuple[VerlRun, list[dict[str
         if tokenizer is None:
             tokenizer = load_tokenizer(runs[0][0].model)
         check_prompt_lengths(rows, tokenizer, params.train.verl.max_prompt_length, run.name)
-        write_verl_parquet(rows, run.train_file)
+        write_verl_parquet(rows, run.train_file, rewards)
         tasks = list(dict.fromkeys(row["task"] for row in rows))
         val = [r for t in tasks for r in read_split(plan.curated / t / "val.parquet", task=t)]
-        write_verl_parquet(within_prompt_length(val, tokenizer, params.train.verl.max_prompt_length), run.val_file)
+        write_verl_parquet(within_prompt_length(val, tokenizer, params.train.verl.max_prompt_length), run.val_file,
+                           rewards)
         log = folder / "verl_log.jsonl"
         keep_log_parts(log)
         secrets = write_judge_env(folder / "judge_env.json", [params.rewards.judge.api_key_env, "OPENAI_BASE_URL"])
@@ -316,6 +319,7 @@ def train_verl(params, plan: TrainPlan, base: Path, out: Path, dry_run: bool = F
 
     from ..config import dump_params
     from ..io import staged_outputs, write_json_atomic, write_text_atomic
+    from ..rewards.total import REWARD_KINDS
 
     if importlib.util.find_spec("verl") is None:
         raise UserError("train.backend: verl needs the verl package (pip install -e '.[gpu]' on a CUDA machine; "
@@ -327,7 +331,7 @@ def train_verl(params, plan: TrainPlan, base: Path, out: Path, dry_run: bool = F
     commands, judges = [], []
     for run, rows in runs:
         api_judge = params.rewards.judge.backend == "llm" and any(
-            params.rewards.for_task(t).kind == "judge" for t in {row["task"] for row in rows})
+            REWARD_KINDS[params.rewards.for_task(t).kind].judged for t in {row["task"] for row in rows})
         judge = params.rewards.judge if api_judge else None  # its concurrency is split between reward workers
         overrides = grpo_overrides(run, params.train.verl, judge, params_file, params.seed)
         overrides += worker_env_overrides({"OMNI_THINKER_PARAMS": str(params_file),

@@ -231,8 +231,11 @@ def jobs_of(stage: Stage, params: Params) -> int:
 
 def stage_costs(params: Params, curated: Path, gpu_model: str | None = None) -> list[StageCost]:
     """Every cluster stage's requested GPU-hours and judge use (per stage, all replicas and tasks together)."""
+    from ..rewards.total import REWARD_KINDS
+
     judge = params.rewards.judge
-    judged = [t for t in params.tasks if params.rewards.for_task(t).kind == "judge"] if judge.backend == "llm" else []
+    judged = [t for t in params.tasks if REWARD_KINDS[params.rewards.for_task(t).kind].judged] \
+        if judge.backend == "llm" else []
     sizes = {t: task_sizes(params, t, curated) for t in judged}
     workload = Workload(params, sizes, {t: single_run_prompts(params, t, sizes[t], curated) for t in judged})
     question = params.train.verl.max_prompt_length

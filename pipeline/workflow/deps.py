@@ -3,7 +3,8 @@
 Computed from the source with :mod:`ast`, never typed by hand, so a new import (also one inside a
 function, as our lazy imports are) is a new dependency of every stage that reaches it. A module named by a
 string constant (``"pipeline.scale.verl_run"``, the way registries load implementations lazily) counts as
-imported too. Importing ``pipeline.a.b`` runs ``pipeline/__init__.py`` and ``pipeline/a/__init__.py``, so
+imported too, and a package that calls ``import_submodules`` (:mod:`pipeline.registry`) imports each of its
+modules. Importing ``pipeline.a.b`` runs ``pipeline/__init__.py`` and ``pipeline/a/__init__.py``, so
 those are in the closure as well.
 """
 
@@ -63,6 +64,8 @@ def direct_imports(path: Path, root: Path = ROOT, by_name: bool = True) -> froze
         elif by_name and isinstance(node, ast.Constant) and isinstance(node.value, str) \
                 and node.value.startswith(PACKAGE + "."):
             names.add(node.value)
+        elif is_package and isinstance(node, ast.Call) and getattr(node.func, "id", None) == "import_submodules":
+            names.update(f"{current}.{p.stem}" for p in path.parent.glob("*.py") if not p.name.startswith("_"))
     return frozenset(n for n in names if module_path(n, root) is not None)
 
 

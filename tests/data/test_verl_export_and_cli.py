@@ -23,7 +23,7 @@ def test_verl_export_columns(tmp_path):
     assert len(rows) == len(records)
     for i, (row, rec) in enumerate(zip(rows, records)):
         assert set(row) == {"data_source", "prompt", "ability", "reward_model", "extra_info"}
-        assert row["data_source"] == "qa" and row["prompt"] == rec["prompt"]
+        assert row["data_source"] == "qa" and row["prompt"] == rec["prompt"] and row["ability"] == "qa"
         assert row["reward_model"] == {"style": "rule", "ground_truth": rec["reference"]}
         assert row["extra_info"]["index"] == i and row["extra_info"]["id"] == rec["id"]
         assert row["extra_info"]["split"] == rec["split"] and json.loads(row["extra_info"]["meta"]) == rec["meta"]

@@ -21,6 +21,7 @@ from omegaconf import OmegaConf  # noqa: E402, F401
 from pipeline.config import GRPOParams, JudgeParams, VerlParams, parse_params  # noqa: E402
 from pipeline.data.curate import curate_task, write_task  # noqa: E402
 from pipeline.data.verl_export import write_verl_parquet  # noqa: E402
+from pipeline.rewards.total import verl_reward_fields  # noqa: E402
 from pipeline.errors import UserError  # noqa: E402
 from pipeline.models.tiny import build_tiny_model  # noqa: E402
 from pipeline.models.tokenizer import build_tokenizer  # noqa: E402
@@ -168,7 +169,7 @@ def test_runs_follow_the_local_schedule_and_verls_dataset_reads_them_in_order(wo
     assert [row["id"] for _, rows in runs for row in rows] == expected
 
     run, rows = runs[1]
-    write_verl_parquet(rows, run.train_file)
+    write_verl_parquet(rows, run.train_file, {t: verl_reward_fields(params.rewards, t) for t in TASKS})
     cfg = compose(root, run)
     tokenizer = AutoTokenizer.from_pretrained(root / "base")
     dataset = create_rl_dataset([str(run.train_file)], cfg.data, tokenizer, None)
@@ -186,7 +187,7 @@ def test_verls_reward_loader_scores_rows_of_our_parquet(workspace):
     root, params = workspace
     plan = plan_training(params, "single", root / "curated", task="math")
     run, rows = plan_runs(plan, str(root / "base"), root / "work-single")[0]
-    write_verl_parquet(rows, run.train_file)
+    write_verl_parquet(rows, run.train_file, {t: verl_reward_fields(params.rewards, t) for t in TASKS})
     cfg = compose(root, run)
     fn = get_custom_reward_fn(cfg)
     for row in pq.read_table(run.train_file).to_pylist()[:4]:

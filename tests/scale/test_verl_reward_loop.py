@@ -20,7 +20,9 @@ verl = pytest.importorskip("verl")
 
 from pipeline.config import VerlParams, parse_params  # noqa: E402
 from pipeline.data.curate import curate_task  # noqa: E402
-from pipeline.data.verl_export import to_verl_row  # noqa: E402
+from pipeline.data.verl_export import to_verl_row as _to_verl_row  # noqa: E402
+from pipeline.config import RewardParams  # noqa: E402
+from pipeline.rewards.total import verl_reward_fields  # noqa: E402
 from pipeline.errors import UserError  # noqa: E402
 from pipeline.models.tiny import build_tiny_model  # noqa: E402
 from pipeline.models.tokenizer import build_tokenizer  # noqa: E402
@@ -33,6 +35,11 @@ from ..openai_server import OpenAIServer, completion  # noqa: E402
 
 TASKS = ["math", "qa", "writing"]
 WORKERS = 2  # train.verl.reward_workers: the judge's concurrency is split between them
+
+
+def to_verl_row(record, index):
+    """A verl row with the reward fields of the task's default kind (math, code, qa, mcq, judge)."""
+    return _to_verl_row(record, index, verl_reward_fields(RewardParams(), record["task"]))
 
 
 def user_and_answers(body):

@@ -1,7 +1,9 @@
 """Curators of the real sources (Section 4), one module each, registered by source name; the registry and
 the row checks they share are in :mod:`.base`."""
 
+from ...registry import import_submodules
 from .base import CURATORS, Context, Curator, Record, fields, register_curator
-from . import code_r1, openr1, sharegpt, supergpqa  # noqa: E402,F401  (register the curators)
+
+import_submodules(__name__)  # every module here registers its curator: a new source is a new module
 
 __all__ = ["CURATORS", "Context", "Curator", "Record", "fields", "register_curator"]
