@@ -52,10 +52,11 @@ class Section(BaseModel):
 class OrderParams(Section):
     """The ``order`` stage: BWT matrix, Algorithm 1 and the curriculum choice (Section 3)."""
 
-    method: Literal["exact", "greedy", "forgettability", "heuristic", "pairwise"] = Field(
+    method: str = Field(
         "exact", description="Whose order is recommended in curriculum.json: Algorithm 1 with a solver (exact LOP, "
         "Algorithm 2 greedy, forgettability ranking, large-K heuristic), or pairwise: the LOP over the pairwise "
-        "predictor's scores (docs/curriculum.md; needs pairs.enabled), exact for K ≤ exact_max_k.")
+        "predictor's scores (docs/curriculum.md; needs pairs.enabled), exact for K ≤ exact_max_k. A registered "
+        "solver (pipeline/analysis/ordering.py) or pairwise; checked in pipeline/catalog.py.")
     split: Literal["val", "test", "benchmarks"] = Field(
         "val", description="Which split's BWT matrix drives the order (the paper reports val and test): val or test of "
         "the curated data (evaluate_transfer), or benchmarks: each domain's benchmarks averaged (benchmark_transfer; "
@@ -381,9 +382,10 @@ class VerlParams(Section):
 class TrainParams(Section):
     """GRPO stages (train_single@{seed}-{task}, train_joint, train_curriculum)."""
 
-    backend: Literal["local", "verl"] = Field(
-        "local", description="local: our MT-GRPO loop (CPU or one GPU); verl: one `verl.trainer.main_ppo` run per "
-        "task segment (GPU cluster, vLLM rollouts; train.verl).")
+    backend: str = Field(
+        "local", description="A registered training backend (pipeline/rl/backends.py): local: our MT-GRPO loop (CPU "
+        "or one GPU); verl: one `verl.trainer.main_ppo` run per task segment (GPU cluster, vLLM rollouts; "
+        "train.verl).")
     threads: int = Field(2, ge=1, le=1024, description="torch threads of every training process on a CPU (θ0's "
                          "warm start, GRPO, RFT's SFT), whichever tool starts it: torch splits its reductions by "
                          "thread count, so a fixed count makes `dvc repro` and Snakemake train the same weights bit "
@@ -424,9 +426,10 @@ class EvalParams(Section):
     workers: int | None = Field(None, ge=1, description="Evaluation processes on a CPU (transformers backend), one "
                                 "torch thread each; null: one per core the stage may use (OMP_NUM_THREADS when set). "
                                 "Results do not depend on it.")
-    backend: Literal["transformers", "vllm"] = Field(
-        "transformers", description="Generation engine of evaluation and RFT sampling: transformers (CPU or GPU) or "
-        "vllm (GPU; the offline LLM, `pip install -e .[gpu]`).")
+    backend: str = Field(
+        "transformers", description="Generation engine of evaluation and RFT sampling, a registered one "
+        "(pipeline/eval/generators.py): transformers (CPU or GPU) or vllm (GPU; the offline LLM, "
+        "`pip install -e .[gpu]`).")
     vllm: VLLMParams = Field(default_factory=VLLMParams)
 
 

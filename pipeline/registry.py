@@ -11,6 +11,8 @@ import importlib
 import pkgutil
 from typing import Callable, Generic, TypeVar
 
+from .errors import UserError
+
 T = TypeVar("T")
 
 
@@ -36,9 +38,10 @@ class Registry(dict[str, T], Generic[T]):
         return f"{at}unknown {self.kind} {name!r}; known: {', '.join(sorted(self)) or '(none)'}"
 
     def get_or_fail(self, name: str, where: str = "") -> T:
-        """The entry of ``name``; a ``KeyError`` carrying :meth:`unknown`'s message when there is none."""
+        """The entry of ``name``; a one-line :class:`~pipeline.errors.UserError` (:meth:`unknown`) when there is
+        none: where a stage looks a name up, a wrong one in params is an input error, not a traceback."""
         if name not in self:
-            raise KeyError(self.unknown(name, where))
+            raise UserError(self.unknown(name, where))
         return self[name]
 
 

@@ -25,7 +25,6 @@ def test_shipped_params_are_valid(repo):
         ({"bogus": 1}, "bogus: unknown key"),
         ({"order": {"floor": -1}}, "order.floor: Input should be greater than 0"),
         ({"order": {"floor": "low"}}, "order.floor"),
-        ({"order": {"method": "simulated_annealing"}}, "order.method"),
         ({"order": {"exact_max_k": 40}}, "order.exact_max_k: Input should be less than or equal to 24"),
         ({"seed": "x"}, "seed: Input should be a valid integer"),
         ({"tasks": ["math", "math"]}, "tasks: task names must be unique"),

@@ -2,6 +2,7 @@ import pytest
 import yaml
 
 from pipeline.config import parse_params
+from pipeline.errors import UserError
 from pipeline.registry import Registry
 
 
@@ -19,7 +20,7 @@ def test_an_unknown_name_lists_the_known_ones():
     table.register("a")(2)
     assert table.unknown("c", "x.y") == "x.y: unknown thing 'c'; known: a, b"
     assert table.get_or_fail("a") == 2
-    with pytest.raises(KeyError, match="unknown thing 'c'; known: a, b"):
+    with pytest.raises(UserError, match="unknown thing .c.; known: a, b"):
         table.get_or_fail("c")
 
 
@@ -74,3 +75,37 @@ def test_what_a_reward_kind_declares_is_read_where_it_is_needed():
     assert verl_reward_fields(rewards, "logic") == {"ability": "judge", "style": "model"}
     assert verl_reward_fields(rewards, "letters") == {"ability": "mcq", "style": "rule"}
     assert verl_reward_fields(rewards, "coding") == {"ability": "code", "style": "rule"}  # default by task name
+
+
+@pytest.mark.parametrize("key,value,known", [
+    ("order.method", "lucky", "exact, forgettability, greedy, heuristic, pairwise"),
+    ("train.backend", "deepspeed", "local, verl"),
+    ("eval.backend", "sglang", "transformers, vllm"),
+])
+def test_other_names_in_params_are_checked_against_their_registries(key, value, known):
+    from pipeline.catalog import check_registered
+    from pipeline.errors import UserError
+
+    from .conftest import REPO
+
+    raw = yaml.safe_load((REPO / "params.yaml").read_text())
+    section, leaf = key.split(".")
+    raw.setdefault(section, {})[leaf] = value
+    with pytest.raises(UserError, match=rf"^{key}: unknown value '{value}'; known: {known}$"):
+        check_registered(parse_params(raw))
+
+
+def test_a_stage_names_the_key_of_an_unknown_source_in_one_line(tmp_path, capsys):
+    """A DVC stage loads its params without the whole catalog (its code dependencies stay its own) and checks the
+    names it looks up there: the same one line."""
+    from pipeline.cli import main
+
+    from .conftest import REPO
+
+    raw = yaml.safe_load((REPO / "params.yaml").read_text())
+    raw["data"]["tasks"]["math"] = {"source": "openr2", "path": "x.jsonl"}
+    (tmp_path / "p.yaml").write_text(yaml.safe_dump(raw))
+    assert main(["curate", "--task", "math", "--out", str(tmp_path / "out"), "--params", str(tmp_path / "p.yaml")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.endswith("data.tasks.math.source: unknown curator 'openr2'; known: code_r1, openr1, sharegpt, "
+                        "supergpqa") and len(err.splitlines()) == 1, err

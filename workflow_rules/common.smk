@@ -15,7 +15,8 @@ from pipeline.workflow.stages import stage as _stage
 for _file in workflow.configfiles:  # duplicate keys and broken YAML: one line naming the file
     read_params_file(_file)
 _SOURCE = " + ".join(["params.yaml", *(str(f) for f in workflow.configfiles if str(f) != "params.yaml")])
-PARAMS = check_registered(parse_params(config, source=f"{_SOURCE} (Snakemake config)"))
+PARAMS = check_registered(parse_params(config, source=f"{_SOURCE} (Snakemake config)"),
+                          f"{_SOURCE} (Snakemake config)")
 TASKS = list(PARAMS.tasks)
 SEEDS = list(PARAMS.seeds)  # one replica of every per-seed rule each (docs/seeds.md)
 TRAIN_THREADS = PARAMS.train.threads  # a training rule's threads: the torch threads its stage trains on

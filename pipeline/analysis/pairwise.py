@@ -30,6 +30,9 @@ import numpy as np
 
 from .bwt import FloatArray, floor_or_refuse
 
+PAIRWISE = "pairwise"
+"""order.method that picks the pairwise predictor's order (the other methods are solvers of Algorithm 1)."""
+
 
 def _positions(order: Sequence[int], k: int) -> np.ndarray:
     sigma = np.asarray(order, dtype=np.int64)

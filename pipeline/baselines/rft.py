@@ -32,7 +32,7 @@ from ..rewards.total import REWARD_KINDS, RewardModel, Sample
 def keep_response(accuracy: float | None, kind: str) -> bool:
     """Whether a sampled response is kept: its primary reward reaches the ``keep_at`` its kind declares
     (:class:`~pipeline.rewards.total.RewardKind`; None: never)."""
-    return accuracy is not None and accuracy >= REWARD_KINDS[kind].keep_at
+    return accuracy is not None and accuracy >= REWARD_KINDS.get_or_fail(kind, "reward kind").keep_at
 
 
 @dataclass

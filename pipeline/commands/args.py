@@ -40,18 +40,13 @@ def add_seed_argument(parser) -> None:
                         help="the replica to run: one of params `seeds`, seeding this stage instead of `seed`")
 
 
-def load_checked_params(paths):
-    """``paths`` read, merged and validated, with every name they use checked against its registry
-    (:func:`pipeline.catalog.check_registered`)."""
-    from ..catalog import check_registered
+def load_stage_params(args):
+    """The validated params of ``--params``, as replica ``--seed`` reads them (:meth:`Params.replica`). A stage
+    checks the registered names it uses where it looks them up (so that its code dependencies stay its own); the
+    workflow and the params, stages and preflight commands check them all on load (:func:`load_checked_params`)."""
     from ..config import load_params
 
-    return check_registered(load_params(paths))
-
-
-def load_stage_params(args):
-    """The validated params of ``--params``, as replica ``--seed`` reads them (:meth:`Params.replica`)."""
-    return load_checked_params(args.params).replica(getattr(args, "seed", None))
+    return load_params(args.params).replica(getattr(args, "seed", None))
 
 
 def expand_seeds(paths: list[str], seeds: list[int]) -> list[str]:

@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 
 from ..cli import command
-from .args import load_checked_params
+from ..config import load_params
 from ..errors import UserError
 from ..io import run_folder_lock, staged_outputs, write_json_atomic
 from .args import add_params_argument
@@ -23,7 +23,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 @command("base-model", help="Build θ0: tokenizer + tiny Qwen2 warm-started on the pretrain split, or a given HF model.")
 def run(args: argparse.Namespace) -> int:
-    params = load_checked_params(args.params)
+    params = load_params(args.params)
     with run_folder_lock(args.out):  # two runs into one folder: the second stops at once, naming the first
         return _build(args, params)
 

@@ -6,7 +6,7 @@ import argparse
 import json
 
 from ..cli import command
-from .args import load_checked_params
+from ..config import load_params
 from ..errors import UserError
 from .args import add_params_argument, params_label
 
@@ -21,7 +21,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from ..data.curate import curate_task, write_task
 
-    params = load_checked_params(args.params)
+    params = load_params(args.params)
     if args.task not in params.data.tasks:
         raise UserError(f"{params_label(args.params)}: data.tasks has no entry for task '{args.task}' "
                         f"(have: {', '.join(params.data.tasks)})")

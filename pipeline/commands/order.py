@@ -23,21 +23,26 @@ import pandas as pd
 from ..analysis.curricula import ENUMERATE_MAX_K, all_curricula
 from ..analysis.entropy import entropy_change_matrix
 from ..analysis.ordering import EXACT_MAX_K, SOLVERS, OrderResult, forgettability_scores
-from ..analysis.pairwise import PairwisePredictor
+from ..analysis.pairwise import PAIRWISE, PairwisePredictor
 from ..analysis.prediction import algorithm1_terminal_accuracies
 from ..analysis.scores import delta_rel, lop_constant, lop_matrix, score_s
-from ..analysis.tables import (ORDER_SEPARATOR, FlooredTransfer, floored_transfer, mean_pair_tables, mean_transfer,
-                               read_transfer_table, read_weights)
+from ..analysis.tables import (
+    ORDER_SEPARATOR,
+    FlooredTransfer,
+    floored_transfer,
+    mean_pair_tables,
+    mean_transfer,
+    read_transfer_table,
+    read_weights,
+)
 from ..cli import command
-from .args import load_checked_params
+from ..config import load_params
 from ..errors import UserError
 from ..io import staged_outputs, write_json_atomic
 from ..report.heatmap import save_heatmap
 from .args import expand_seeds
 
-
 REPORTED = ("exact", "greedy", "forgettability")
-PAIRWISE = "pairwise"
 """``--method`` of the pairwise predictor's LOP (:mod:`pipeline.analysis.pairwise`)."""
 
 
@@ -88,7 +93,7 @@ class Settings:
 
 def _settings(args: argparse.Namespace) -> Settings:
     if args.params:
-        p = load_checked_params(args.params)
+        p = load_params(args.params)
         base = Settings(p.order.floor, p.order.method, dict(p.order.weights), p.order.exact_max_k,
                         p.order.restarts, p.seed, p.order.split, list(p.seeds), p.order.pairwise_scales)
     else:
@@ -177,6 +182,8 @@ def run(args: argparse.Namespace) -> int:
     for warning in floored.warnings:
         print(f"warning: {warning}", file=sys.stderr)
     base, bwt = floored.base, floored.bwt
+    if s.method != PAIRWISE:
+        SOLVERS.get_or_fail(s.method, "order.method (or pairwise)")
     pairwise = _pairwise(args, s, tasks, floored)
     if s.method == PAIRWISE and pairwise is None:
         raise UserError(f"order.method pairwise needs the pair runs: give --pairs with the tables of `train-pairs` "

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import argparse
 
+from ..catalog import load_checked_params
 from ..cli import command
 from ..config import dump_params, explain, read_params_files
-from .args import load_checked_params
 from .args import add_params_argument
 
 

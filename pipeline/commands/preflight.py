@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from ..catalog import load_checked_params
 from ..cli import command
-from .args import load_checked_params
 from .args import add_params_argument, params_label
 
 

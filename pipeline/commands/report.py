@@ -18,10 +18,9 @@ import json
 from pathlib import Path
 
 from ..cli import command
-from .args import load_checked_params
+from ..config import load_params
 from ..errors import UserError
 from .args import add_params_argument, expand_seeds
-
 
 FOLDERS = {
     "transfer": ("data/eval/transfer/seed{seeds}", "evaluate_transfer outputs"),
@@ -179,7 +178,7 @@ def run(args: argparse.Namespace) -> int:
     from ..report.replicas import mean_and_sd, mean_validation
     from ..report.tables import benchmark_table1, markdown, predictor_errors, table1, table3, table4
 
-    params = load_checked_params(args.params)
+    params = load_params(args.params)
     tasks, seeds = list(params.tasks), list(params.seeds)
     folders = _replica_folders(args, seeds)
     order_dir = Path(args.order_dir)

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from ..cli import command
-from .args import load_checked_params
+from ..config import load_params
 from ..errors import UserError
 from ..io import atomic_path, write_json_atomic
 from .args import add_params_argument
@@ -59,7 +59,7 @@ def run(args: argparse.Namespace) -> int:
     temporary file that replaces ``--out`` at the end, so memory does not grow with the input."""
     from ..rewards.total import RewardModel
 
-    params = load_checked_params(args.params)
+    params = load_params(args.params)
     path = Path(args.input)
     if path.is_dir():
         raise UserError(f"{path}: is a folder, expected a jsonl file of responses")

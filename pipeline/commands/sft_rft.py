@@ -173,10 +173,9 @@ def _dry_run(params, base: Path, out: Path) -> int:
 
 def _verl_sft(params, base: Path, out: Path, kept: list[dict]) -> tuple[Path, list[float]]:
     """Fine-tune with verl's SFT trainer; the HF folder of its last checkpoint and its per-step losses."""
+    import hashlib
     import os
     import subprocess
-
-    import hashlib
 
     from ..io import folder_identity, keyed_work_folder
     from ..scale.verl_config import resume_identity

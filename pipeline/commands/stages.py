@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from ..catalog import load_checked_params
 from ..cli import command
-from .args import load_checked_params
 from ..errors import UserError
 from .args import add_params_argument
 

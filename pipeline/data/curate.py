@@ -39,6 +39,8 @@ def curate_task(params: Params, task: str) -> tuple[dict[str, list[Record]], Cur
     rng = task_rng(params.seed, task)
     stats = CurationStats(task=task, source=cfg.source)
     where = f"curate {task} ({cfg.source}{': ' + cfg.path if cfg.path else ''})"
+    if cfg.source not in GENERATORS:
+        CURATORS.get_or_fail(cfg.source, f"data.tasks.{task}.source")  # a real source (generators: synthetic_*)
     if cfg.source in GENERATORS:
         try:
             pool, pretrain = GENERATORS[cfg.source](cfg, task, rng)

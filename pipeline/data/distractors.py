@@ -29,10 +29,10 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from ..progress import progress
 from ..config import DistractorParams
 from ..errors import UserError
 from ..io import write_json_atomic
+from ..progress import progress
 from ..text import normalize_answer
 
 PROMPT_VERSION = "distractors-v1"

@@ -19,6 +19,7 @@ import datasets
 from ..io import atomic_path
 from .prompts import user_text
 
+
 def to_verl_row(record: dict[str, Any], index: int, reward: Mapping[str, str]) -> dict[str, Any]:
     """One verl row; ``reward``: the task's ``ability`` (its reward kind) and ``style`` ("model" when judged),
     :func:`pipeline.rewards.total.verl_reward_fields`."""

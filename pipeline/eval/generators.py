@@ -215,4 +215,4 @@ class VLLMGenerator:
 
 def open_generator(path: str | Path, params: EvalParams, seed: int) -> Generator:
     """The ``eval.backend`` engine on the model at ``path``."""
-    return GENERATORS[params.backend].load(path, params, seed)
+    return GENERATORS.get_or_fail(params.backend, "eval.backend").load(path, params, seed)

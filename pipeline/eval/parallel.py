@@ -104,8 +104,9 @@ def die_with_parent(parent: int) -> None:
 
 
 def _init_worker(params: Params, curated: str, processes: int, parent: int) -> None:
-    import torch
     from multiprocessing.util import Finalize
+
+    import torch
 
     die_with_parent(parent)
     global _WORKER

@@ -87,7 +87,8 @@ def register_reward_kind(name: str, keep_at: float = 1.0, judged: bool = False) 
 def verl_reward_fields(params: RewardParams, task: str) -> dict[str, str]:
     """verl's ``ability`` and ``reward_model.style`` of a task's rows: its reward kind, "model" when judged."""
     kind = params.for_task(task).kind
-    return {"ability": kind, "style": "model" if REWARD_KINDS[kind].judged else "rule"}
+    judged = REWARD_KINDS.get_or_fail(kind, f"rewards.tasks.{task}.kind").judged
+    return {"ability": kind, "style": "model" if judged else "rule"}
 
 
 @register_reward_kind("math")
@@ -172,7 +173,8 @@ class RewardModel:
         for i, s in enumerate(samples):
             by_kind.setdefault(task_params[s.task].kind, []).append(i)
         for kind, idx in by_kind.items():
-            for i, value in zip(idx, REWARD_KINDS[kind].score(self, [samples[i] for i in idx])):
+            score = REWARD_KINDS.get_or_fail(kind, "rewards.tasks.*.kind").score
+            for i, value in zip(idx, score(self, [samples[i] for i in idx])):
                 accuracy[i] = value
         out = []
         for s, acc in zip(samples, accuracy):

@@ -13,6 +13,7 @@ import shutil
 from pathlib import Path
 from typing import Callable
 
+from ..errors import UserError
 from ..registry import Registry
 from .plan import TrainPlan
 
@@ -24,6 +25,9 @@ core ``rl`` package never imports its ``scale`` plugin."""
 
 def train_backend(name: str) -> Callable[..., dict]:
     """The backend registered as ``name``, importing its module first."""
+    if name not in BACKEND_MODULES:
+        raise UserError(f"train.backend: unknown training backend {name!r}; known: "
+                        f"{', '.join(sorted(BACKEND_MODULES))}")
     importlib.import_module(BACKEND_MODULES[name])
     return TRAIN_BACKENDS[name]
 

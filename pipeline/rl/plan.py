@@ -16,8 +16,15 @@ import numpy as np
 
 from ..config import GRPOParams, Params
 from ..errors import UserError
-from .schedules import (Batch, capped_sizes, curriculum_schedule, joint_schedule, segment_spans, single_schedule,
-                        snapshot_interval)
+from .schedules import (
+    Batch,
+    capped_sizes,
+    curriculum_schedule,
+    joint_schedule,
+    segment_spans,
+    single_schedule,
+    snapshot_interval,
+)
 
 
 @dataclass(frozen=True)

@@ -18,9 +18,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable, Mapping, Sequence
 
-from ..errors import UserError
-
 import numpy as np
+
+from ..errors import UserError
 
 Item = tuple[str, int]
 

@@ -45,14 +45,14 @@ from typing import Any, Sequence
 import numpy as np
 import torch
 
-from ..errors import UserError
-from ..progress import progress
 from ..config import GRPOParams
-from ..io import write_text_atomic
 from ..data.prompts import user_text
+from ..errors import UserError
+from ..io import write_text_atomic
 from ..models.determinism import deterministic_training
 from ..models.tiny import load_causal_lm
 from ..models.warmstart import cosine_lr
+from ..progress import progress
 from ..rewards.total import RewardModel, Sample
 from .checkpoint import discard_checkpoints, latest_checkpoint, save_checkpoint
 from .grpo import group_mean_std, grpo_advantages, mt_grpo_loss, rows_with_gradient, sequence_mean

@@ -24,8 +24,8 @@ def probe(nodes: int, gpus_per_node: int) -> dict:
     from verl.single_controller.ray.base import RayResourcePool
     from verl.trainer.constants_ppo import get_ppo_ray_runtime_env
 
-    from .verl_run import compose_config
     from .ray_slurm import NODE_RESOURCE
+    from .verl_run import compose_config
 
     config = compose_config([f"trainer.nnodes={nodes}", f"trainer.n_gpus_per_node={max(gpus_per_node, 1)}"])
     runtime_env = OmegaConf.merge(get_ppo_ray_runtime_env(config), config.ray_kwargs.ray_init.get("runtime_env", {}))

@@ -46,8 +46,15 @@ from ..rl.backends import TRAIN_BACKENDS
 from ..rl.plan import TrainPlan
 from .ray_slurm import ray_cluster_for_job
 from .verl_advantage import MAX_SHARE_ENV, UNDEFINED_LOG_ENV, read_undefined_log
-from .verl_config import (VerlRun, compose_verl_config, grpo_overrides, hf_checkpoint, main_ppo_command,
-                          resume_identity, worker_env_overrides)
+from .verl_config import (
+    VerlRun,
+    compose_verl_config,
+    grpo_overrides,
+    hf_checkpoint,
+    main_ppo_command,
+    resume_identity,
+    worker_env_overrides,
+)
 
 
 def run_beta(plan: TrainPlan, name: str) -> float:

@@ -114,8 +114,10 @@ def test_missing_source_file_is_one_line_error():
 
 
 def test_unknown_source_and_missing_path_are_param_errors():
-    with pytest.raises(UserError, match="unknown source 'webcrawl'"):
-        data_params("math", source="webcrawl")
+    from pipeline.catalog import check_registered
+
+    with pytest.raises(UserError, match="^data.tasks.math.source: unknown source 'webcrawl'; known: code_r1, "):
+        check_registered(data_params("math", source="webcrawl", path="x.jsonl"))
     with pytest.raises(UserError, match="needs `path`"):
         data_params("math", source="openr1")
     with pytest.raises(UserError, match="needs `tokenizer`"):
@@ -135,9 +137,3 @@ def test_write_task_writes_splits_and_stats(tmp_path):
     assert sum(len(read_split(tmp_path / "out" / f"{s}.parquet")) for s in ("train", "val", "test")) == 2
 
 
-def test_curator_registry_matches_config_sources():
-    from pipeline.config import SOURCES
-    from pipeline.data.curators import CURATORS
-    from pipeline.data.synthetic import GENERATORS
-
-    assert set(SOURCES) == set(CURATORS) | set(GENERATORS)

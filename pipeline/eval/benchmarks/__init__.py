@@ -18,8 +18,8 @@ from typing import Any
 from ...data.pinned import fetch_pinned
 from ...data.sources import BadRow, load_rows
 from ...errors import UserError
-from .base import BENCHMARKS, Benchmark, record, register, resolve_source
 from . import code, math_sets, mmlu_pro, mt_bench  # noqa: E402,F401  (register the adapters)
+from .base import BENCHMARKS, Benchmark, record, register, resolve_source
 
 __all__ = ["BENCHMARKS", "Benchmark", "all_benchmarks", "load_benchmark", "record", "register", "resolve_source"]
 
