@@ -192,6 +192,14 @@ def table4(blocks: dict[str, pd.DataFrame], validation: dict | None = None) -> p
     return out
 
 
+def format_number(fmt: str, value: float) -> str:
+    """``fmt.format(value)``, except that a value that rounds to zero is never printed with a minus sign
+    ("-0.0%" reads as a loss): it is printed as 0 is."""
+    text = fmt.format(value)
+    digits = "".join(ch for ch in text if ch.isdigit())
+    return fmt.format(0.0) if text.lstrip().startswith("-") and digits and not digits.strip("0") else text
+
+
 def markdown(frame: pd.DataFrame, fmt: str = "{:.3f}", index: bool = True, sd: pd.DataFrame | None = None) -> str:
     """A GitHub markdown table; floats through ``fmt``, NaN as an en dash; with ``sd`` (same shape: the across-seed
     standard deviations), a cell whose SD is a number reads ``mean ± SD``."""
@@ -200,8 +208,8 @@ def markdown(frame: pd.DataFrame, fmt: str = "{:.3f}", index: bool = True, sd: p
             if np.isnan(value):
                 return "–"
             if isinstance(spread, (float, np.floating)) and not np.isnan(spread):
-                return f"{fmt.format(value)} ± {fmt.format(spread).lstrip('+')}"
-            return fmt.format(value)
+                return f"{format_number(fmt, value)} ± {format_number(fmt, spread).lstrip('+')}"
+            return format_number(fmt, value)
         return str(value)
 
     header = ([frame.index.name or ""] if index else []) + [str(c) for c in frame.columns]

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from pipeline.errors import UserError
-from pipeline.report.tables import markdown, table1, table3, table4
+from pipeline.report.tables import format_number, markdown, table1, table3, table4
 
 
 def _acc(rows):
@@ -202,3 +202,12 @@ def test_table3_and_table4_with_the_pairwise_predictor():
     t4 = table4({"val": val}, validation)
     assert list(t4["val: order"]) == ["a → b", "b → a"]  # Algorithm 1's ranking
     assert list(t4["val: Δrel pairwise"]) == [0.2, 0.3] and list(t4["val: pairwise rank"]) == [2, 1]
+
+
+def test_a_value_that_rounds_to_zero_is_never_printed_negative():
+    """The entropy table printed "-0.0%" for a change of -0.0001 % (issue 38): it reads as a loss."""
+    assert format_number("{:+.1%}", -1e-6) == "+0.0%" and format_number("{:+.1%}", -0.0) == "+0.0%"
+    assert format_number("{:.3f}", -0.0004) == "0.000" and format_number("{:+.1%}", -0.002) == "-0.2%"
+    assert format_number("{:+.1%}", 0.3) == "+30.0%"
+    table = markdown(pd.DataFrame({"math": [-1e-7, -0.05]}, index=["a", "b"]), fmt="{:+.1%}")
+    assert "| a | +0.0% |" in table and "| b | -5.0% |" in table
