@@ -47,6 +47,13 @@ def save_figure3(table: pd.DataFrame | None, path: str | Path) -> None:
         fig.savefig(path, dpi=120)
         plt.close(fig)
         return
+    fig = plot_figure3(table)
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def plot_figure3(table: pd.DataFrame):
+    """Figure 3's bars (see :func:`save_figure3`); the accuracy axis starts at 0, also when every bar is 0."""
     trained = [c for c in table.columns if c.startswith("trained on ")]
     rows = list(table.index)
     width = 0.8 / len(trained)
@@ -60,10 +67,10 @@ def save_figure3(table: pd.DataFrame | None, path: str | Path) -> None:
     ax.set_xticks(x, labels=[r.replace(", ", "\n") for r in rows], fontsize=8)
     ax.set_ylabel("accuracy (%)")
     ax.set_title("Full-text answers vs letter choices (Figure 3)")
+    ax.set_ylim(0, max(5.0, ax.get_ylim()[1]))  # an accuracy is never negative (all-zero bars autoscale below 0)
     ax.legend(fontsize=8, frameon=False)
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    return fig
 
 
 def read_curves(log: str | Path, smooth: int = 10) -> pd.DataFrame:
@@ -82,6 +89,15 @@ def read_curves(log: str | Path, smooth: int = 10) -> pd.DataFrame:
 
 def save_training_curves(curves: dict[str, pd.DataFrame], path: str | Path, smooth: int = 10) -> None:
     """One panel per run; one line per task (moving average of the accuracy reward)."""
+    fig = plot_training_curves(curves, smooth)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def plot_training_curves(curves: dict[str, pd.DataFrame], smooth: int = 10):
+    """The figure of :func:`save_training_curves`; steps are whole numbers on the x axis."""
+    from matplotlib.ticker import MaxNLocator
+
     n = len(curves)
     cols = min(3, n)
     rows = int(np.ceil(n / cols))
@@ -92,11 +108,11 @@ def save_training_curves(curves: dict[str, pd.DataFrame], path: str | Path, smoo
             ax.plot(part["step"], part[task], label=task, lw=1.4)
         ax.set_title(name, fontsize=10)
         ax.set_xlabel("GRPO step")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_ylabel(f"accuracy reward (avg of {smooth})")
         ax.set_ylim(0, 1)
         ax.legend(fontsize=7, frameon=False)
     for ax in list(axes.flat)[n:]:
         ax.axis("off")
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    return fig

@@ -220,7 +220,7 @@ STAGES: tuple[Stage, ...] = (
 
 PLOTS: tuple[object, ...] = (
     "data/report/figure1.png", "data/report/bwt_val.png", "data/report/bwt_test.png",
-    "data/report/entropy_change.png", "data/report/training_curves.png",
+    "data/report/entropy_change.png", "data/report/training_curves.png", "data/report/figure3.png",
     {"Curriculum training (accuracy reward, moving average)":
         {"x": "step", "y": {"data/report/curves/curriculum.csv": "{tasks}"}}},
     {"Joint training (accuracy reward, moving average)":
