@@ -836,16 +836,41 @@ def dump_params(params: Params) -> str:
     return yaml.safe_dump(params.model_dump(mode="json", by_alias=True), sort_keys=False, allow_unicode=True)
 
 
-def explain(model: type[BaseModel] = Params, prefix: str = "") -> list[str]:
-    """Lines ``key (type, default): description`` for every parameter, recursively."""
+def explain(model: type[BaseModel] = Params, prefix: str = "", values: BaseModel | None = None) -> list[str]:
+    """Lines ``key (default …): description`` for every parameter, recursively; per-task sections expanded as
+    ``<key>.<task>.<field>``. With ``values`` (loaded params), per-task keys name the run's tasks and a value
+    that differs from the model's default is shown beside it (``here …``)."""
     lines: list[str] = []
     for name, info in model.model_fields.items():
         key = f"{prefix}{info.alias or name}"
         ann = info.annotation
+        value = getattr(values, name) if values is not None else None
         if isinstance(ann, type) and issubclass(ann, BaseModel):
             lines.append(f"{key}: {ann.__doc__.strip().splitlines()[0] if ann.__doc__ else ''}")
-            lines.extend(explain(ann, prefix=f"{key}."))
+            lines.extend(explain(ann, prefix=f"{key}.", values=value))
             continue
-        default = info.get_default(call_default_factory=True)
-        lines.append(f"{key} (default {default!r}): {info.description or ''}")
+        default = None if info.is_required() else info.get_default(call_default_factory=True)
+        here = f", here {_plain(value)!r}" if values is not None and _plain(value) != _plain(default) else ""
+        shown = "required" if info.is_required() else f"default {_plain(default)!r}"
+        lines.append(f"{key} ({shown}{here}): {info.description or ''}")
+        entry = _per_task_model(ann)
+        if entry is not None:
+            for task, task_values in (value.items() if values is not None and value else [("<task>", None)]):
+                lines.extend(explain(entry, prefix=f"{key}.{task}.", values=task_values))
     return lines
+
+
+def _per_task_model(annotation: Any) -> type[BaseModel] | None:
+    """The section model of a per-task mapping (``dict[str, TaskDataParams]``), else None."""
+    from typing import get_args, get_origin
+
+    args = get_args(annotation)
+    if get_origin(annotation) is dict and len(args) == 2 and isinstance(args[1], type) \
+            and issubclass(args[1], BaseModel):
+        return args[1]
+    return None
+
+
+def _plain(value: Any) -> Any:
+    return value.model_dump(mode="json", by_alias=True) if isinstance(value, BaseModel) else \
+        {k: _plain(v) for k, v in value.items()} if isinstance(value, dict) else value

@@ -77,6 +77,17 @@ def test_params_command_exit_code_2_on_bad_key(tmp_path, repo):
     assert len(lines) == 1 and "order.floor" in lines[0] and str(bad) in lines[0]
 
 
+def test_explain_names_each_tasks_keys_and_what_the_params_file_changes(repo):
+    """Per-task keys are listed (for the run's tasks, or as <task> without params) and a value that differs from
+    the model's default is shown beside it (issue 38: the per-task keys were missing, the defaults misleading)."""
+    generic = "\n".join(explain())
+    assert "\ndata.tasks.<task>.source (required): " in generic and "\nrewards.tasks.<task>.kind (required)" in generic
+    here = "\n".join(explain(values=load_params(repo / "params.yaml")))
+    assert "\ndata.tasks.math.source (required, here 'synthetic_math'): " in here
+    assert "\ntrain.grpo.checkpoint_every (default 25, here 10): " in here
+    assert "\ntrain.grpo.eps_low (default 0.2): " in here  # unchanged: no "here"
+
+
 def test_explain_documents_every_key():
     text = "\n".join(explain())
     for key in ("seed", "tasks", "order.method", "order.split", "order.floor", "order.weights",

@@ -12,7 +12,9 @@ from .args import add_params_argument
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_params_argument(parser)
-    parser.add_argument("--explain", action="store_true", help="list every key with its default and meaning")
+    parser.add_argument("--explain", action="store_true",
+                        help="list every key with its default and meaning, per-task keys for the tasks of "
+                             "--params, and the value --params sets where it differs from the default")
     parser.add_argument("--reference", action="store_true",
                         help="the parameter reference (docs/params.md) in Markdown: every key's type, model default, "
                              "the params file's value and meaning")
@@ -25,10 +27,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from ..io import write_text_atomic
 
-    if args.explain:
-        print("\n".join(explain()))
-        return 0
     params = load_checked_params(args.params)  # valid files, or a one-line error
+    if args.explain:  # every key, per-task ones for the run's tasks, and where --params differs from the default
+        print("\n".join(explain(values=params)))
+        return 0
     if args.reference:
         from ..config_reference import reference_markdown
 
