@@ -1,8 +1,11 @@
 """Names in params checked against the registries that define them, the only lists of those names.
 
-``config`` is the bottom layer and knows no implementation, so a name (a task's data source, its reward kind)
-is checked here, above the registries, by every command and by the workflow as soon as params are loaded:
-an unknown one is one line naming the key and listing what is registered.
+``config`` is the bottom layer and knows no implementation, so a name (a task's data source, its reward kind,
+the order method, the training and generation backends, a benchmark) is checked here, above the registries, by
+the workflow (``workflow_rules/common.smk``) and the ``params``, ``stages`` and ``preflight`` commands as soon as
+params are loaded: an unknown one is one line naming the files and the key and listing what is registered. A
+DVC stage does not load this module (its code dependencies would then be every registry's); it checks the names
+it looks up where it looks them up (:meth:`pipeline.registry.Registry.get_or_fail`), with the same one line.
 """
 
 from __future__ import annotations
