@@ -257,15 +257,17 @@ def test_a_two_node_job_runs_verls_ray_start_up_and_stops_ray(ray_job):
 
 
 def test_a_failing_stage_on_the_ray_cluster_leaves_no_ray(ray_job):
-    code, log, _ = run_snakemake(["--cores", "all", "--profile", str(REPO / "slurm"), "fails.txt"], ray_job,
-                                 timeout=600)
+    code, log, _ = run_snakemake(["--cores", "all", "--profile", str(REPO / "slurm"), "--retries", "0", "fails.txt"],
+                                 ray_job, timeout=600)
     assert code != 0 and "Error in rule fails" in log, log[-3000:]
     assert "ray: stopped" in job_logs(ray_job)
     assert not wait_until_no_ray(), f"Ray processes left after the failed job:\n{ray_processes()}"
 
 
 def test_a_cancelled_stage_on_the_ray_cluster_leaves_no_ray(ray_job):
-    proc = start_snakemake(["--cores", "all", "--profile", str(REPO / "slurm"), "sleeps.txt"], ray_job)
+    # --retries 0: the profile's retries would submit the cancelled job again (Snakemake retries every failure)
+    proc = start_snakemake(["--cores", "all", "--profile", str(REPO / "slurm"), "--retries", "0", "sleeps.txt"],
+                           ray_job)
     try:
         deadline = time.monotonic() + 300
         while not (ray_job / "started").exists() and time.monotonic() < deadline and proc.poll() is None:
