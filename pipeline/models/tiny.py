@@ -129,3 +129,14 @@ def load_model(name_or_path: str | Path, dtype: torch.dtype = torch.float32, dev
     model = model.to(device or compute_device())
     use_sdpa_gqa(model)  # same attention, without copying KV heads (pipeline/models/attention.py)
     return model, tokenizer
+
+
+def save_tokenizer(tokenizer, folder: str | Path) -> None:
+    """Save ``tokenizer`` without the padding and truncation a fast tokenizer keeps from its last batch call (HF
+    applies its own on every call): the saved files then depend on the tokenizer only, not on whether a training
+    step ran before the save (a run resumed at its end writes the same bytes as one that ran through)."""
+    backend = getattr(tokenizer, "backend_tokenizer", None)
+    if backend is not None:
+        backend.no_padding()
+        backend.no_truncation()
+    tokenizer.save_pretrained(folder)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import os
 import shutil
 from pathlib import Path
 from typing import Callable
@@ -45,7 +46,7 @@ def train_local(params, plan: TrainPlan, base: Path, out: Path, dry_run: bool = 
     import numpy as np
 
     from ..io import read_json, staged_outputs, write_json_atomic
-    from ..models.tiny import load_model
+    from ..models.tiny import load_model, save_tokenizer
     from ..rewards.total import RewardModel
     from .trainer import FINAL_STATE, TIMINGS, GRPOTrainer
 
@@ -82,7 +83,7 @@ def train_local(params, plan: TrainPlan, base: Path, out: Path, dry_run: bool = 
                "tokens_per_s": float(np.mean([t["tokens_per_s"] for t in timed])) if timed else 0.0}
     with staged_outputs(out) as stage:
         model.save_pretrained(stage / "model")
-        tokenizer.save_pretrained(stage / "model")
+        save_tokenizer(tokenizer, stage / "model")
         if (out / "work" / FINAL_STATE).exists():
             shutil.copy(out / "work" / FINAL_STATE, stage / "model" / FINAL_STATE)
         write_json_atomic(stage / "metrics.json", summary)
@@ -94,7 +95,9 @@ def train_local(params, plan: TrainPlan, base: Path, out: Path, dry_run: bool = 
             if (out / "work" / kept).is_dir():
                 shutil.copytree(out / "work" / kept, stage / kept, dirs_exist_ok=True)
             shutil.rmtree(out / kept, ignore_errors=True)  # snapshots of an earlier run must not linger
-    shutil.rmtree(out / "work", ignore_errors=True)  # the resumable state (already gone with the replaced folder)
+        # The final resumable state stays in OUT/work (not an output): Slurm marks a job that ends after its
+        # time limit TIMEOUT even when it succeeded, and the retry must not train again from step 0.
+        os.rename(out / "work", stage / "work")
     return {**summary, **timings}
 
 

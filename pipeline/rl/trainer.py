@@ -442,9 +442,12 @@ class GRPOTrainer:
                 snapshot = self.out / "checkpoints" / f"step-{self.state.step}"  # for checkpoint selection
                 self.model.save_pretrained(snapshot)
                 self.tokenizer.save_pretrained(snapshot)
-            if self.p.checkpoint_every and self.state.step % self.p.checkpoint_every == 0:
-                self.save_checkpoint()
+            if self.p.checkpoint_every and (self.state.step % self.p.checkpoint_every == 0
+                                            or self.state.step == len(self.schedule)):
+                self.save_checkpoint()  # and the final state: a job retried after it finished resumes at its end
         bar.close()
+        if not last and self.state.step and self.log_path.exists():  # resumed at the end: its last step's metrics
+            last = json.loads(self.log_path.read_text(encoding="utf-8").splitlines()[-1])
         if self.spans:  # a curriculum that starts with this very run can start from it
             torch.save({"key": self.prefix_keys[-1], "fingerprint": self.fingerprint, "segments": len(self.spans),
                         "rng": _rng_state(), "step": self.state.step}, self.out / FINAL_STATE)

@@ -229,6 +229,35 @@ def test_train_keeps_a_run_already_finished_in_its_folder_and_retrains_a_changed
     assert (out / "model" / "model.safetensors").stat().st_mtime_ns != before
 
 
+def test_a_run_retried_after_it_finished_resumes_at_its_end(trained, tmp_path, capsys):
+    """Slurm marks a job that ends after its time limit TIMEOUT even when it succeeded; Snakemake then removes the
+    declared outputs and runs the job again. The run's final resumable state stays in OUT/work (not an output), so
+    the retry resumes at the last step, trains nothing, and writes the same outputs."""
+    root, smoke = trained
+    raw = yaml.safe_load(smoke.read_text())
+    raw["train"]["grpo"]["checkpoint_every"] = 2  # steps 2 and 3 (the last) saved
+    params = tmp_path / "params.yaml"
+    params.write_text(yaml.safe_dump(raw))
+    out = tmp_path / "math"
+    args = ["train", "--mode", "single", "--task", "math", "--base", str(root / "models" / "base"), "--curated",
+            str(root / "curated"), "--out", str(out), "--params", str(params)]
+    assert main(args) == 0
+    assert (out / "work").is_dir()  # the finished run left its final state
+    outputs = {p.relative_to(out): p.read_bytes() for p in out.rglob("*")
+               if p.is_file() and "work" not in p.relative_to(out).parts and p.name != "timings.json"}
+    for declared in ("model", "checkpoints"):
+        shutil.rmtree(out / declared)
+    for declared in ("log.jsonl", "metrics.json"):
+        (out / declared).unlink()
+    capsys.readouterr()
+    assert main(args) == 0
+    assert "GRPO: resuming at step 3 of 3" in capsys.readouterr().err
+    again = {p.relative_to(out): p.read_bytes() for p in out.rglob("*")
+             if p.is_file() and "work" not in p.relative_to(out).parts and p.name != "timings.json"}
+    assert sorted(again) == sorted(outputs)
+    assert [str(k) for k in outputs if again[k] != outputs[k]] == []
+
+
 def test_ablate_temperature_stage(trained, tmp_path):
     """Table 2's stage on its own (it ran only inside the DAG test before): a single-task run at another rollout
     temperature, trained as train_single's but for it, and evaluated on every task's test split."""

@@ -165,9 +165,11 @@ SINGLE = "data/models/single/seed0/math"
 
 
 def stage_files(folder: Path) -> list[Path]:
-    """The files a stage wrote under ``folder``, without its machine-dependent timings and Snakemake's markers."""
+    """The files a stage wrote under ``folder``, without its machine-dependent timings, Snakemake's markers and the
+    resumable state in ``work/`` (not an output)."""
     return sorted(p.relative_to(folder) for p in folder.rglob("*")
-                  if p.is_file() and p.name not in ("timings.json", ".snakemake_timestamp"))
+                  if p.is_file() and p.name not in ("timings.json", ".snakemake_timestamp")
+                  and p.relative_to(folder).parts[0] != "work")
 
 
 def test_a_job_that_hits_its_time_limit_is_retried_and_resumes_to_the_same_outputs(tmp_path):
@@ -183,7 +185,10 @@ def test_a_job_that_hits_its_time_limit_is_retried_and_resumes_to_the_same_outpu
                                        root, timeout=900)
     assert code == 0, f"{log[-6000:]}\n{slurm_logs(root)}"
     states = [job_state(slurm_id) for _, slurm_id in SUBMITTED.findall(log)]
-    assert states == ["TIMEOUT", "COMPLETED"], states
+    # Each attempt resumes where the last one was cut; a slower machine needs a third (the profile allows two
+    # retries). An attempt that ends after its limit, before Slurm's kill, is TIMEOUT too although it finished:
+    # its retry resumes at the end from the final state kept in OUT/work.
+    assert len(states) >= 2 and set(states[:-1]) == {"TIMEOUT"} and states[-1] == "COMPLETED", states
     for _, slurm_id in SUBMITTED.findall(log):  # the profile asks Slurm to requeue a preempted job itself
         show = subprocess.run(["scontrol", "show", "job", slurm_id], capture_output=True, text=True).stdout
         assert "Requeue=1" in show, show  # the local cluster's default is JobRequeue=0
