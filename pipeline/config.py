@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 import stat
 from pathlib import Path
-from typing import Any, Literal, Sequence
+from typing import Any, Iterable, Literal, Sequence
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -231,9 +231,6 @@ class JudgeParams(Section):
                               "estimate only (an explanation, then the verdict tag).")
 
 
-DEFAULT_KIND = {"math": "math", "coding": "code", "code": "code", "qa": "qa", "qa_letter": "mcq", "writing": "judge"}
-
-
 class TaskRewardParams(Section):
     """Reward of one task: its primary verifier and the weights of R_k = Σ w_r r."""
 
@@ -253,11 +250,16 @@ class TaskRewardParams(Section):
         return weights
 
 
+SHARED_REWARD_KEYS = ("math", "code", "judge", "max_undefined_share")
+"""The ``rewards`` keys every task's run may read (the settings of the math and code verifiers and of the judge,
+and the undefined-reward limit); a task's own reward is ``rewards.tasks.<task>``."""
+
+
 class RewardParams(Section):
     """Hybrid rewards (Section 2.2, Appendix A.1): one registry for training, evaluation and RFT."""
 
-    tasks: dict[str, TaskRewardParams] = Field(default_factory=dict, description="Per-task reward; tasks named "
-                                               "math, coding, qa, writing default to math, code, qa, judge.")
+    tasks: dict[str, TaskRewardParams] = Field(default_factory=dict, description="Per-task reward, by task: every task "
+                                               "of `tasks` needs one (its kind is never inferred from its name).")
     math: MathRewardParams = Field(default_factory=MathRewardParams)
     code: CodeRewardParams = Field(default_factory=CodeRewardParams)
     judge: JudgeParams = Field(default_factory=JudgeParams)
@@ -270,10 +272,16 @@ class RewardParams(Section):
     def for_task(self, task: str) -> TaskRewardParams:
         if task in self.tasks:
             return self.tasks[task]
-        if task in DEFAULT_KIND:
-            return TaskRewardParams(kind=DEFAULT_KIND[task])
         raise UserError(f"rewards.tasks has no entry for task '{task}' (set rewards.tasks.{task}.kind to a "
                         "registered reward kind: docs/params.md)")
+
+    def identity(self, tasks: Iterable[str]) -> dict[str, Any]:
+        """What a run on ``tasks`` reads of the rewards: those tasks' entries and the shared per-kind settings,
+        never another task's entry. A run's identity (resume and reuse keys) and its stage's params dependencies
+        (``rewards.tasks.<task>`` plus :data:`SHARED_REWARD_KEYS`) are both this, so changing one task's reward
+        reruns only the runs of that task."""
+        shared = self.model_dump(mode="json", include=set(SHARED_REWARD_KEYS))
+        return {"tasks": {t: self.for_task(t).model_dump(mode="json") for t in sorted(set(tasks))}, **shared}
 
 
 class ModelParams(Section):
@@ -687,7 +695,7 @@ class Params(Section):
                     raise ValueError(f"data.tasks.{task}.max_prompt_tokens ({self.data.tasks[task].max_prompt_tokens}) "
                                      f"exceeds train.verl.max_prompt_length ({self.train.verl.max_prompt_length}): "
                                      "verl would drop the longer prompts and shift the batches")
-        no_reward = [t for t in self.tasks if t not in self.rewards.tasks and t not in DEFAULT_KIND]
+        no_reward = [t for t in self.tasks if t not in self.rewards.tasks]
         if no_reward:
             raise ValueError(f"rewards.tasks has no entry for task(s) {no_reward}")
         return self
@@ -737,6 +745,12 @@ class _UniqueKeyLoader(yaml.SafeLoader):
         return super().construct_mapping(node, deep=deep)
 
 
+_UniqueKeyLoader.yaml_implicit_resolvers = {k: list(v) for k, v in yaml.SafeLoader.yaml_implicit_resolvers.items()}
+_UniqueKeyLoader.add_implicit_resolver(  # YAML 1.2 floats: `1e-05` (as DVC writes it and users type it) is a number
+    "tag:yaml.org,2002:float", re.compile(r"^[-+]?(?:[0-9][0-9_]*)(?:\.[0-9_]*)?[eE][-+]?[0-9]+$"),
+    list("-+0123456789"))
+
+
 def load_yaml(text: str) -> Any:
     """``yaml.safe_load`` that refuses duplicate keys."""
     return yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 (a SafeLoader subclass)
@@ -750,6 +764,24 @@ def merge_params(base: dict[str, Any], overlay: dict[str, Any]) -> dict[str, Any
     for key, value in overlay.items():
         out[key] = merge_params(out[key], value) \
             if isinstance(value, dict) and isinstance(out.get(key), dict) else value
+    return out
+
+
+def set_param_overrides(base: dict[str, Any], overlay: dict[str, Any], prefix: str = "") -> list[str]:
+    """``dvc exp run --set-param`` arguments that make ``base`` (params.yaml) into ``merge_params(base, overlay)``:
+    one ``++key=value`` per value the overlay sets (a mapping is descended into, as it merges; an empty one is
+    set only where ``base`` lacks the key), the value as JSON, which DVC's override grammar reads back as the same
+    YAML value. ``++`` sets a key whether or not params.yaml has it."""
+    import json
+
+    out: list[str] = []
+    for key, value in overlay.items():
+        path = f"{prefix}{key}"
+        below = base.get(key) if isinstance(base, dict) else None
+        if isinstance(value, dict) and (value or isinstance(below, dict)):
+            out += set_param_overrides(below if isinstance(below, dict) else {}, value, f"{path}.")
+        else:
+            out.append(f"++{path}={json.dumps(value, ensure_ascii=False)}")
     return out
 
 

@@ -115,6 +115,12 @@ def tokenizer_dir(tmp_path_factory) -> Path:
     return path
 
 
+KINDS = {"math": {"kind": "math"}, "coding": {"kind": "code"}, "qa": {"kind": "qa"}, "writing": {"kind": "judge"},
+         "qa_letter": {"kind": "mcq"}}
+"""``rewards.tasks`` for the tests' tasks (params.yaml's kinds): a task's reward is always declared, never inferred
+from its name."""
+
+
 def data_params(task: str, **cfg):
     """Params with one task whose curation settings are ``cfg``.
 

@@ -1,3 +1,4 @@
+import json
 import os
 import re
 import subprocess
@@ -95,10 +96,10 @@ def test_explain_documents_every_key():
         assert f"\n{key}" in "\n" + text
 
 
-@pytest.mark.parametrize("name", ["smoke.yaml", "paper.yaml", "seeds3.yaml", "ground_truth.yaml"])
+@pytest.mark.parametrize("name", ["smoke.yaml", "paper.yaml", "seeds3.yaml", "ground_truth.yaml", "fifth_task.yaml"])
 def test_shipped_profiles_are_valid_overlays_holding_only_what_differs(repo, name):
     params = load_params([repo / "params.yaml", repo / "configs" / name])
-    assert params.tasks == ["math", "coding", "qa", "writing"]
+    assert params.tasks == ["math", "coding", "qa", "writing", *(["logic"] if name == "fifth_task.yaml" else [])]
     base, overlay = read_params_files(repo / "params.yaml"), read_params_files(repo / "configs" / name)
 
     def leaves(node, path=()):
@@ -235,3 +236,80 @@ def test_a_params_path_that_is_not_a_params_file_is_one_line(tmp_path, make, mes
 def test_a_device_is_not_read_as_params():
     with pytest.raises(UserError, match="/dev/zero: not a regular file"):
         load_params("/dev/zero")
+
+
+def test_a_runs_reward_identity_holds_its_own_tasks_and_the_shared_settings_only():
+    """RewardParams.identity: what a run on some tasks reads of `rewards` (its resume and reuse keys, and the
+    params a per-task stage depends on). Another task's weight leaves it unchanged; a shared setting changes it;
+    every field of RewardParams is either per task or shared (a new field cannot be forgotten)."""
+    from pipeline.config import SHARED_REWARD_KEYS, RewardParams
+
+    assert set(RewardParams.model_fields) == {"tasks", *SHARED_REWARD_KEYS}
+    base = {"tasks": {"math": {"kind": "math"}, "qa": {"kind": "qa"}}}
+    params = RewardParams.model_validate(base)
+    other = RewardParams.model_validate({"tasks": {"math": {"kind": "math"},
+                                                   "qa": {"kind": "qa", "weights": {"accuracy": 0.5}}}})
+    assert set(params.identity(["math"])["tasks"]) == {"math"}
+    assert params.identity(["math"]) == other.identity(["math"])
+    assert params.identity(["qa"]) != other.identity(["qa"])
+    assert params.identity(["math", "qa"]) != other.identity(["qa", "math"])
+    judge = RewardParams.model_validate({**base, "judge": {"temperature": 0.0}})
+    assert params.identity(["math"]) != judge.identity(["math"])
+
+
+def test_set_param_overrides_turn_params_yaml_into_the_overlay_merged_on_it(tmp_path):
+    """`params --exp-run`'s -S arguments: one per value an overlay sets (mappings merge, so they are descended
+    into; a list replaces), JSON values, and an empty mapping only where params.yaml lacks the key."""
+    from pipeline.config import load_yaml, merge_params, set_param_overrides
+
+    base = {"seeds": [0], "train": {"overrides": {"qa": {}}, "grpo": {"lr": 0.1}}, "order": {"method": "exact"}}
+    overlay = {"seeds": [0, 1], "train": {"overrides": {"qa": {}, "logic": {}}, "grpo": {"lr": 1e-05}},
+               "order": {"method": "greedy", "floor": None}}
+    sets = set_param_overrides(base, overlay)
+    assert sets == ["++seeds=[0, 1]", "++train.overrides.logic={}", "++train.grpo.lr=1e-05",
+                    '++order.method="greedy"', "++order.floor=null"]
+    # Applied by DVC's own code (what `dvc exp run -S` calls on params.yaml), they give what merge_params gives.
+    dvc_hydra = pytest.importorskip("dvc.utils.hydra")
+    path = tmp_path / "params.yaml"
+    path.write_text(yaml.safe_dump(base))
+    dvc_hydra.apply_overrides(path, sets)
+    assert load_yaml(path.read_text()) == merge_params(base, overlay)
+    # DVC writes 1e-05 the YAML 1.2 way; the params loader reads it as the number it is (PyYAML alone: a string).
+    assert "lr: 1e-05" in path.read_text() and load_yaml("lr: 1e-05\nx: 2E+3") == {"lr": 1e-05, "x": 2000.0}
+
+
+@pytest.mark.skipif(not (REPO / ".venv" / "bin" / "dvc").exists() and not __import__("shutil").which("dvc"),
+                    reason="dvc comes with the [workflow] extra")
+def test_a_profile_runs_as_a_dvc_experiment_without_writing_params_yaml(tmp_path):
+    """`params --params params.yaml PROFILE --exp-run`: real `dvc exp run --temp` in a scratch repository whose
+    stage reads a params key; the experiment has the profile's values, params.yaml keeps the shipped ones, and a
+    profile with a bad value stops before DVC runs, with one line, params.yaml untouched."""
+    import shutil
+
+    env = {**os.environ, "PATH": f"{REPO / '.venv' / 'bin'}:{os.environ['PATH']}", "GIT_AUTHOR_NAME": "t",
+           "GIT_AUTHOR_EMAIL": "t@t", "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@t"}
+    shutil.copy(REPO / "params.yaml", tmp_path / "params.yaml")
+    (tmp_path / "dvc.yaml").write_text("stages:\n  read:\n    cmd: python -c \"import yaml; p = yaml.safe_load("
+                                       "open('params.yaml')); open('seeds.txt', 'w').write(str(p['seeds']))\"\n"
+                                       "    params: [seeds, order.method]\n    outs: [seeds.txt]\n")
+    (tmp_path / "profile.yaml").write_text("seeds: [0, 1]\norder: {method: greedy}\n")
+    shipped = (tmp_path / "params.yaml").read_text()
+
+    def sh(*cmd):
+        return subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+
+    for cmd in (["git", "init", "-q"], ["dvc", "init", "-q"], ["git", "add", "-A"], ["git", "commit", "-qm", "x"]):
+        assert sh(*cmd).returncode == 0
+    run = sh(sys.executable, "-m", "pipeline", "params", "--params", "params.yaml", "profile.yaml", "--exp-run",
+             "--name", "smoke")
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "dvc exp run --temp -S '++seeds=[0, 1]' -S '++order.method=\"greedy\"' --name smoke" in run.stdout
+    assert (tmp_path / "params.yaml").read_text() == shipped
+    shown = json.loads(sh("dvc", "exp", "show", "--json").stdout)
+    exps = [e for rev in shown for group in (rev.get("experiments") or []) for e in group["revs"]]
+    params = {e["name"]: e["data"]["params"]["params.yaml"]["data"] for e in exps}
+    assert params["smoke"]["seeds"] == [0, 1] and params["smoke"]["order"]["method"] == "greedy"
+    (tmp_path / "bad.yaml").write_text("order: {method: nope}\n")
+    bad = sh(sys.executable, "-m", "pipeline", "params", "--params", "params.yaml", "bad.yaml", "--exp-run")
+    assert bad.returncode == 2 and len(bad.stderr.strip().splitlines()) == 1 and "order.method" in bad.stderr
+    assert (tmp_path / "params.yaml").read_text() == shipped

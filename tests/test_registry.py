@@ -29,8 +29,12 @@ def test_a_package_registers_every_module_it_holds():
     from pipeline.data.synthetic import GENERATORS
     from pipeline.registry import import_submodules
 
-    assert import_submodules("pipeline.data.synthetic") == ["base", "coding", "math", "qa", "writing"]
-    assert sorted(GENERATORS) == ["synthetic_coding", "synthetic_math", "synthetic_qa", "synthetic_writing"]
+    assert import_submodules("pipeline.data.synthetic") == ["base", "coding", "logic", "math", "qa", "writing"]
+    assert sorted(GENERATORS) == ["synthetic_coding", "synthetic_logic", "synthetic_math", "synthetic_qa",
+                                  "synthetic_writing"]
+    from pipeline.rewards.total import REWARD_KINDS
+
+    assert import_submodules("pipeline.rewards.kinds") == ["exact"] and "exact" in REWARD_KINDS
     assert sorted(CURATORS) == ["code_r1", "openr1", "sharegpt", "supergpqa"]
 
 
@@ -45,19 +49,19 @@ def test_params_names_are_checked_against_their_registries():
     from .conftest import REPO
 
     raw = yaml.safe_load((REPO / "params.yaml").read_text())
-    raw["rewards"]["tasks"]["qa"] = {"kind": "exact"}
-    with pytest.raises(UserError, match=r"^rewards.tasks.qa.kind: unknown reward kind 'exact'; known: code, judge, "
-                                        r"math, mcq, qa$"):
+    raw["rewards"]["tasks"]["qa"] = {"kind": "always"}
+    with pytest.raises(UserError, match=r"^rewards.tasks.qa.kind: unknown reward kind 'always'; known: code, exact, "
+                                        r"judge, math, mcq, qa$"):
         check_registered(parse_params(raw))
-    register_reward_kind("exact", keep_at=1.0)(lambda model, samples: [1.0 for _ in samples])
+    register_reward_kind("always", keep_at=1.0)(lambda model, samples: [1.0 for _ in samples])
     try:
-        assert check_registered(parse_params(raw)).rewards.for_task("qa").kind == "exact"
+        assert check_registered(parse_params(raw)).rewards.for_task("qa").kind == "always"
     finally:
-        del REWARD_KINDS["exact"]
+        del REWARD_KINDS["always"]
     raw = yaml.safe_load((REPO / "params.yaml").read_text())
     raw["data"]["tasks"]["math"]["source"] = "synthetic_nope"
     with pytest.raises(UserError, match=r"^data.tasks.math.source: unknown source 'synthetic_nope'; known: code_r1, "
-                                        r"openr1, sharegpt, supergpqa, synthetic_coding"):
+                                        r"openr1, sharegpt, supergpqa, synthetic_coding, synthetic_logic"):
         check_registered(parse_params(raw))
     assert check_registered(load_params(REPO / "params.yaml")).tasks
 
@@ -68,13 +72,15 @@ def test_what_a_reward_kind_declares_is_read_where_it_is_needed():
     exports as verl's "model" style."""
     from pipeline.baselines.rft import keep_response
     from pipeline.config import RewardParams
+    from pipeline.errors import UserError
     from pipeline.rewards.total import verl_reward_fields
 
     assert keep_response(1.0, "mcq") and not keep_response(0.0, "mcq")
     rewards = RewardParams.model_validate({"tasks": {"logic": {"kind": "judge"}, "letters": {"kind": "mcq"}}})
     assert verl_reward_fields(rewards, "logic") == {"ability": "judge", "style": "model"}
     assert verl_reward_fields(rewards, "letters") == {"ability": "mcq", "style": "rule"}
-    assert verl_reward_fields(rewards, "coding") == {"ability": "code", "style": "rule"}  # default by task name
+    with pytest.raises(UserError, match="rewards.tasks has no entry for task 'coding'"):  # never inferred from a name
+        verl_reward_fields(rewards, "coding")
 
 
 @pytest.mark.parametrize("key,value,known", [

@@ -70,7 +70,11 @@ rule train_single:
         train_verl=lambda wc: param("train.verl", wc),
         train_grpo=lambda wc: param("train.grpo", wc),
         train_threads=lambda wc: param("train.threads", wc),
-        rewards=lambda wc: param("rewards", wc),
+        rewards_tasks_task=lambda wc: param("rewards.tasks.{task}", wc),
+        rewards_math=lambda wc: param("rewards.math", wc),
+        rewards_code=lambda wc: param("rewards.code", wc),
+        rewards_judge=lambda wc: param("rewards.judge", wc),
+        rewards_max_undefined_share=lambda wc: param("rewards.max_undefined_share", wc),
         train_overrides_task=lambda wc: param("train.overrides.{task}", wc),
     threads: TRAIN_THREADS
     resources: **slurm_resources("train_single")
@@ -509,6 +513,7 @@ rule report:
         "data/report/entropy_change.png",
         "data/report/training_curves.png",
         directory("data/report/curves"),
+        "data/report/details.json",
         "data/report/metrics.json",
     params:
         seeds=lambda wc: param("seeds", wc),

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from .pairwise import PairwisePredictor, spearman
+from .pairwise import PairwisePredictor
 from .prediction import terminal_log_accuracies_batch
 from .tables import ORDER_SEPARATOR
 
@@ -53,32 +53,47 @@ def all_curricula(tasks: tuple[str, ...], bwt: np.ndarray, base: np.ndarray, alp
 
 
 def ranks_by_delta_rel(curricula: pd.DataFrame) -> pd.Series:
-    """Rank of each order (1 = best) by predicted Δrel, ties by S then name (Table 4's order)."""
-    ranked = curricula.sort_values(["delta_rel", "score", "order"], ascending=[False, False, True], kind="stable")
-    return pd.Series(np.arange(1, len(ranked) + 1), index=ranked["order"].to_numpy(), name="rank")
+    """Rank of each order (1 = best) by predicted Δrel, in Table 4's row order (Δrel, then S, then name). Orders
+    whose Δrel tie share the best rank of their group (1, 1, 3, …): a tie is never broken into a ranking."""
+    key = curricula["delta_rel"].astype(float).round(12)
+    ranked = curricula.assign(_key=key).sort_values(["_key", "score", "order"], ascending=[False, False, True],
+                                                    kind="stable")
+    ranks = ranked["_key"].rank(ascending=False, method="min").astype(np.int64)
+    return pd.Series(ranks.to_numpy(), index=ranked["order"].to_numpy(), name="rank")
 
 
 @dataclass(frozen=True)
 class RankingComparison:
-    spearman: float             # rank correlation of the two rankings (1: identical)
-    discordant_pairs: int       # pairs of orders that the two rankings put the other way round
+    spearman: float | None      # rank correlation of the two rankings (1: identical); None when undefined
+    spearman_undefined: str     # why it is undefined ("" when it is not)
+    discordant_pairs: int       # pairs of orders that the two rankings put strictly the other way round
+    tied_pairs: int             # pairs tied in either ranking (neither concordant nor discordant)
     pairs: int                  # K!(K! − 1)/2
-    best_first: str             # the first ranking's best order
+    best_first: str             # the first ranking's best order (the first by name when several tie)
+    best_first_ties: int        # how many orders share the first ranking's rank 1
     best_first_rank_second: int  # its rank in the second ranking
     best_second: str
+    best_second_ties: int
     best_second_rank_first: int
 
 
 def compare_rankings(first: pd.Series, second: pd.Series) -> RankingComparison:
-    """How two rankings of the same orders (``order → rank``, 1 = best) agree: Spearman's ρ (1 for a single
-    order), the discordant pairs, and where each one's best stands in the other."""
+    """How two rankings of the same orders (``order → rank``, 1 = best, ties share a rank) agree: Spearman's ρ
+    (undefined when either ranking is constant; 1 for a single order), the discordant and the tied pairs, and
+    where each one's best stands in the other (with how many orders tie for it)."""
+    from .signal import rank_correlation
+
     if set(first.index) != set(second.index):
         raise ValueError("the two rankings rank different orders")
     second = second.reindex(first.index)
     n = len(first)
     a, b = first.to_numpy(), second.to_numpy()
-    rho = spearman(a, b) if n > 1 else 1.0
-    discordant = int(np.sum(np.triu(np.sign(a[:, None] - a[None, :]) * np.sign(b[:, None] - b[None, :]) < 0, 1)))
-    best_first, best_second = str(first.idxmin()), str(second.idxmin())
-    return RankingComparison(rho, discordant, n * (n - 1) // 2, best_first, int(second[best_first]),
-                             best_second, int(first[best_second]))
+    rho, undefined = rank_correlation(a, b) if n > 1 else (1.0, "")
+    sign = np.sign(a[:, None] - a[None, :]) * np.sign(b[:, None] - b[None, :])
+    discordant = int(np.sum(np.triu(sign < 0, 1)))
+    tied = int(np.sum(np.triu(sign == 0, 1)))
+    best_first = str(sorted(first.index[a == a.min()])[0])
+    best_second = str(sorted(second.index[b == b.min()])[0])
+    return RankingComparison(rho, undefined, discordant, tied, n * (n - 1) // 2, best_first, int(np.sum(a == a.min())),
+                             int(second[best_first]), best_second, int(np.sum(b == b.min())),
+                             int(first[best_second]))

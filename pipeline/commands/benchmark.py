@@ -114,13 +114,14 @@ def _reused_rows(path: str, evaluated: set[str]) -> list[dict]:
 
 def check_benchmark_libraries(params, records: dict[str, list[dict]]) -> None:
     """Stop before any model loads when the sandbox cannot import a library the tasks list (libraries.py)."""
+    from ..eval.benchmarks import benchmark_rewards
     from ..eval.benchmarks.libraries import check_libraries, required_modules
     from ..rewards.total import RewardModel
 
     needed = {b: mods for b, recs in records.items() if (mods := required_modules(recs))}
     if not needed:
         return
-    rewards = RewardModel(params.rewards)
+    rewards = RewardModel(benchmark_rewards(params.rewards, records))
     try:
         print(f"checking that the sandbox imports the {sum(map(len, needed.values()))} libraries of "
               f"{', '.join(needed)} ({rewards.code.sandbox.interpreter.path})")
@@ -135,13 +136,13 @@ def evaluate_benchmarks(params, plan: dict[str, list[str]], names: dict[str, str
     import numpy as np
     import torch
 
-    from ..eval.benchmarks import BENCHMARKS
+    from ..eval.benchmarks import BENCHMARKS, benchmark_rewards
     from ..eval.evaluate import evaluate_records, standard_error
     from ..eval.generators import open_generator
     from ..rewards.total import RewardModel
 
     rows = []
-    rewards = RewardModel(params.rewards)
+    rewards = RewardModel(benchmark_rewards(params.rewards, records))
     eval_params = params.eval.model_copy(update={"max_items": None})
     try:
         for path, benches in plan.items():

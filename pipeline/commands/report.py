@@ -171,12 +171,14 @@ def run(args: argparse.Namespace) -> int:
 
     from ..analysis.curricula import ENUMERATE_MAX_K, all_curricula, compare_rankings, ranks_by_delta_rel
     from ..analysis.pairwise import PairwisePredictor
+    from ..analysis.signal import Verdict, no_signal_reason
     from ..analysis.tables import floored_transfer, mean_pair_tables, mean_transfer, read_transfer_table, read_weights
     from ..io import staged_outputs, write_json_atomic
     from ..report.figures import read_curves, save_bar_chart, save_figure3, save_training_curves
     from ..report.heatmap import save_heatmap
     from ..report.replicas import mean_and_sd, mean_validation
-    from ..report.tables import benchmark_table1, markdown, predictor_errors, table1, table3, table4
+    from ..report.tables import (benchmark_table1, comparison_metrics, markdown, predictor_errors,
+                                 ranking_agreement_text, table1, table3, table4)
 
     params = load_params(args.params)
     tasks, seeds = list(params.tasks), list(params.seeds)
@@ -249,12 +251,19 @@ def run(args: argparse.Namespace) -> int:
     curves = {stem: (title, read_curves(log)) for stem, (title, log) in runs.items() if log.exists()}
 
     order_line = " → ".join(curriculum["order"])
+    no_signal = no_signal_reason({col: {t: float(t1.loc[t, col]) for t in tasks} for col in t1.columns})
+    chosen = blocks.get(curriculum["split"]) if blocks else None
+    tied = int((chosen["score"].round(12) == chosen["score"].round(12).max()).sum()) if chosen is not None else 1
     lines = [
         "# omni-thinker report",
         "",
+        *([f"**No learning signal: {no_signal}.** Every comparison below is between equal numbers: no verdict is "
+           "drawn from them, and the tables show only that the stages ran.", ""] if no_signal else []),
         f"Tasks: {', '.join(tasks)}. Accuracy: `eval.accuracy` = {params.eval.accuracy}"
         f"{f' (mean@{params.eval.samples})' if params.eval.accuracy == 'sampled' else ''}; "
-        f"curriculum order ({curriculum['method']}, from {curriculum['split']} BWT): **{order_line}**.",
+        f"curriculum order ({curriculum['method']}, from {curriculum['split']} BWT): **{order_line}**"
+        + (f" (one of {tied} orders that tie on the predicted score S: the BWT prefers none of them)."
+           if tied > 1 else "."),
         "",
         *([f"Replicas: {len(seeds)} training seeds ({', '.join(map(str, seeds))}; `seeds`). Every accuracy is the "
            "replicas' mean ± their standard deviation (sample SD across seeds); BWT and the order come from the "
@@ -276,8 +285,8 @@ def run(args: argparse.Namespace) -> int:
                   "entropy over the tasks (Eq. 11). The paper's predictions: a task trained hotter falls on itself "
                   "(QA at 1.2), one trained colder gains (writing at 0.1).", "", markdown(t2, sd=t2_sd), ""]
         for v in verdicts.values():
-            verdict = ("holds" + (" (beyond 2 SE)" if v["beyond_noise"] else " (within 2 SE)")) if v["holds"] \
-                else "does not hold"
+            verdict = Verdict(v["holds"], v["reason"]).text(
+                "holds" + (" (beyond 2 SE)" if v["beyond_noise"] else " (between 1 and 2 SE)"), "does not hold")
             lines.append(f"- {v['task']} trained at T={v['temperature']:g}: the paper predicts it {v['predicted']} on "
                          f"{v['task']}; measured {v['difference']:+.3f} ± {v['se']:.3f} (paired, greedy"
                          + (f"; SD across seeds {v['sd']:.3f}" if v.get("sd") is not None else "")
@@ -317,8 +326,9 @@ def run(args: argparse.Namespace) -> int:
         both = " and the pairwise predictor (docs/curriculum.md)" if "Δrel pairwise" in t3.columns else ""
         lines += [f"## Table 3: predicted (Algorithm 1{both}) vs actual accuracy ({validation['split']})", "",
                   markdown(t3, sd=t3_sd), ""]
-        if validation.get("best_predicted_is_best_actual") is not None:
-            verdict = "yes" if validation["best_predicted_is_best_actual"] else "no"
+        if len(validation["orders"]) > 1:
+            verdict = Verdict(validation["best_predicted_is_best_actual"],
+                              validation.get("best_undetermined", "")).text()
             lines += [f"Best predicted order (Algorithm 1) is also the best measured one: **{verdict}**.", ""]
         errors = predictor_errors(validation)
         if errors is not None:
@@ -344,17 +354,13 @@ def run(args: argparse.Namespace) -> int:
         pairs_note = "; pairwise: the pairwise predictor's Δrel and rank on the same split" if pairwise else ""
         lines += ["## Table 4: every order ranked by predicted Δrel, on the val BWT and on the test BWT", "",
                   f"Algorithm 1 on each split's BWT; the order is chosen from the {curriculum['split']} one"
-                  f"{measured}{pairs_note}. The two rankings (Algorithm 1's): Spearman ρ = {agreement.spearman:.3f}; "
-                  f"{agreement.discordant_pairs} of {agreement.pairs} pairs of orders ranked the other way round; "
-                  f"val's best ({agreement.best_first.replace('>', ' → ')}) is rank "
-                  f"{agreement.best_first_rank_second} on test, test's best "
-                  f"({agreement.best_second.replace('>', ' → ')}) rank {agreement.best_second_rank_first} on val.",
+                  f"{measured}{pairs_note}. The two rankings (Algorithm 1's): {ranking_agreement_text(agreement)}",
                   "", markdown(t4), ""]
     lines += ["## Figures", "", "![Figure 1](figure1.png)", "", "![BWT val](bwt_val.png) ![BWT test](bwt_test.png)",
               "", "![Entropy change](entropy_change.png)" if entropy is not None else "", "",
               "![Training curves](training_curves.png)", ""]
 
-    metrics = {"seeds": seeds,
+    metrics = {"seeds": seeds, "no_signal": no_signal,
                "test_accuracy": {col: {t: float(t1.loc[t, col]) for t in tasks} for col in t1.columns},
                "average": {col: float(t1.loc["Average", col]) for col in t1.columns},
                "delta_rel": {col: float(t1.loc["Δrel", col]) for col in t1.columns},
@@ -363,7 +369,8 @@ def run(args: argparse.Namespace) -> int:
         metrics["test_accuracy_sd"] = {col: {t: float(t1_sd.loc[t, col]) for t in [*tasks, "Average"]}
                                        for col in t1_sd.columns}
     if verdicts:
-        metrics["table2"] = {name: {"difference": v["difference"], "se": v["se"], "holds": v["holds"]}
+        metrics["table2"] = {name: {"difference": v["difference"], "se": v["se"], "holds": v["holds"],
+                                    **({"undetermined": v["reason"]} if v["holds"] is None else {})}
                              for name, v in verdicts.items()}
     if f3 is not None:
         metrics["figure3"] = {f"{evaluated} / {trained}": float(f3.loc[evaluated, trained]) for evaluated in f3.index
@@ -373,7 +380,8 @@ def run(args: argparse.Namespace) -> int:
                                for label, h in headline.items()}
     if agreement is not None:
         metrics["table4"] = {"spearman_val_test": agreement.spearman, "discordant_pairs": agreement.discordant_pairs,
-                             "best_val": agreement.best_first, "best_test": agreement.best_second}
+                             "best_val": agreement.best_first if agreement.best_first_ties == 1 else None,
+                             "best_test": agreement.best_second if agreement.best_second_ties == 1 else None}
     if validation:
         metrics["validation"] = {k: {"predicted": v["predicted"]["delta_rel"], "actual": v["actual"]["delta_rel"]}
                                  for k, v in validation["orders"].items()}
@@ -395,7 +403,8 @@ def run(args: argparse.Namespace) -> int:
             t1b.to_csv(stage / "table1_benchmarks.csv", float_format="%.6g")
         else:
             (stage / "table1_benchmarks.csv").write_text("domain,benchmark\n")
-        write_json_atomic(stage / "metrics.json", metrics)
+        write_json_atomic(stage / "details.json", metrics)
+        write_json_atomic(stage / "metrics.json", comparison_metrics(metrics))
         save_bar_chart(t1.drop(index="Δrel"), stage / "figure1.png", "Test accuracy per task (Figure 1 style)"
                        + (f", mean ± SD over {len(seeds)} seeds" if len(seeds) > 1 else ""),
                        errors=t1_sd.drop(index="Δrel") if len(seeds) > 1 else None)

@@ -29,7 +29,6 @@ def run(args: argparse.Namespace) -> int:
     from ..workflow.stages import STAGES
 
     params = load_checked_params(args.params)
-    tasks = list(params.tasks)
     if args.resources:
         import os
 
@@ -49,14 +48,14 @@ def run(args: argparse.Namespace) -> int:
                          params.rewards.judge.price_per_mtok))
         return 0
     if args.check:
-        old = stale(tasks)
+        old = stale()
         if old:
             raise UserError(f"stale: {', '.join(old)} (regenerate with `python -m pipeline stages --write`)")
         print("dvc.yaml, workflow_rules/stages.smk and the README's stage table match the stage table")
         return 0
     if args.write:
         for name in GENERATED:
-            write_text_atomic(ROOT / name, render(name, tasks))
+            write_text_atomic(ROOT / name, render(name))
             print(f"wrote {name}")
         return 0
     for s in STAGES:

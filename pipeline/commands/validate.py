@@ -117,6 +117,7 @@ def run(args: argparse.Namespace) -> int:
     import numpy as np
     import pandas as pd
 
+    from ..analysis.signal import best_agrees
     from ..analysis.tables import ORDER_SEPARATOR
     from ..analysis.validation import ALGORITHM1, compare_predictors
     from ..eval.parallel import Unit, evaluate_units
@@ -189,12 +190,13 @@ def run(args: argparse.Namespace) -> int:
                           f"Spearman {e['spearman']:+.3f}  ({len(orders)} orders)")
         pd.DataFrame(rows).to_csv(stage / "predictions.csv", index=False, float_format="%.6g")
         labels = list(per_order)
-        agree = None
-        if len(labels) > 1:  # does the measured ranking of the orders follow the predicted one?
-            agree = bool(np.argmax([per_order[k]["predicted"]["score"] for k in labels])
-                         == np.argmax([per_order[k]["actual"]["score"] for k in labels]))
+        # Does the measured best order follow the predicted one? Undetermined on ties (analysis.signal).
+        agree = best_agrees([per_order[k]["predicted"]["score"] for k in labels],
+                            [per_order[k]["actual"]["score"] for k in labels])
         write_json_atomic(stage / "validation.json", {"split": params.validate_.split, "orders": per_order,
-                                                      "best_predicted_is_best_actual": agree,
+                                                      "best_predicted_is_best_actual": agree.value,
+                                                      **({"best_undetermined": agree.reason}
+                                                         if agree.value is None else {}),
                                                       "errors": errors})
         if (out / "models").is_dir():  # the trained orders (kept in place while running, to resume) move in too
             shutil.move(out / "models", stage / "models")

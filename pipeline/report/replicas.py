@@ -13,6 +13,8 @@ from typing import Any, Hashable, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
+from ..analysis.signal import best_agrees
+
 
 def mean_and_sd(frames: Sequence[pd.DataFrame]) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Cell by cell over the replicas' tables (aligned on the first one's rows and columns): the mean and the
@@ -69,7 +71,8 @@ def mean_validation(validations: Sequence[dict]) -> dict:
     """``validation.json`` of every replica as one: every order's predicted and measured Δrel and S, each
     predictor's and each split's, averaged (with ``actual_sd``: the across-seed SD of the measured Δrel), each
     predictor's errors averaged (each replica's over its own measured orders), and whether the best predicted order
-    is the best measured one on the means. Every replica must have validated the same orders."""
+    is the best measured one on the means (undetermined, with ``best_undetermined``, on ties or when the measured best
+leads by no more than its across-seed standard error). Every replica must have validated the same orders."""
     first = validations[0]
     labels = list(first["orders"])
     for v in validations[1:]:
@@ -80,11 +83,12 @@ def mean_validation(validations: Sequence[dict]) -> dict:
         runs = [v["orders"][label] for v in validations]
         orders[label] = {**mean_tree(runs, f"orders.{label}"),
                          "actual_sd": sd([r["actual"]["delta_rel"] for r in runs])}
-    agree = None
-    if len(labels) > 1:
-        agree = bool(np.argmax([orders[k]["predicted"]["score"] for k in labels])
-                     == np.argmax([orders[k]["actual"]["score"] for k in labels]))
-    merged = {"split": first["split"], "orders": orders, "best_predicted_is_best_actual": agree,
+    scores = {k: [v["orders"][k]["actual"]["score"] for v in validations] for k in labels}
+    se = [sd(scores[k]) / np.sqrt(len(validations)) if len(validations) > 1 else float("nan") for k in labels]
+    agree = best_agrees([orders[k]["predicted"]["score"] for k in labels],
+                        [orders[k]["actual"]["score"] for k in labels], se)
+    merged = {"split": first["split"], "orders": orders, "best_predicted_is_best_actual": agree.value,
+              **({"best_undetermined": agree.reason} if agree.value is None else {}),
               "replicas": len(validations)}
     if first.get("errors"):
         merged["errors"] = mean_tree([v.get("errors") for v in validations], "errors")

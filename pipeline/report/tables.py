@@ -11,13 +11,16 @@
 
 from __future__ import annotations
 
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
 import pandas as pd
 
 from ..analysis.scores import delta_rel
 from ..analysis.tables import ORDER_SEPARATOR
+
+if TYPE_CHECKING:
+    from ..analysis.curricula import RankingComparison
 
 MODELS: dict[str, str] = {"Base": "base", "ST×K": "<task>", "SFT": "sft", "MM": "merged", "JT": "joint",
                           "CL": "curriculum"}
@@ -96,7 +99,11 @@ def temperature_verdicts(runs: dict[str, float], before: dict[str, np.ndarray],
     """Section 5.3's predictions, per ablation run ``task: T``: trained hotter than 1, the task's own accuracy
     falls; trained colder, it gains. ``before[task]`` / ``after[task]``: greedy per-prompt results on the task's
     test split of the temperature-1.0 model and of the T model (the same prompts): the paired difference, its
-    standard error, and whether its sign is the predicted one (``beyond_noise``: by at least 2 SE)."""
+    standard error, and ``holds``: True or False only when the difference exceeds its SE
+    (:func:`~pipeline.analysis.signal.sign_verdict`), None with ``reason`` otherwise (``beyond_noise``: it holds by
+    at least 2 SE)."""
+    from ..analysis.signal import sign_verdict
+
     out: dict[str, dict[str, object]] = {}
     for task, temperature in runs.items():
         if temperature == 1.0 or task not in before or task not in after:
@@ -106,10 +113,11 @@ def temperature_verdicts(runs: dict[str, float], before: dict[str, np.ndarray],
         mean = float(diff.mean())
         se = float(diff.std(ddof=1) / np.sqrt(len(diff))) if len(diff) > 1 else float("nan")
         predicted = "falls" if temperature > 1.0 else "gains"
-        holds = mean < 0 if temperature > 1.0 else mean > 0
+        verdict = sign_verdict(mean, se, -1 if temperature > 1.0 else 1)
         out[f"{task}@{temperature:g}"] = {"task": task, "temperature": temperature, "predicted": predicted,
-                                          "difference": mean, "se": se, "holds": bool(holds),
-                                          "beyond_noise": bool(holds and se > 0 and abs(mean) >= 2 * se)}
+                                          "difference": mean, "se": se, "holds": verdict.value,
+                                          "reason": verdict.reason,
+                                          "beyond_noise": bool(verdict.value and abs(mean) >= 2 * se)}
     return out
 
 
@@ -168,8 +176,8 @@ def predictor_errors(validation: dict) -> pd.DataFrame | None:
 
 def table4(blocks: dict[str, pd.DataFrame], validation: dict | None = None) -> pd.DataFrame:
     """Table 4's blocks side by side: for each split's curricula (:func:`all_curricula` on that split's BWT),
-    every order ranked by predicted Δrel (ties: S, then name), its rank in the other blocks, and the measured
-    Δrel where the order was trained (validation). One row per rank."""
+    every order ranked by predicted Δrel (rows: then by S, then name; orders whose Δrel tie share a rank), its rank
+    in the other blocks, and the measured Δrel where the order was trained (validation). One row per position."""
     from ..analysis.curricula import ranks_by_delta_rel
 
     measured = {">".join(s["order"]): s["actual"]["delta_rel"] for s in (validation or {}).get("orders", {}).values()}
@@ -177,6 +185,7 @@ def table4(blocks: dict[str, pd.DataFrame], validation: dict | None = None) -> p
     columns: dict[str, list] = {}
     for split, frame in blocks.items():
         ranked = frame.set_index("order").loc[ranks[split].index]
+        columns[f"{split}: rank"] = [int(r) for r in ranks[split]]
         columns[f"{split}: order"] = [o.replace(">", " → ") for o in ranked.index]
         columns[f"{split}: Δrel pred"] = ranked["delta_rel"].astype(float).tolist()
         for other in blocks:
@@ -185,11 +194,38 @@ def table4(blocks: dict[str, pd.DataFrame], validation: dict | None = None) -> p
         if "pairwise_delta_rel" in ranked.columns:
             pw = ranked["pairwise_delta_rel"].astype(float)
             columns[f"{split}: Δrel pairwise"] = pw.tolist()
-            columns[f"{split}: pairwise rank"] = [int(r) for r in pw.rank(ascending=False, method="min")]
+            columns[f"{split}: pairwise rank"] = [int(r) for r in pw.round(12).rank(ascending=False, method="min")]
         columns[f"{split}: Δrel actual"] = [measured.get(o, float("nan")) for o in ranked.index]
     out = pd.DataFrame(columns)
-    out.index = pd.Index(np.arange(1, len(out) + 1), name="rank")
+    out.index = pd.Index(np.arange(1, len(out) + 1), name="row")
     return out
+
+
+def ranking_agreement_text(c: RankingComparison) -> str:
+    """Table 4's sentence on how the val and the test rankings agree (ties and undefined statistics said so)."""
+    rho = f"Spearman ρ = {c.spearman:.3f}" if c.spearman is not None \
+        else f"Spearman ρ undefined ({c.spearman_undefined})"
+    ties = f" ({c.tied_pairs} tied in one of them)" if c.tied_pairs else ""
+
+    def best(name: str, order: str, count: int, rank: int, other: str) -> str:
+        if count > 1:
+            return f"{count} orders tie for {name}'s best"
+        return f"{name}'s best ({order.replace('>', ' → ')}) is rank {rank} on {other}"
+
+    return (f"{rho}; {c.discordant_pairs} of {c.pairs} pairs of orders ranked the other way round{ties}; "
+            f"{best('val', c.best_first, c.best_first_ties, c.best_first_rank_second, 'test')}, "
+            f"{best('test', c.best_second, c.best_second_ties, c.best_second_rank_first, 'val')}.")
+
+
+def comparison_metrics(details: dict) -> dict:
+    """What DVC tracks as the run's metrics (``metrics.json``: ``dvc metrics show``, ``dvc exp show``): what a
+    comparison of experiments needs, a dozen columns. Table 1's average per model, the headline gains with their
+    paired SE, the chosen curriculum (one string) and whether the run carried any signal. Everything else the
+    report computed is in ``details.json``, an output."""
+    return {"no_signal": details.get("no_signal"),
+            "curriculum": ORDER_SEPARATOR.join(details["curriculum"]),
+            "average": details["average"],
+            "headline": {label: {"gain": h["gain"], "se": h["se"]} for label, h in details.get("headline", {}).items()}}
 
 
 def format_number(fmt: str, value: float) -> str:

@@ -16,29 +16,18 @@ from __future__ import annotations
 import sys
 import threading
 from dataclasses import dataclass
-from typing import Any, Callable, Sequence
+from typing import Any, Sequence
 
 from ..config import RewardParams
-from ..registry import Registry
 from .code import CodeScorer
 from .extract import extract_answer, without_think
 from .format import format_reward, tags_reward
 from .judge import LLMJudge, RubricJudge
+from .kind import REWARD_KINDS, RewardKind, Sample, register_reward_kind
 from .math import FAILURE_COUNTS as MATH_FAILURES
 from .math import MathScorer
 from .qa import mcq_reward, qa_reward
 from .sandbox import Interpreter, Sandbox, SandboxLimits
-
-
-@dataclass(frozen=True)
-class Sample:
-    """What a reward needs: the prompt text, the response, the reference and the record's meta."""
-
-    task: str
-    question: str
-    response: str
-    reference: str
-    meta: dict[str, Any]
 
 
 @dataclass(frozen=True)
@@ -55,33 +44,6 @@ def total_reward(components: dict[str, float | None], weights: dict[str, float])
     defined = {name: value for name, value in components.items() if value is not None}
     excluded = components.get("accuracy") is None
     return sum(weights.get(name, 0.0) * value for name, value in defined.items()), excluded
-
-
-Primary = Callable[["RewardModel", Sequence[Sample]], list[float | None]]
-
-
-@dataclass(frozen=True)
-class RewardKind:
-    """A primary reward (the ``accuracy`` component) and what the rest of the pipeline needs to know of it,
-    declared where it is registered: ``keep_at``, the primary reward from which RFT keeps a sampled response;
-    ``judged``, whether the judge scores it (its API calls in the cost table, "model" style in verl's parquet)."""
-
-    score: Primary
-    keep_at: float = 1.0
-    judged: bool = False
-
-
-REWARD_KINDS: Registry[RewardKind] = Registry("reward kind")
-"""Every reward kind, by name: the only list of them (``rewards.tasks.<t>.kind`` is checked against it)."""
-
-
-def register_reward_kind(name: str, keep_at: float = 1.0, judged: bool = False) -> Callable[[Primary], Primary]:
-    """Register ``score`` as reward kind ``name`` with its properties (:class:`RewardKind`)."""
-    def decorate(score: Primary) -> Primary:
-        REWARD_KINDS.register(name)(RewardKind(score, keep_at, judged))
-        return score
-
-    return decorate
 
 
 def verl_reward_fields(params: RewardParams, task: str) -> dict[str, str]:
@@ -211,3 +173,9 @@ class RewardModel:
             self._code.close()
         if isinstance(self._judge, LLMJudge):
             self._judge.close()
+
+
+from . import kinds  # noqa: E402, F401  (its modules register the kinds beyond the paper's)
+
+__all__ = ["REWARD_KINDS", "RewardKind", "RewardModel", "Sample", "Scored", "register_reward_kind", "total_reward",
+           "verl_reward_fields"]

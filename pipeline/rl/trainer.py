@@ -177,12 +177,18 @@ class GRPOTrainer:
         self.timings_path = self.out / TIMINGS
         self.fingerprint = run_fingerprint(model, self.schedule, {"": params, **self.segment_params}, seed) \
             if self.segment_params else run_fingerprint(model, self.schedule, params, seed)
-        rewards_id = rewards.params.model_dump(mode="json") if hasattr(rewards, "params") else {}
         self.prefix_keys = [segment_key(model, self.schedule[:span.stop],
-                                        [self.params_of(s.name) for s in self.spans[:n]], seed, rewards_id)
+                                        [self.params_of(s.name) for s in self.spans[:n]], seed,
+                                        self._rewards_identity(self.schedule[:span.stop]))
                             for n, span in enumerate(self.spans, start=1)]
         """``prefix_keys[n - 1]``: the identity of this run's first ``n`` segments (:func:`segment_key`)."""
         self._new_optimizer(0)
+
+    def _rewards_identity(self, batches: Sequence[Batch]) -> dict[str, Any]:
+        """The reward settings ``batches`` are scored with: their tasks' entries and the shared ones only, so a
+        change to another task's reward leaves this run's keys (and its reuse by a curriculum) as they were."""
+        params = getattr(self.rewards, "params", None)
+        return params.identity({task for b in batches for task, _ in b.items}) if params is not None else {}
 
     def params_of(self, segment: str) -> GRPOParams:
         return self.segment_params.get(segment, self.p)

@@ -113,7 +113,7 @@ def run_fingerprints(runs: list[tuple[VerlRun, list[dict[str, Any]]]], overrides
     keys = []
     for (_, rows), run_overrides in zip(runs, overrides):
         blob = json.dumps({"overrides": resume_identity(run_overrides), "rows": rows,
-                           "rewards": params.rewards.model_dump(mode="json"),
+                           "rewards": params.rewards.identity(row["task"] for row in rows),
                            "seed": params.seed, "start": start}, sort_keys=True, default=str)
         start = hashlib.sha256(blob.encode()).hexdigest()
         keys.append(start)

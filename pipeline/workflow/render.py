@@ -88,12 +88,13 @@ def dvc_stage(stage: Stage, root: Path = ROOT) -> list[str]:
     return lines + [f"    {line}" for line in body]
 
 
-def render_dvc(tasks: list[str], root: Path = ROOT) -> str:
-    """The whole ``dvc.yaml``."""
+def render_dvc(root: Path = ROOT) -> str:
+    """The whole ``dvc.yaml``: the same for every params file (the tasks and seeds are DVC's ``${tasks}`` and
+    ``${seeds}``, read from params.yaml), so a profile never makes it stale."""
     lines = [f"# {HEADER}", "# The same stages as the Snakemake rules; `dvc dag` draws them.", "stages:"]
     for stage in STAGES:
         lines += dvc_stage(stage, root) + [""]
-    plots = [json.loads(json.dumps(p).replace('"{tasks}"', json.dumps(tasks))) for p in PLOTS]
+    plots = [json.loads(json.dumps(p).replace('"{tasks}"', '"${tasks}"')) for p in PLOTS]
     lines.append(yaml.safe_dump({"plots": plots}, sort_keys=False, allow_unicode=True, width=120).rstrip())
     return "\n".join(lines) + "\n"
 
@@ -190,18 +191,18 @@ def render_readme(text: str) -> str:
     return head + start + stage_table_markdown() + end + tail
 
 
-def render(name: str, tasks: list[str], root: Path = ROOT) -> str:
+def render(name: str, root: Path = ROOT) -> str:
     """The current text of generated file ``name`` (a key of :data:`GENERATED`)."""
     kind = GENERATED[name]
     if kind == "readme":
         return render_readme((root / name).read_text(encoding="utf-8"))
-    return render_dvc(tasks, root) if kind == "dvc" else render_smk()
+    return render_dvc(root) if kind == "dvc" else render_smk()
 
 
-def stale(tasks: list[str], root: Path = ROOT) -> list[str]:
+def stale(root: Path = ROOT) -> list[str]:
     """Generated files whose committed text differs from what the table renders."""
     return [name for name in GENERATED
-            if not (root / name).is_file() or (root / name).read_text(encoding="utf-8") != render(name, tasks, root)]
+            if not (root / name).is_file() or (root / name).read_text(encoding="utf-8") != render(name, root)]
 
 
 __all__ = ["GENERATED", "RESOLVED_PARAMS", "render", "render_dvc", "render_smk", "stage_code", "stale"]

@@ -17,6 +17,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from ..config import SHARED_REWARD_KEYS
+
 Resources = Literal["local", "cpu", "all_cores", "gpu_train", "gpu_node", "gpu_eval"]
 """Resource classes: ``local`` runs where the workflow runs (cheap, no cluster job); ``cpu`` one core;
 ``all_cores`` every core of its node (nothing runs beside it); ``gpu_train`` verl training over
@@ -33,7 +35,9 @@ class Stage:
     doc: str                       # one line: what it does, with the paper's section
     inputs: tuple[str, ...] = ()
     outputs: tuple[str, ...] = ()
-    metrics: tuple[str, ...] = ()  # small JSON outputs (DVC: metrics, cached and pushed like outputs)
+    metrics: tuple[str, ...] = ()  # DVC metrics (cached like outputs; `dvc metrics show`, `dvc exp show` columns):
+    # the report's comparison metrics only, so an experiment table stays readable; every other stage's JSON
+    # summary is a plain output
     params: tuple[str, ...] = ()   # dotted params keys it reads
     per_task: bool = False
     per_seed: bool = False         # one job per replica seed (``{seed}``; ``--seed`` appended to its command)
@@ -47,8 +51,14 @@ class Stage:
 TRAIN_THREADS = "train.threads"
 """The params key of a CPU training process's torch threads: a stage that reads it trains, and its Snakemake rule
 reserves that many cores (``threads``), so DVC and Snakemake run it on the same count."""
-TRAIN_PARAMS = ("train.backend", "train.verl", "train.grpo", TRAIN_THREADS, "rewards")
-"""What a training replica reads (its seed is in its command: ``--seed``)."""
+TRAIN_SETTINGS = ("train.backend", "train.verl", "train.grpo", TRAIN_THREADS)
+TRAIN_PARAMS = (*TRAIN_SETTINGS, "rewards")
+"""What a training replica on every task reads (its seed is in its command: ``--seed``)."""
+TASK_TRAIN_PARAMS = (*TRAIN_SETTINGS, "rewards.tasks.{task}", *(f"rewards.{k}" for k in SHARED_REWARD_KEYS),
+                     "train.overrides.{task}")
+"""What one task's training run reads: its own reward and GRPO overrides, never another task's
+(:meth:`~pipeline.config.RewardParams.identity`), so changing one task's settings reruns that task's runs only.
+Its data settings (``data.tasks.<task>``) reach it through its curated split, an input."""
 EVAL_PARAMS = ("eval", "rewards")
 RUN = "seed{seed}"
 """A replica's folder under each per-seed output (docs/seeds.md): ``data/models/single/seed0/math/``."""
@@ -73,8 +83,8 @@ CURATED = tuple(f"data/curated/{{tasks}}/{split}.parquet" for split in ("train",
 STAGES: tuple[Stage, ...] = (
     Stage("curate", "curate", "curate", ("--task", "{task}", "--out", "data/curated/{task}"),
           "one task's data from its real source or the synthetic generator (Section 4)",
-          outputs=tuple(f"data/curated/{{task}}/{s}.parquet" for s in ("train", "val", "test", "pretrain")),
-          metrics=("data/curated/{task}/stats.json",),
+          outputs=(*(f"data/curated/{{task}}/{s}.parquet" for s in ("train", "val", "test", "pretrain")),
+                   "data/curated/{task}/stats.json"),
           params=("seed", "data.val_fraction", "data.test_fraction", "data.tasks.{task}", "models.base"),
           per_task=True),
     Stage("base_model", "base_model", "base-model", ("--out", "data/models/base"),
@@ -85,9 +95,9 @@ STAGES: tuple[Stage, ...] = (
           ("--mode", "single", "--task", "{task}", "--base", "data/models/base", "--out", f"{SINGLES}/{{task}}"),
           "single-task GRPO from θ0 (Section 4)",
           inputs=("data/models/base/", "data/curated/{task}/train.parquet"),
-          outputs=(f"{SINGLES}/{{task}}/model/", f"{SINGLES}/{{task}}/checkpoints/", f"{SINGLES}/{{task}}/log.jsonl"),
-          metrics=(f"{SINGLES}/{{task}}/metrics.json",),
-          params=(*TRAIN_PARAMS, "train.overrides.{task}"), per_task=True, per_seed=True, resources="gpu_train",
+          outputs=(f"{SINGLES}/{{task}}/model/", f"{SINGLES}/{{task}}/checkpoints/", f"{SINGLES}/{{task}}/log.jsonl",
+                   f"{SINGLES}/{{task}}/metrics.json"),
+          params=TASK_TRAIN_PARAMS, per_task=True, per_seed=True, resources="gpu_train",
           critical=True),
     Stage("evaluate_transfer", "evaluate", "evaluate",
           ("--transfer", "data/models/base", SINGLES, "--out", TRANSFER),
@@ -115,14 +125,13 @@ STAGES: tuple[Stage, ...] = (
           "the LOP (Eq. 10) and the entropy matrix (Eq. 12)",
           inputs=(*TRANSFER_TABLES["accuracies"], *TRANSFER_TABLES["entropies"], f"data/pairs/{ALL}/accuracies.csv"),
           outputs=("data/order/bwt.csv", "data/order/curricula.csv", "data/order/bwt.png",
-                   "data/order/entropy_change.csv", "data/order/entropy_change.png"),
-          metrics=("data/order/curriculum.json",), params=("seed", "seeds", "order"), resources="local",
+                   "data/order/entropy_change.csv", "data/order/entropy_change.png", "data/order/curriculum.json"),
+          params=("seed", "seeds", "order"), resources="local",
           critical=True),
     Stage("sft_rft", "sft_rft", "sft-rft", ("--base", "data/models/base", "--out", MODELS["sft"]),
           "the rejection-sampling SFT baseline from θ0 (Section 4)",
           inputs=("data/models/base/", "data/curated/{tasks}/train.parquet"),
-          outputs=(f"{MODELS['sft']}/model/", f"{MODELS['sft']}/rft_data.jsonl"),
-          metrics=(f"{MODELS['sft']}/rft.json",),
+          outputs=(f"{MODELS['sft']}/model/", f"{MODELS['sft']}/rft_data.jsonl", f"{MODELS['sft']}/rft.json"),
           params=("baselines.rft", "eval.backend", "eval.vllm", "rewards", "train.backend", "train.verl",
                   TRAIN_THREADS),
           per_seed=True, resources="gpu_node"),
@@ -131,22 +140,23 @@ STAGES: tuple[Stage, ...] = (
           "the TIES-merging baseline: the best single-task checkpoints on val, merged into θ0 with mergekit",
           inputs=("data/models/base/", SINGLE_MODELS, f"{SINGLES}/{{tasks}}/checkpoints/",
                   f"{SINGLES}/{{tasks}}/metrics.json", f"{TRANSFER}/units.jsonl", *CURATED[1:]),
-          outputs=(f"{MODELS['merged']}/model/",), metrics=(f"{MODELS['merged']}/selection.json",),
+          outputs=(f"{MODELS['merged']}/model/", f"{MODELS['merged']}/selection.json"),
           params=(*EVAL_PARAMS, "baselines.merge"), per_seed=True, resources="gpu_eval"),
     Stage("train_curriculum", "train", "train",
           ("--mode", "curriculum", "--order", "data/order/curriculum.json", "--base", "data/models/base",
            "--singles", SINGLES, "--out", MODELS["curriculum"]),
           "MT-GRPO task by task in the order of `order`; its first segment is σ(1)'s single-task run (Section 2.3)",
           inputs=("data/models/base/", SINGLE_MODELS, "data/order/curriculum.json", CURATED[0]),
-          outputs=tuple(f"{MODELS['curriculum']}/{f}" for f in ("model/", "segments/", "checkpoints/", "log.jsonl")),
-          metrics=(f"{MODELS['curriculum']}/metrics.json",), params=(*TRAIN_PARAMS, "train.overrides"),
+          outputs=tuple(f"{MODELS['curriculum']}/{f}" for f in ("model/", "segments/", "checkpoints/", "log.jsonl",
+                                                                 "metrics.json")),
+          params=(*TRAIN_PARAMS, "train.overrides"),
           per_seed=True, resources="gpu_train", critical=True),
     Stage("train_joint", "train", "train",
           ("--mode", "joint", "--base", "data/models/base", "--out", MODELS["joint"]),
           "MT-GRPO over all tasks mixed (Section 2.3)",
           inputs=("data/models/base/", CURATED[0]),
-          outputs=tuple(f"{MODELS['joint']}/{f}" for f in ("model/", "checkpoints/", "log.jsonl")),
-          metrics=(f"{MODELS['joint']}/metrics.json",), params=(*TRAIN_PARAMS, "train.overrides"),
+          outputs=tuple(f"{MODELS['joint']}/{f}" for f in ("model/", "checkpoints/", "log.jsonl", "metrics.json")),
+          params=(*TRAIN_PARAMS, "train.overrides"),
           per_seed=True, resources="gpu_train"),
     Stage("evaluate_final", "evaluate", "evaluate",
           ("--transfer", "data/models/base", SINGLES, *FINAL_ARGS, "--split", "test", "--reuse", TRANSFER,
@@ -170,7 +180,7 @@ STAGES: tuple[Stage, ...] = (
           inputs=("data/order/curriculum.json", "data/order/curricula.csv", f"{TRANSFER}/accuracies.csv",
                   f"{MODELS['curriculum']}/model/", "data/models/base/", SINGLE_MODELS, f"{PAIRS}/accuracies.csv",
                   f"{PAIRS}/runs/", *CURATED),
-          outputs=(f"{VALIDATE}/predictions.csv", f"{VALIDATE}/models/"), metrics=(f"{VALIDATE}/validation.json",),
+          outputs=(f"{VALIDATE}/predictions.csv", f"{VALIDATE}/models/", f"{VALIDATE}/validation.json"),
           params=(*TRAIN_PARAMS, "train.overrides", "eval", "order.floor", "order.pairwise_scales", "validate"),
           per_seed=True,
           resources="gpu_train", critical=True),
@@ -211,7 +221,8 @@ STAGES: tuple[Stage, ...] = (
                    "data/report/figure3.csv", "data/report/figure3.png",
                    "data/report/table1_benchmarks.csv",
                    "data/report/figure1.png", "data/report/bwt_val.png", "data/report/bwt_test.png",
-                   "data/report/entropy_change.png", "data/report/training_curves.png", "data/report/curves/"),
+                   "data/report/entropy_change.png", "data/report/training_curves.png", "data/report/curves/",
+                   "data/report/details.json"),
           metrics=("data/report/metrics.json",),
           params=("seeds", "order.floor", "order.weights", "order.pairwise_scales", "eval.accuracy", "eval.samples",
                   "ablations"),

@@ -10,6 +10,7 @@ from pipeline.data.schema import read_split
 from pipeline.errors import UserError
 
 from ..conftest import FIXTURES, data_params
+from ..conftest import KINDS
 
 
 def all_records(splits):
@@ -123,7 +124,7 @@ def test_unknown_source_and_missing_path_are_param_errors():
     with pytest.raises(UserError, match="needs `tokenizer`"):
         data_params("coding", source="code_r1", path="x.jsonl")
     with pytest.raises(UserError, match=r"data.tasks has no entry for task\(s\) \['qa'\]"):
-        parse_params({"tasks": ["math", "qa"], "data": {"tasks": {"math": {"source": "synthetic_math"}}}})
+        parse_params({"rewards": {"tasks": KINDS}, "tasks": ["math", "qa"], "data": {"tasks": {"math": {"source": "synthetic_math"}}}})
 
 
 def test_write_task_writes_splits_and_stats(tmp_path):

@@ -10,11 +10,12 @@ from pipeline.data.curate import curate_task
 from pipeline.data.prompt_length import check_prompt_lengths, prompt_tokens, within_prompt_length
 from pipeline.errors import UserError
 from pipeline.models.tokenizer import build_tokenizer
+from ..conftest import KINDS
 
 
 @pytest.fixture(scope="module")
 def tokenizer_dir(tmp_path_factory):
-    raw = {"tasks": ["qa"], "data": {"tasks": {"qa": {"source": "synthetic_qa", "n": 60, "facts": 10}}}}
+    raw = {"rewards": {"tasks": KINDS}, "tasks": ["qa"], "data": {"tasks": {"qa": {"source": "synthetic_qa", "n": 60, "facts": 10}}}}
     records = curate_task(parse_params(raw), "qa")[0]["train"]
     tokenizer = build_tokenizer([m["content"] for r in records for m in r["prompt"]] * 2, vocab_size=400)
     path = tmp_path_factory.mktemp("tok")
@@ -57,7 +58,7 @@ def test_the_verl_export_refuses_a_prompt_verl_would_drop(tokenizer_dir):
 
 
 def test_verl_backend_needs_curation_within_its_prompt_limit():
-    raw = {"tasks": ["qa"], "data": {"tasks": {"qa": {"source": "synthetic_qa", "max_prompt_tokens": 2048}}},
+    raw = {"rewards": {"tasks": KINDS}, "tasks": ["qa"], "data": {"tasks": {"qa": {"source": "synthetic_qa", "max_prompt_tokens": 2048}}},
            "train": {"backend": "verl", "verl": {"max_prompt_length": 1024}}}
     with pytest.raises(Exception, match="max_prompt_tokens \\(2048\\) exceeds train.verl.max_prompt_length"):
         parse_params(raw)

@@ -152,3 +152,10 @@ def test_coding_difficulty_one_shows_the_intercept():
         assert shown, question
         b, x, y = map(int, shown.groups())
         assert r["meta"]["solution"] in (f"{(y - b) // x}*x+{b}", f"{(y - b) // x}*x") and (y - b) % x == 0
+
+
+def test_logic_answers_are_the_letters_in_order():
+    pool, _ = gen("synthetic_logic", n=100, difficulty=2)
+    for r in pool:
+        letters = re.search(r"order: ([a-l, ]+)\.", r["prompt"][-1]["content"]).group(1).split(", ")
+        assert len(letters) == 4 and r["reference"] == "".join(sorted(letters))

@@ -22,6 +22,7 @@ from pipeline.report.tables import benchmark_table1
 from pipeline.rewards.total import RewardModel
 
 from ..conftest import FIXTURES, REPO
+from ..conftest import KINDS
 
 BENCH = FIXTURES / "benchmarks"
 SHARED = REPO.parent / "shared" / "data"
@@ -31,7 +32,7 @@ needs_shared = pytest.mark.skipif(not SHARED.is_dir(), reason="../shared/data is
 
 @pytest.fixture(scope="module")
 def rewards():
-    model = RewardModel(RewardParams())
+    model = RewardModel(RewardParams.model_validate({"tasks": KINDS}))
     yield model
     model.close()
 
@@ -161,7 +162,7 @@ def test_gold_bigcodebench_canonical_solutions_pass_where_their_libraries_are_in
                              max_items=20)
     runnable = [r for r in records if all(importlib.util.find_spec(lib.split(".")[0])
                                           for lib in ast.literal_eval(r["meta"]["libs"]))]
-    model = RewardModel(RewardParams(code={"timeout_s": 60, "cpu_s": 60, "memory_mb": 4096}))
+    model = RewardModel(RewardParams(tasks=KINDS, code={"timeout_s": 60, "cpu_s": 60, "memory_mb": 4096}))
     try:
         result = gold_check("bigcodebench", runnable, model)
     finally:
@@ -231,7 +232,7 @@ def test_mt_bench_is_a_win_rate_against_gpt4_through_the_llm_judge(tmp_path):
 
     records = load_benchmark("mt_bench", str(BENCH))
     with OpenAIServer(prefers_longer) as server:
-        params = RewardParams(judge={"backend": "llm", "model": "judge-test", "base_url": server.base_url,
+        params = RewardParams(tasks=KINDS, judge={"backend": "llm", "model": "judge-test", "base_url": server.base_url,
                                      "api_key_env": "NO_KEY_HERE", "cache_dir": str(tmp_path / "cache")})
         model = RewardModel(params)
         try:
@@ -360,3 +361,22 @@ def test_benchmark_transfer_drives_the_order_and_feeds_table1(tmp_path):
                str(tmp_path / "bt2"))
     assert proc.returncode == 2 and proc.stderr.count("\n") == 1 and "task(s) ['qa']" in proc.stderr
     assert not (tmp_path / "bt2").exists()
+
+
+def test_a_benchmark_is_scored_by_the_kind_it_declares_whatever_the_runs_tasks_are_called():
+    """benchmark_rewards: a run whose tasks are not named after the domains (and whose `qa` task has another kind)
+    still scores amc23 with the math verifier, MMLU-Pro as QA and its letter twin by the letter; the weights of a
+    run task of the same name are kept."""
+    from pipeline.config import RewardParams
+    from pipeline.eval.benchmarks import benchmark_rewards
+    from pipeline.errors import UserError
+
+    run = RewardParams.model_validate({"tasks": {"arith": {"kind": "math"},
+                                                 "qa": {"kind": "exact", "weights": {"accuracy": 0.5}}}})
+    records = {"amc23": [{"task": "math"}], "mmlu_pro": [{"task": "qa"}], "mmlu_pro_letter": [{"task": "qa_letter"}]}
+    scored = benchmark_rewards(run, records)
+    assert {t: p.kind for t, p in scored.tasks.items()} == {"arith": "math", "qa": "qa", "math": "math",
+                                                           "qa_letter": "mcq"}
+    assert scored.tasks["qa"].weights == {"accuracy": 0.5} and run.tasks["qa"].kind == "exact"  # a copy
+    with pytest.raises(UserError, match="score task 'qa' with different reward kinds"):
+        benchmark_rewards(run, {"mmlu_pro": [{"task": "qa"}], "mmlu_pro_letter": [{"task": "qa"}]})

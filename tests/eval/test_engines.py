@@ -13,6 +13,7 @@ from pipeline.eval.generators import TransformersGenerator
 from pipeline.workflow.resources import all_stage_resources
 
 from ..conftest import REPO
+from ..conftest import KINDS
 
 
 def test_shards_are_contiguous_and_balanced():
@@ -39,7 +40,7 @@ def tiny_folder(tmp_path_factory):
     from pipeline.models.tiny import build_tiny_model
     from pipeline.models.tokenizer import build_tokenizer
 
-    params = parse_params({"tasks": ["math"], "data": {"tasks": {"math": {"source": "synthetic_math", "n": 20}}}})
+    params = parse_params({"rewards": {"tasks": KINDS}, "tasks": ["math"], "data": {"tasks": {"math": {"source": "synthetic_math", "n": 20}}}})
     records = curate_task(params, "math")[0]["train"]
     tokenizer = build_tokenizer([m["content"] for r in records for m in r["prompt"]] * 2, vocab_size=300)
     torch.manual_seed(0)

@@ -14,6 +14,7 @@ from pipeline.eval.generators import TransformersGenerator
 from pipeline.models.tiny import build_tiny_model
 from pipeline.models.tokenizer import build_tokenizer
 from pipeline.rewards.total import RewardModel
+from ..conftest import KINDS
 
 
 def test_standard_error_hand_computed():
@@ -33,12 +34,12 @@ def test_paired_difference_hand_computed():
 
 
 def test_evaluate_records_reports_consistent_figures():
-    params = parse_params({"tasks": ["math"], "data": {"tasks": {"math": {"source": "synthetic_math", "n": 30}}}})
+    params = parse_params({"rewards": {"tasks": KINDS}, "tasks": ["math"], "data": {"tasks": {"math": {"source": "synthetic_math", "n": 30}}}})
     records = curate_task(params, "math")[0]["train"]
     tokenizer = build_tokenizer([m["content"] for r in records for m in r["prompt"]], vocab_size=300)
     torch.manual_seed(0)
     model = build_tiny_model(len(tokenizer), 32, 1, 2, 1, 64, 256, 0, tokenizer).eval()
-    rewards = RewardModel(RewardParams())
+    rewards = RewardModel(RewardParams.model_validate({"tasks": KINDS}))
     try:
         generator = TransformersGenerator(model, tokenizer)
         out = evaluate_records(generator, records, EvalParams(samples=3, max_new_tokens=6, max_items=10), rewards)
@@ -62,7 +63,7 @@ def test_evaluation_draws_the_same_noise_for_every_model():
 
     from pipeline.models.warmstart import sft
 
-    params = parse_params({"tasks": ["math"], "data": {"tasks": {"math": {
+    params = parse_params({"rewards": {"tasks": KINDS}, "tasks": ["math"], "data": {"tasks": {"math": {
         "source": "synthetic_math", "n": 60, "pretrain_n": 400, "difficulty": 1}}}})
     splits = curate_task(params, "math")[0]
     texts = [m["content"] for r in splits["pretrain"] for m in r["prompt"]] + \
@@ -77,7 +78,7 @@ def test_evaluation_draws_the_same_noise_for_every_model():
         for p in other.parameters():
             p.add_(torch.randn_like(p) * 0.01)
     eval_params = EvalParams(samples=4, max_new_tokens=16, max_items=40, batch_size=16)
-    rewards = RewardModel(RewardParams())
+    rewards = RewardModel(RewardParams.model_validate({"tasks": KINDS}))
     try:
         def per_prompt(m, seed):
             return evaluate_records(TransformersGenerator(m, tokenizer), splits["train"], eval_params, rewards,

@@ -16,11 +16,12 @@ from pipeline.eval.generators import GENERATORS, TransformersGenerator, open_gen
 from pipeline.models.tiny import build_tiny_model
 from pipeline.models.tokenizer import build_tokenizer
 from pipeline.rl.rollout import generate
+from ..conftest import KINDS
 
 
 @pytest.fixture(scope="module")
 def tiny():
-    params = parse_params({"tasks": ["math"], "data": {"tasks": {"math": {"source": "synthetic_math", "n": 20}}}})
+    params = parse_params({"rewards": {"tasks": KINDS}, "tasks": ["math"], "data": {"tasks": {"math": {"source": "synthetic_math", "n": 20}}}})
     records = curate_task(params, "math")[0]["train"]
     tokenizer = build_tokenizer([m["content"] for r in records for m in r["prompt"]] * 2, vocab_size=300)
     torch.manual_seed(0)
@@ -91,7 +92,7 @@ def test_greedy_evaluation_still_measures_eq11_on_the_policys_samples(tiny):
     from pipeline.rewards.total import RewardModel
 
     model, tokenizer, records = tiny
-    rewards = RewardModel(RewardParams())
+    rewards = RewardModel(RewardParams.model_validate({"tasks": KINDS}))
     greedy = evaluate_records(TransformersGenerator(model, tokenizer), records[:4],
                               EvalParams(temperature=0.0, samples=2, max_new_tokens=8), rewards, seed=3)
     sampled = evaluate_records(TransformersGenerator(model, tokenizer), records[:4],

@@ -23,6 +23,7 @@ from pipeline.rewards.sandbox import Interpreter, Sandbox, SandboxLimits
 from pipeline.rewards.total import RewardModel
 
 from ..conftest import FIXTURES, REPO
+from ..conftest import KINDS
 
 
 @pytest.fixture(scope="module")
@@ -140,7 +141,7 @@ def test_the_benchmark_command_stops_before_any_model_when_a_library_is_missing(
 
 
 def test_reward_model_builds_its_sandbox_on_the_configured_interpreter(bare_python):
-    model = RewardModel(RewardParams(code={"python": str(bare_python)}))
+    model = RewardModel(RewardParams(tasks=KINDS, code={"python": str(bare_python)}))
     try:
         assert model.code.sandbox.interpreter.path == bare_python and model.code.sandbox.python == bare_python
         assert str(bare_python.parent.parent.resolve()) in model.code.sandbox.command(Path("/x/h.py"), 61700) or \

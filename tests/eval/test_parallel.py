@@ -13,11 +13,13 @@ from pipeline.eval.parallel import Unit, cpu_budget, evaluate_units, worker_coun
 from pipeline.models.tiny import build_tiny_model
 from pipeline.models.tokenizer import build_tokenizer
 
+from ..conftest import KINDS
+
 
 @pytest.fixture(scope="module")
 def workspace(tmp_path_factory):
     root = tmp_path_factory.mktemp("parallel")
-    params = parse_params({"tasks": ["math", "qa"], "data": {"tasks": {
+    params = parse_params({"rewards": {"tasks": KINDS}, "tasks": ["math", "qa"], "data": {"tasks": {
         "math": {"source": "synthetic_math", "n": 40}, "qa": {"source": "synthetic_qa", "n": 40, "facts": 10}}},
         "eval": {"samples": 2, "max_items": 6, "max_new_tokens": 8}})
     corpus = []
@@ -121,7 +123,7 @@ from pathlib import Path
 from pipeline.config import parse_params
 from pipeline.eval.parallel import Unit, evaluate_units
 root = Path(sys.argv[1])
-params = parse_params({"tasks": ["math", "qa"], "data": {"tasks": {
+params = parse_params({"rewards": {"tasks": {"math": {"kind": "math"}, "qa": {"kind": "qa"}}}, "tasks": ["math", "qa"], "data": {"tasks": {
     "math": {"source": "synthetic_math", "n": 40}, "qa": {"source": "synthetic_qa", "n": 40, "facts": 10}}},
     "eval": {"samples": 64, "max_items": 6, "max_new_tokens": 200, "workers": 2}})
 units = [Unit(n, str(root / n), t, s) for n in ("m0", "m1") for t in ("math", "qa") for s in ("val", "test")] * 8

@@ -24,16 +24,17 @@ from pipeline.models.tokenizer import build_tokenizer
 from pipeline.rewards.total import RewardModel
 from pipeline.rl.schedules import joint_schedule
 from pipeline.rl.trainer import GRPOTrainer
+KINDS = {"math": {"kind": "math"}, "qa": {"kind": "qa"}}
 
 def main():
-    params = parse_params({"tasks": ["math", "qa"], "data": {"tasks": {"math": {"source": "synthetic_math", "n": 80},
+    params = parse_params({"rewards": {"tasks": KINDS}, "tasks": ["math", "qa"], "data": {"tasks": {"math": {"source": "synthetic_math", "n": 80},
                            "qa": {"source": "synthetic_qa", "n": 80, "facts": 10}}}})
     records = {t: curate_task(params, t)[0]["train"] for t in ("math", "qa")}
     tok = build_tokenizer([m["content"] for rs in records.values() for r in rs for m in r["prompt"]] * 2, vocab_size=VOCAB)
     torch.manual_seed(0)
     model = build_tiny_model(len(tok), HIDDEN, LAYERS, 4, 2, INTER, 256, 0, tok)
     schedule = joint_schedule({t: 16 for t in records}, 4, 1, np.random.default_rng(0))[:STEPS]
-    rewards = RewardModel(RewardParams())
+    rewards = RewardModel(RewardParams.model_validate({"tasks": KINDS}))
     GRPOTrainer(model, tok, records, schedule, GRPOParams(group_size=GROUP, batch_size=4, max_new_tokens=16, lr=1e-3,
                 checkpoint_every=0, mini_batch_size=64), rewards, tempfile.mkdtemp(), seed=0).train()
     rewards.close()

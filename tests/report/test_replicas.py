@@ -43,7 +43,14 @@ def test_mean_validation_averages_each_order_and_ranks_on_the_means():
     assert merged["orders"]["best"]["predicted"]["delta_rel"] == pytest.approx(0.25)
     assert merged["orders"]["best"]["actual"]["delta_rel"] == pytest.approx(0.3)
     assert merged["orders"]["best"]["actual_sd"] == pytest.approx(np.sqrt(0.02))
-    assert merged["best_predicted_is_best_actual"] is True and merged["replicas"] == 2  # 0.3 > 0.25 on the means
+    # 0.3 > 0.25 on the means, but the lead (0.05) is within the best order's across-seed SE (√0.02 / √2 = 0.1):
+    # no verdict, with the reason.
+    assert merged["best_predicted_is_best_actual"] is None and merged["replicas"] == 2
+    assert "within its standard error 0.100" in merged["best_undetermined"]
+    clear = mean_validation([replica(0.3, 0.40, 0.25), replica(0.2, 0.42, 0.25)])  # lead 0.16, SE 0.01
+    assert clear["best_predicted_is_best_actual"] is True and "best_undetermined" not in clear
+    tied = mean_validation([replica(0.3, 0.0, 0.0), replica(0.2, 0.0, 0.0)])  # every order measured 0
+    assert tied["best_predicted_is_best_actual"] is None and tied["best_undetermined"].startswith("2 orders tie")
     other = replica(0.3, 0.2, 0.25)
     other["orders"]["worst"]["order"] = ["a", "b"]
     with pytest.raises(ValueError, match="different orders"):

@@ -35,10 +35,22 @@ def test_report_writes_every_table_section_and_figure(tmp_path):
         assert f"## {heading}" in summary, heading
     assert "Replicas: 2 training seeds" in summary
     assert "## The curriculum predictors on the 3 trained orders" in summary
-    metrics = json.loads((out / "metrics.json").read_text())
+    metrics = json.loads((out / "details.json").read_text())
+    # What DVC tracks (metrics.json): a comparison's dozen columns, the rest in details.json.
+    tracked = json.loads((out / "metrics.json").read_text())
+    assert set(tracked) == {"no_signal", "curriculum", "average", "headline"}
+    assert tracked["curriculum"] == "writing>qa>coding>math" and tracked["average"] == metrics["average"]
+    assert set(tracked["headline"]) == {"CL vs JT", "CL vs MM"}
     assert metrics["seeds"] == [0, 1] and set(metrics["headline"]) == {"CL vs JT", "CL vs MM"}
     assert all(h["gain"] is None or h["se"] >= 0 for h in metrics["headline"].values())
-    assert -1 <= metrics["table4"]["spearman_val_test"] <= 1
+    # The fixture is the smoke DAG's: every accuracy 0. The summary says so first, and draws no verdict from it.
+    assert metrics["no_signal"] == "every test accuracy is 0"
+    assert summary.splitlines()[2].startswith("**No learning signal: every test accuracy is 0.**")
+    assert metrics["table4"]["spearman_val_test"] is None and metrics["table4"]["best_val"] is None
+    assert "Spearman ρ undefined (every order tied in one of the rankings)" in summary
+    assert "(one of 24 orders that tie on the predicted score S" in summary
+    assert "is also the best measured one: **undetermined (3 orders tie for the best prediction)**" in summary
+    assert all(v["holds"] is None for v in metrics["table2"].values()) and "does not hold" not in summary
     assert len(metrics["figure3"]) == 4 and set(metrics["predictors"]) == {"val", "test"}
     assert set(metrics["test_accuracy_sd"]) == {"Base", "ST×K", "SFT", "MM", "JT", "CL"}
     table1 = pd.read_csv(out / "table1.csv", index_col=0)
@@ -59,5 +71,5 @@ def test_report_writes_every_table_section_and_figure(tmp_path):
 def test_report_is_the_same_twice(tmp_path):
     """Same inputs, same params: byte-identical tables (the figures' metadata aside)."""
     assert run_report(tmp_path / "a") == 0 and run_report(tmp_path / "b") == 0
-    for name in ("summary.md", "table1.csv", "table2.csv", "figure3.csv", "metrics.json"):
+    for name in ("summary.md", "table1.csv", "table2.csv", "figure3.csv", "metrics.json", "details.json"):
         assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes(), name

@@ -48,15 +48,18 @@ def test_table3_and_table4():
     val = pd.DataFrame({"order": ["b>a", "a>b"], "score": [-2, -1], "delta_rel": [0, 1]})
     test = pd.DataFrame({"order": ["b>a", "a>b"], "score": [-1, -2], "delta_rel": [0.5, 0.25]})
     t4 = table4({"val": val, "test": test}, validation)
-    assert list(t4.index) == [1, 2]
+    assert list(t4.index) == [1, 2] and list(t4["val: rank"]) == [1, 2] and list(t4["test: rank"]) == [1, 2]
     assert list(t4["val: order"]) == ["a → b", "b → a"] and list(t4["test: order"]) == ["b → a", "a → b"]
     assert list(t4["val: rank on test"]) == [2, 1] and list(t4["test: rank on val"]) == [2, 1]
     assert t4.loc[1, "val: Δrel actual"] == 0.1 and t4.loc[1, "test: Δrel actual"] == 0.05
     assert t4["val: Δrel pred"].dtype == float
     text = markdown(t4)
-    assert text.splitlines()[0] == ("| rank | val: order | val: Δrel pred | val: rank on test | val: Δrel actual | "
-                                    "test: order | test: Δrel pred | test: rank on val | test: Δrel actual |")
-    assert "| 2 | b → a | 0.000 | 1 | 0.050 | a → b | 0.250 | 1 | 0.100 |" in text
+    assert text.splitlines()[0] == ("| row | val: rank | val: order | val: Δrel pred | val: rank on test | "
+                                    "val: Δrel actual | test: rank | test: order | test: Δrel pred | "
+                                    "test: rank on val | test: Δrel actual |")
+    assert "| 2 | 2 | b → a | 0.000 | 1 | 0.050 | 2 | a → b | 0.250 | 1 | 0.100 |" in text
+    tied = table4({"val": val.assign(delta_rel=0.0), "test": test}, validation)  # val: both orders tie
+    assert list(tied["val: rank"]) == [1, 1] and list(tied["test: rank on val"]) == [1, 1]
 
 
 def test_two_rankings_compared_on_a_hand_computed_case():
@@ -72,7 +75,15 @@ def test_two_rankings_compared_on_a_hand_computed_case():
     reversed_ = compare_rankings(first, pd.Series([4, 3, 2, 1], index=["w", "x", "y", "z"]))
     assert reversed_.spearman == pytest.approx(-1.0) and reversed_.discordant_pairs == 6
     ranks = ranks_by_delta_rel(pd.DataFrame({"order": ["p", "q", "r"], "score": [0, 1, 0], "delta_rel": [1, 1, 2]}))
-    assert list(ranks.index) == ["r", "q", "p"] and list(ranks) == [1, 2, 3]  # Δrel, then S, then name
+    assert list(ranks.index) == ["r", "q", "p"] and list(ranks) == [1, 2, 2]  # rows: Δrel, S, name; ties share
+    # Every order tied (a run with no signal): ρ is undefined, no pair is discordant, no order is "the best".
+    flat = pd.Series([1, 1, 1], index=["p", "q", "r"])
+    t = compare_rankings(flat, pd.Series([1, 2, 3], index=["p", "q", "r"]))
+    assert t.spearman is None and "every order tied" in t.spearman_undefined
+    assert (t.discordant_pairs, t.tied_pairs, t.best_first_ties, t.best_second_ties) == (0, 3, 3, 1)
+    from pipeline.report.tables import ranking_agreement_text
+    text = ranking_agreement_text(t)
+    assert "Spearman ρ undefined" in text and "3 orders tie for val's best" in text and "test's best (p)" in text
 
 
 def test_resolve_orders(tmp_path):
@@ -125,20 +136,24 @@ def test_table2_puts_each_run_beside_its_temperature_1_model_with_mean_entropy()
 
 
 def test_temperature_verdicts_follow_section_5_3_with_a_paired_error():
-    """Hot QA: −0.25 on its own prompts (d = (0, −1, 0, 0): s² = 0.75/3, SE = 0.5/2 = 0.25), the prediction
-    (falls) holds but within 2 SE; cold writing: +0.5 (d = (1, 0, 1, 0)), SE 0.2887: holds, not beyond 2 SE; a run that
-    moves the wrong way does not hold."""
+    """Hot QA: −0.25 on its own prompts (d = (0, −1, 0, 0): s² = 0.75/3, SE = 0.5/2 = 0.25): the difference is
+    not larger than its SE, so no verdict; cold writing: +0.5 (d = (1, 0, 1, 0)), SE 0.2887: holds, not beyond 2 SE;
+    a run that moves the wrong way (−1 on every prompt, SE 0) does not hold; one that moves nothing has none."""
     from pipeline.report.tables import temperature_verdicts
 
-    before = {"qa": np.array([1, 1, 0, 0.]), "writing": np.array([0, 1, 0, 1.]), "math": np.array([1, 1, 1, 1.])}
-    after = {"qa": np.array([1, 0, 0, 0.]), "writing": np.array([1, 1, 1, 1.]), "math": np.array([0, 0, 0, 0.])}
-    v = temperature_verdicts({"qa": 1.2, "writing": 0.1, "math": 0.5}, before, after)
+    before = {"qa": np.array([1, 1, 0, 0.]), "writing": np.array([0, 1, 0, 1.]), "math": np.array([1, 1, 1, 1.]),
+              "code": np.zeros(4)}
+    after = {"qa": np.array([1, 0, 0, 0.]), "writing": np.array([1, 1, 1, 1.]), "math": np.array([0, 0, 0, 0.]),
+             "code": np.zeros(4)}
+    v = temperature_verdicts({"qa": 1.2, "writing": 0.1, "math": 0.5, "code": 1.5}, before, after)
     assert v["qa@1.2"]["predicted"] == "falls" and v["qa@1.2"]["difference"] == pytest.approx(-0.25)
-    assert v["qa@1.2"]["se"] == pytest.approx(0.25) and v["qa@1.2"]["holds"]
-    assert not v["qa@1.2"]["beyond_noise"]
+    assert v["qa@1.2"]["se"] == pytest.approx(0.25) and v["qa@1.2"]["holds"] is None
+    assert "within its standard error" in v["qa@1.2"]["reason"] and not v["qa@1.2"]["beyond_noise"]
+    assert v["code@1.5"]["holds"] is None and v["code@1.5"]["reason"].startswith("no difference")
     assert v["writing@0.1"]["predicted"] == "gains" and v["writing@0.1"]["difference"] == pytest.approx(0.5)
     assert v["writing@0.1"]["holds"] and v["writing@0.1"]["se"] == pytest.approx(np.sqrt(1 / 3) / 2)
-    assert v["math@0.5"]["difference"] == -1.0 and not v["math@0.5"]["holds"] and not v["math@0.5"]["beyond_noise"]
+    assert v["math@0.5"]["difference"] == -1.0 and v["math@0.5"]["holds"] is False
+    assert not v["math@0.5"]["beyond_noise"]
 
 
 def test_figure3_puts_each_evaluation_in_a_row_and_each_trained_format_beside_its_error():

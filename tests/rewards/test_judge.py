@@ -11,6 +11,7 @@ from pipeline.errors import UserError
 from pipeline.rewards.judge import LLMJudge, RubricJudge, combine, parse_verdict
 
 from ..openai_server import OpenAIServer, completion
+from ..conftest import KINDS
 
 
 def judge_for(server, tmp_path, **extra):
@@ -189,7 +190,7 @@ def test_no_verdict_is_excluded_left_out_of_accuracy_and_asked_again(tmp_path):
             return Generation([self.texts[p[-1]["content"]] for p in prompts for _ in range(n)], np.ones(len(prompts) * n))
 
     with OpenAIServer(judge) as server:
-        params = RewardParams(judge={"backend": "llm", "model": "judge-test", "base_url": server.base_url,
+        params = RewardParams(tasks=KINDS, judge={"backend": "llm", "model": "judge-test", "base_url": server.base_url,
                                      "api_key_env": "NO_KEY_HERE", "cache_dir": str(tmp_path / "cache"),
                                      "backoff_s": 0.01})
         rewards = RewardModel(params)

@@ -8,6 +8,7 @@ from pipeline.rewards.extract import extract_answer, tags_present, tags_valid
 from pipeline.rewards.format import format_reward, tags_reward
 from pipeline.rewards.qa import mcq_reward, qa_reward
 from pipeline.rewards.total import RewardModel, Sample, total_reward
+from ..conftest import KINDS
 
 
 @pytest.mark.parametrize(("answer", "score"), [
@@ -35,7 +36,7 @@ def test_mcq_reward_takes_the_bare_letter_only(answer, score):
 
 
 def test_the_registry_scores_qa_letter_with_the_mcq_reward():
-    model = RewardModel(RewardParams())  # qa_letter defaults to mcq, as qa to qa
+    model = RewardModel(RewardParams.model_validate({"tasks": KINDS}))  # qa_letter: mcq, declared as any task
     out = model.score([Sample("qa_letter", "q", "<think>t</think><answer>B</answer>", "B", {}),
                        Sample("qa", "q", "<think>t</think><answer>B</answer>", "Argon", {})])
     assert [o.components["accuracy"] for o in out] == [1.0, 0.0]

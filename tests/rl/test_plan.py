@@ -12,8 +12,9 @@ from pipeline.data.curate import curate_task, write_task
 from pipeline.rl.plan import plan_training
 
 from ..conftest import REPO
+from ..conftest import KINDS
 
-RAW = {"tasks": ["math", "qa"],
+RAW = {"rewards": {"tasks": KINDS}, "tasks": ["math", "qa"],
        "data": {"tasks": {"math": {"source": "synthetic_math", "n": 50},
                           "qa": {"source": "synthetic_qa", "n": 50, "facts": 10}}},
        "train": {"grpo": {"batch_size": 4, "max_steps": 3}, "overrides": {"qa": {"batch_size": 2, "lr": 5e-5}}}}

@@ -16,11 +16,12 @@ from pipeline.models.tokenizer import build_tokenizer
 from pipeline.rewards.total import RewardModel
 from pipeline.rl.schedules import curriculum_schedule
 from pipeline.rl.trainer import GRPOTrainer
+from ..conftest import KINDS
 
 
 @pytest.fixture(scope="module")
 def setup():
-    params = parse_params({"tasks": ["math", "qa"], "data": {"tasks": {
+    params = parse_params({"rewards": {"tasks": KINDS}, "tasks": ["math", "qa"], "data": {"tasks": {
         "math": {"source": "synthetic_math", "n": 40}, "qa": {"source": "synthetic_qa", "n": 40, "facts": 10}}}})
     records = {t: curate_task(params, t)[0]["train"] for t in ("math", "qa")}
     corpus = [m["content"] for rs in records.values() for r in rs for m in r["prompt"]] * 2
@@ -42,7 +43,7 @@ def run(setup, out: Path, stop_after: int | None = None, params: GRPOParams = GR
     model = make_model(tokenizer)
     schedule = curriculum_schedule({t: 4 for t in records}, ["qa", "math"], 2, 1, np.random.default_rng(0))
     trainer = (Killed if stop_after else GRPOTrainer)(model, tokenizer, records, schedule, params,
-                                                      RewardModel(RewardParams()), out, seed=0,
+                                                      RewardModel(RewardParams.model_validate({"tasks": KINDS})), out, seed=0,
                                                       segment_params=segment_params, keep_segments=True)
     trainer.stop_after = stop_after
     try:
@@ -155,7 +156,7 @@ def _single_run_folder(setup, root: Path, params: GRPOParams = GRPO) -> Path:
     model = make_model(tokenizer)
     schedule = curriculum_schedule({t: 4 for t in records}, ["qa"], 2, 1, np.random.default_rng(0))
     GRPOTrainer(model, tokenizer, records, schedule, params.model_copy(update={"keep_every": 1}),
-                RewardModel(RewardParams()), root / "work", seed=0).train()
+                RewardModel(RewardParams.model_validate({"tasks": KINDS})), root / "work", seed=0).train()
     assert not (root / "work" / "segments").exists()  # only a curriculum keeps its task-boundary models
     model.save_pretrained(root / "model")
     shutil.copy(root / "work" / FINAL_STATE, root / "model" / FINAL_STATE)
@@ -170,7 +171,7 @@ def test_a_curriculum_starts_exactly_from_the_single_task_run_of_its_first_task(
     torch.manual_seed(0)
     model = make_model(tokenizer)
     schedule = curriculum_schedule({t: 4 for t in records}, ["qa", "math"], 2, 1, np.random.default_rng(0))
-    trainer = GRPOTrainer(model, tokenizer, records, schedule, GRPO, RewardModel(RewardParams()),
+    trainer = GRPOTrainer(model, tokenizer, records, schedule, GRPO, RewardModel(RewardParams.model_validate({"tasks": KINDS})),
                           tmp_path / "adopted", seed=0, keep_segments=True)
     assert trainer.adopt_prefix([single])
     assert "taken from the single-task run" in capsys.readouterr().err
@@ -190,7 +191,7 @@ def test_a_single_task_run_that_differs_is_not_adopted(setup, tmp_path, capsys):
     torch.manual_seed(0)
     model = make_model(tokenizer)
     schedule = curriculum_schedule({t: 4 for t in records}, ["qa", "math"], 2, 1, np.random.default_rng(0))
-    trainer = GRPOTrainer(model, tokenizer, records, schedule, GRPO, RewardModel(RewardParams()),
+    trainer = GRPOTrainer(model, tokenizer, records, schedule, GRPO, RewardModel(RewardParams.model_validate({"tasks": KINDS})),
                           tmp_path / "fresh", seed=0)
     assert not trainer.adopt_prefix([single])
     assert "training the segment" in capsys.readouterr().err
@@ -229,7 +230,7 @@ def test_rows_without_advantage_skip_the_update_without_changing_it(setup, tmp_p
         torch.manual_seed(0)
         model = make_model(tokenizer)
         schedule = curriculum_schedule({t: 4 for t in records}, ["qa", "math"], 2, 1, np.random.default_rng(0))
-        GRPOTrainer(model, tokenizer, records, schedule, params, LengthReward(RewardParams()), out, seed=0).train()
+        GRPOTrainer(model, tokenizer, records, schedule, params, LengthReward(RewardParams.model_validate({"tasks": KINDS})), out, seed=0).train()
         logs = [json.loads(line) for line in (out / "log.jsonl").read_text().splitlines()]
         return model, logs
 
@@ -250,7 +251,7 @@ def test_rows_without_advantage_skip_the_update_without_changing_it(setup, tmp_p
 @pytest.fixture(scope="module")
 def setup3():
     """Three tasks (the writing reward is the offline rubric judge): curricula long enough to have a pair prefix."""
-    params = parse_params({"tasks": ["math", "qa", "writing"], "data": {"tasks": {
+    params = parse_params({"rewards": {"tasks": KINDS}, "tasks": ["math", "qa", "writing"], "data": {"tasks": {
         "math": {"source": "synthetic_math", "n": 40}, "qa": {"source": "synthetic_qa", "n": 40, "facts": 10},
         "writing": {"source": "synthetic_writing", "n": 40}}}})
     records = {t: curate_task(params, t)[0]["train"] for t in params.tasks}
@@ -269,7 +270,7 @@ def _curriculum_folder(setup, root: Path, order: list[str], adopt: list[Path] = 
     torch.manual_seed(0)
     model = make_model(tokenizer)
     schedule = curriculum_schedule({t: 4 for t in records}, order, 2, 1, np.random.default_rng(0))
-    trainer = GRPOTrainer(model, tokenizer, records, schedule, GRPO, RewardModel(RewardParams()), root / "work",
+    trainer = GRPOTrainer(model, tokenizer, records, schedule, GRPO, RewardModel(RewardParams.model_validate({"tasks": KINDS})), root / "work",
                           seed=0, keep_segments=True)
     adopted = trainer.adopt_prefix(adopt)
     trainer.train()
@@ -316,7 +317,7 @@ def test_a_finished_run_is_recognised_only_by_the_very_same_run(setup, tmp_path)
     def trainer(order, params=kept):
         torch.manual_seed(0)
         schedule = curriculum_schedule({t: 4 for t in records}, order, 2, 1, np.random.default_rng(0))
-        return GRPOTrainer(make_model(tokenizer), tokenizer, records, schedule, params, RewardModel(RewardParams()),
+        return GRPOTrainer(make_model(tokenizer), tokenizer, records, schedule, params, RewardModel(RewardParams.model_validate({"tasks": KINDS})),
                            tmp_path / "work", seed=0)
 
     assert trainer(["qa"]).finished_in(single)
@@ -331,7 +332,7 @@ def test_answers_scored_without_a_verdict_are_counted_per_step_beside_the_timing
     from pipeline.rewards.total import Sample
 
     records, tokenizer = setup
-    rewards = RewardModel(RewardParams(math=MathRewardParams(max_answer_chars=3)))
+    rewards = RewardModel(RewardParams(tasks=KINDS, math=MathRewardParams(max_answer_chars=3)))
     schedule = curriculum_schedule({"math": 2}, ["math"], 2, 1, np.random.default_rng(0))
     trainer = GRPOTrainer(make_model(tokenizer), tokenizer, records, schedule, GRPO, rewards, tmp_path, seed=0)
     trainer._failed = rewards.failures()
@@ -354,7 +355,7 @@ def test_training_that_diverges_stops_at_that_step_with_one_line(setup, tmp_path
     with torch.no_grad():
         model.lm_head.weight[0, 0] = float("inf")
     schedule = curriculum_schedule({t: 4 for t in records}, ["qa", "math"], 2, 1, np.random.default_rng(0))
-    trainer = GRPOTrainer(model, tokenizer, records, schedule, GRPO, RewardModel(RewardParams()), tmp_path / "run",
+    trainer = GRPOTrainer(model, tokenizer, records, schedule, GRPO, RewardModel(RewardParams.model_validate({"tasks": KINDS})), tmp_path / "run",
                           seed=0, keep_segments=True)
     with pytest.raises(UserError, match=r"training diverged at step 1: (the loss is nan|the gradient norm is nan|"
                                         r"weight \S+ is not finite)") as info:
@@ -370,7 +371,7 @@ def test_a_step_whose_rewards_are_mostly_undefined_stops_the_run(tmp_path):
 
     from ..openai_server import OpenAIServer, completion
 
-    params = parse_params({"tasks": ["writing"], "data": {"tasks": {"writing": {"source": "synthetic_writing",
+    params = parse_params({"rewards": {"tasks": KINDS}, "tasks": ["writing"], "data": {"tasks": {"writing": {"source": "synthetic_writing",
                                                                                  "n": 20}}}})
     records = {"writing": curate_task(params, "writing")[0]["train"]}
     corpus = [m["content"] for r in records["writing"] for m in r["prompt"]] * 2
@@ -379,7 +380,7 @@ def test_a_step_whose_rewards_are_mostly_undefined_stops_the_run(tmp_path):
     model = make_model(tokenizer)
     schedule = curriculum_schedule({"writing": 4}, ["writing"], 2, 1, np.random.default_rng(0))
     with OpenAIServer(lambda body, n: (200, completion("Both are fine; I cannot choose."))) as server:
-        rewards = RewardParams(judge={"backend": "llm", "model": "judge-test", "base_url": server.base_url,
+        rewards = RewardParams(tasks=KINDS, judge={"backend": "llm", "model": "judge-test", "base_url": server.base_url,
                                       "api_key_env": "NO_KEY_HERE", "cache_dir": str(tmp_path / "cache"),
                                       "backoff_s": 0.01})
         reward_model = RewardModel(rewards)

@@ -31,7 +31,7 @@ from pipeline.scale.verl_config import (VERL_ENTRY, VerlRun, grpo_overrides, hyd
 from pipeline.scale.verl_run import (compose_config, final_checkpoint, keep_log_parts, plan_runs,  # noqa: E402
                                      read_verl_log, run_beta, verl_seconds)
 
-from ..conftest import REPO  # noqa: E402
+from ..conftest import KINDS, REPO  # noqa: E402
 
 TASKS = ["math", "qa"]
 
@@ -40,7 +40,7 @@ TASKS = ["math", "qa"]
 def workspace(tmp_path_factory):
     """Curated synthetic math and qa, a params file, and a tiny θ0 saved in HF format."""
     root = tmp_path_factory.mktemp("verl")
-    raw = {"tasks": TASKS, "data": {"tasks": {"math": {"source": "synthetic_math", "n": 60},
+    raw = {"rewards": {"tasks": {t: KINDS[t] for t in TASKS}}, "tasks": TASKS, "data": {"tasks": {"math": {"source": "synthetic_math", "n": 60},
                                                "qa": {"source": "synthetic_qa", "n": 60, "facts": 10}}},
            "train": {"backend": "verl", "verl": {"n_gpus_per_node": 1},
                      "grpo": {"group_size": 4, "batch_size": 4, "mini_batch_size": 8, "max_new_tokens": 16,
@@ -449,7 +449,7 @@ def _judged_params(root: Path, server, tmp_path: Path) -> Path:
     raw["rewards"] = {"judge": {"backend": "llm", "model": "judge-test", "base_url": server.base_url,
                                 "api_key_env": "NO_KEY_HERE", "cache_dir": str(tmp_path / "cache"),
                                 "max_retries": 1, "backoff_s": 0.01, "timeout_s": 2, "deadline_s": 5},
-                      "tasks": {"qa": {"kind": "judge"}}}
+                      "tasks": {"math": {"kind": "math"}, "qa": {"kind": "judge"}}}
     path = tmp_path / "judged.yaml"
     path.write_text(yaml.safe_dump(raw))
     return path

@@ -31,6 +31,7 @@ from pipeline.rewards.verl_entry import UNDEFINED_VERDICT  # noqa: E402
 from pipeline.scale.verl_config import VerlRun, grpo_overrides  # noqa: E402
 from pipeline.scale.verl_run import compose_config, count_judge_timeouts, first_cause  # noqa: E402
 
+from ..conftest import KINDS  # noqa: E402
 from ..openai_server import OpenAIServer, completion  # noqa: E402
 
 TASKS = ["math", "qa", "writing"]
@@ -39,7 +40,7 @@ WORKERS = 2  # train.verl.reward_workers: the judge's concurrency is split betwe
 
 def to_verl_row(record, index):
     """A verl row with the reward fields of the task's default kind (math, code, qa, mcq, judge)."""
-    return _to_verl_row(record, index, verl_reward_fields(RewardParams(), record["task"]))
+    return _to_verl_row(record, index, verl_reward_fields(RewardParams.model_validate({"tasks": KINDS}), record["task"]))
 
 
 def user_and_answers(body):
@@ -73,7 +74,7 @@ class Judge:
 @pytest.fixture(scope="module")
 def workspace(tmp_path_factory):
     root = tmp_path_factory.mktemp("reward-loop")
-    raw = {"tasks": TASKS, "data": {"tasks": {"math": {"source": "synthetic_math", "n": 40},
+    raw = {"rewards": {"tasks": {t: KINDS[t] for t in TASKS}}, "tasks": TASKS, "data": {"tasks": {"math": {"source": "synthetic_math", "n": 40},
                                                "qa": {"source": "synthetic_qa", "n": 40, "facts": 10},
                                                "writing": {"source": "synthetic_writing", "n": 40}}}}
     params = parse_params(raw)
@@ -88,7 +89,8 @@ def workspace(tmp_path_factory):
 
 
 def params_file(root: Path, raw: dict, server: OpenAIServer, concurrency: int, **judge) -> Path:
-    raw = {**raw, "rewards": {"judge": {"backend": "llm", "model": "judge-test", "base_url": server.base_url,
+    raw = {**raw, "rewards": {"tasks": raw["rewards"]["tasks"],
+                              "judge": {"backend": "llm", "model": "judge-test", "base_url": server.base_url,
                                         "api_key_env": "NO_KEY_HERE", "cache_dir": str(root / f"cache-{time.time()}"),
                                         "concurrency": concurrency, "backoff_s": 0.01, **judge}}}
     path = root / f"params-{time.time_ns()}.yaml"
@@ -105,7 +107,7 @@ def reward_loop_worker(root: Path, params: Path, concurrency: int, threads: int 
     assert judge.concurrency == concurrency
     run = VerlRun(name="single-writing", model=str(root / "base"), train_file=root / "t.parquet",
                   val_file=root / "v.parquet", steps=2, checkpoint_dir=root / "c", grpo=parse_params(
-                      {"tasks": ["math"], "data": {"tasks": {"math": {"source": "synthetic_math"}}}}).train.grpo,
+                      {"rewards": {"tasks": KINDS}, "tasks": ["math"], "data": {"tasks": {"math": {"source": "synthetic_math"}}}}).train.grpo,
                   beta=0.0, judge_log=root / "judge_events.jsonl")
     cfg = compose_config(grpo_overrides(run, VerlParams(n_gpus_per_node=1, reward_workers=WORKERS), judge, params, 0))
     worker = RewardLoopWorker(cfg)
@@ -245,7 +247,8 @@ def test_verls_reward_loop_scores_the_letter_format_with_the_letter_experiments_
 
     root, raw, records = workspace
     weights = {"accuracy": 1.0, "format": 0.5, "tags": 0.0}  # qa's own weights, which the letter task inherits
-    lp = letter_params(parse_params({**raw, "rewards": {"tasks": {"qa": {"kind": "qa", "weights": weights}}}}), "qa")
+    tasks = {**raw["rewards"]["tasks"], "qa": {"kind": "qa", "weights": weights}}
+    lp = letter_params(parse_params({**raw, "rewards": {"tasks": tasks}}), "qa")
     path = root / "letter-params.yaml"
     path.write_text(dump_params(lp))
     worker, _ = reward_loop_worker(root, path, lp.rewards.judge.concurrency)

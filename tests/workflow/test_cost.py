@@ -10,6 +10,7 @@ from pipeline.config import JudgePrice, load_params, parse_params
 from pipeline.workflow.cost import cost_table, stage_costs, template_tokens
 
 from ..conftest import REPO
+from ..conftest import KINDS
 
 PAPER = [REPO / "params.yaml", REPO / "configs" / "paper.yaml"]
 
@@ -75,7 +76,7 @@ def test_no_llm_judge_no_judge_cost_and_exact_counts_from_curated_data(tmp_path)
     raw = {"tasks": ["writing", "math"], "seeds": [0, 1],
            "data": {"tasks": {"writing": {"source": "synthetic_writing", "n": 40},
                               "math": {"source": "synthetic_math", "n": 40}}},
-           "rewards": {"judge": {"backend": "llm"}},
+           "rewards": {"tasks": KINDS, "judge": {"backend": "llm"}},
            "train": {"grpo": {"group_size": 4, "batch_size": 4, "epochs": 2, "max_steps": None}}}
     params = parse_params(raw)
     for task in ("writing", "math"):

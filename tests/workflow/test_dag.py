@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+import yaml
 
 from pipeline.data.schema import read_split
 from pipeline.workflow.render import RESOLVED_PARAMS
@@ -174,10 +175,11 @@ def test_the_smoke_dag_through_dvc_fills_every_table_and_figure(smoke_dag, tmp_p
     for heading in ("Table 1", "Table 2", "Figure 3", "BWT (val)", "BWT (test)", "Table 3", "The headline claims",
                     "Table 4"):
         assert f"## {heading}" in summary, heading
-    metrics = json.loads((dvc / "data/report/metrics.json").read_text())
+    metrics = json.loads((dvc / "data/report/details.json").read_text())
     assert set(metrics["headline"]) == {"CL vs JT", "CL vs MM"}
     assert all(h["gain"] is None or h["se"] >= 0 for h in metrics["headline"].values())
-    assert -1 <= metrics["table4"]["spearman_val_test"] <= 1
+    spearman = metrics["table4"]["spearman_val_test"]
+    assert (spearman is None) == (metrics["no_signal"] is not None) and (spearman is None or -1 <= spearman <= 1)
     assert len(metrics["figure3"]) == 4  # trained × evaluated answer formats on qa's test split
     # Two replicas (the smoke profile's seeds): every per-seed stage ran for each, the report averaged them.
     assert metrics["seeds"] == [0, 1] and "Replicas: 2 training seeds" in summary
@@ -204,10 +206,17 @@ def test_the_smoke_dag_through_dvc_fills_every_table_and_figure(smoke_dag, tmp_p
     assert ("qa", "mmlu_pro") in bench_table.index and ("coding", "livecodebench") in bench_table.index
     table1 = pd.read_csv(dvc / "data/report/table1.csv", index_col=0)
     assert list(table1.columns) == ["Base", "ST×K", "SFT", "MM", "JT", "CL"] and not table1.isna().any().any()
-    assert "data/report/metrics.json" in _run(["dvc", "metrics", "show"], dvc).stdout
+    shown = _run(["dvc", "metrics", "show"], dvc).stdout  # the report's comparison metrics, nothing else
+    assert "data/report/metrics.json" in shown and "curriculum.json" not in shown and "validation.json" not in shown
+    columns = _run(["dvc", "exp", "show", "--csv", "--drop", ".*", "--keep", EXP_SHOW_KEEP], dvc).stdout
+    assert len(columns.splitlines()[0].split(",")) <= 16, columns.splitlines()[0]  # docs/dag.md's line: a terminal
     _run(["dvc", "plots", "show", "-o", str(tmp_path / "plots")], dvc)
     assert (tmp_path / "plots" / "index.html").exists()
     assert "Running stage" not in _run(["dvc", "repro"], dvc).stdout  # a second repro does nothing
+
+
+EXP_SHOW_KEEP = "Experiment|average|headline|curriculum|no_signal"
+"""docs/dag.md's `dvc exp show --drop '.*' --keep '…'`: the columns that compare experiments."""
 
 
 def _dry(root: Path) -> list[str]:
@@ -241,6 +250,28 @@ def test_a_change_reruns_in_dvc_only_what_depends_on_it(smoke_dag, tmp_path):
     assert set(rerun[:2]) == math_runs and set(rerun) <= {*math_runs, *replicas(CONSUMERS_OF_A_TASK_RUN)}
     assert "evaluate_transfer@0" in rerun and "merge_ties@1" in rerun  # they read the run's folder, log included
     params.write_text(resolved)
+    # One task's reward weight: `dvc status` names that task's single-task runs, never another task's (a run
+    # reads its own rewards.tasks.<task> and the shared verifier and judge settings only).
+    _set(params, "rewards.tasks.math.weights.format", 0.2)
+    changed = set(re.findall(r"^(\S+):$", _run(["dvc", "status"], dvc).stdout, re.M))
+    singles = {s for s in changed if s.startswith("train_single@")}
+    assert singles == math_runs, changed
+    params.write_text(resolved)
+    # A fifth task (a second arithmetic task), curated for real: its own stages are new, θ0's stage sees the new
+    # data, and the four tasks' single-task runs stay up to date (they rerun only if θ0's weights change, as they
+    # do in the embedded default, which warm-starts θ0 on every task's data).
+    fifth = yaml.safe_load(resolved)
+    fifth["tasks"].append("arith")
+    fifth["data"]["tasks"]["arith"] = {**fifth["data"]["tasks"]["math"], "n": 60}
+    fifth["rewards"]["tasks"]["arith"] = fifth["rewards"]["tasks"]["math"]
+    fifth["train"]["overrides"]["arith"] = {}
+    params.write_text(yaml.safe_dump(fifth, sort_keys=False))
+    _run(["dvc", "repro", "--single-item", "curate@arith"], dvc, timeout=600)
+    changed = set(re.findall(r"^(\S+):$", _run(["dvc", "status"], dvc).stdout, re.M))
+    assert "base_model" in changed and {"train_single@0-arith", "train_single@1-arith"} <= changed, changed
+    assert not {s for s in changed if s.startswith(("train_single@", "curate@")) and not s.endswith("arith")}, changed
+    params.write_text(resolved)
+    shutil.rmtree(dvc / "data/curated/arith")
     # A module that `order` imports only indirectly (commands/order → analysis/ordering → analysis/bounds):
     # editing it reruns `order`, for real; its outputs come out byte-identical, so nothing after it runs.
     module = dvc / "pipeline" / "analysis" / "bounds.py"
@@ -279,6 +310,11 @@ training and evaluation stages through Snakemake are compared with this run in t
     dry = _run(["snakemake", "--dry-run", "--cores", "1", *SMOKE], snake).stdout
     assert set(re.findall(r"^rule (\w+):", dry, re.M)) - {"all"} == {"train_single", *CONSUMERS_OF_A_TASK_RUN}
     assert sorted(re.findall(r"^\s+wildcards: seed=(\d), task=(\w+)", dry, re.M)) == [("0", "math"), ("1", "math")]
+    # One task's reward weight: that task's single-task runs, no other task's (and the stages that score every task).
+    overlay.write_text(_read_smoke())
+    _set(overlay, "rewards.tasks.math.weights.format", 0.2)
+    dry = _run(["snakemake", "--dry-run", "--cores", "1", *SMOKE], snake).stdout
+    assert sorted(re.findall(r"^\s+wildcards: seed=(\d), task=(\w+)", dry, re.M)) == [("0", "math"), ("1", "math")]
     # A third seed (the math change reverted): the new replica's jobs, then `order` and what follows it; the
     # existing replicas' jobs before `order` are not rerun.
     overlay.write_text(_read_smoke())
@@ -316,6 +352,14 @@ training and evaluation stages through Snakemake are compared with this run in t
             assert read_split(snake / rel) == read_split(smoke_dag / rel), rel
     # Back to the resolved profile for DVC: the outputs Snakemake rewrote hash the same, so nothing to do.
     (snake / "params.yaml").write_text(resolved)
+    assert "up to date" in _run(["dvc", "status"], snake).stdout
+    # docs/dag.md's sequence for both tools in one workspace: `dvc commit` records Snakemake's outputs (relinking
+    # them from DVC's cache changes their modification times, so Snakemake would rerun most jobs); `snakemake
+    # --touch` then marks them current again, and neither tool has anything to do.
+    _run(["dvc", "commit", "--force"], snake, timeout=600)
+    _run(["snakemake", "--touch", "--cores", "1", *SMOKE], snake, timeout=600)
+    done = _run(["snakemake", "--dry-run", "--cores", "1", *SMOKE], snake)
+    assert "Nothing to be done" in done.stdout + done.stderr, done.stdout[-3000:]
     assert "up to date" in _run(["dvc", "status"], snake).stdout
 
 

@@ -3,8 +3,9 @@
 One adapter per benchmark turns a row of the benchmark's public schema (a local file or folder,
 or its hub id) into a record: the paper's think/answer prompt, the ``reference`` its task's
 verifier needs, and ``meta`` with the benchmark's ``category`` (results are reported per
-benchmark and per category). ``task`` names the domain whose reward scores it (math, coding,
-qa, writing); the reward kind comes from ``rewards.tasks``.
+benchmark and per category). ``task`` names its domain (math, coding, qa, writing; ``qa_letter``
+for lettered MMLU-Pro) and each benchmark declares the reward kind that scores it
+(:func:`~.base.benchmark_rewards`), whatever the run's tasks are called.
 
 Each adapter also says how to write its own reference as a response (:attr:`Benchmark.gold`):
 the gold checks feed those through the scorer, which must accept them (tests/eval/).
@@ -19,9 +20,10 @@ from ...data.pinned import fetch_pinned
 from ...data.sources import BadRow, load_rows
 from ...errors import UserError
 from . import code, math_sets, mmlu_pro, mt_bench  # noqa: E402,F401  (register the adapters)
-from .base import BENCHMARKS, Benchmark, record, register, resolve_source
+from .base import BENCHMARKS, Benchmark, benchmark_rewards, record, register, resolve_source
 
-__all__ = ["BENCHMARKS", "Benchmark", "all_benchmarks", "load_benchmark", "record", "register", "resolve_source"]
+__all__ = ["BENCHMARKS", "Benchmark", "all_benchmarks", "benchmark_rewards", "load_benchmark", "record", "register",
+           "resolve_source"]
 
 
 def load_benchmark(name: str, source: str | None = None, max_items: int | None = None,

@@ -5,16 +5,21 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable, Mapping
 
 from ...data.pinned import PinnedFile
+from ...errors import UserError
 from ...registry import Registry
+
+if TYPE_CHECKING:
+    from ...config import RewardParams
 
 
 @dataclass(frozen=True)
 class Benchmark:
     name: str
-    domain: str                                   # math | coding | qa | writing: the task that scores it
+    domain: str                                   # math | coding | qa | writing: Table 1's row group
+    kind: str                                     # the reward kind that scores it (registered in rewards)
     hub_id: str                                   # default source when no local path is given
     hub_split: str
     local_file: str                               # the file inside a local folder (../shared/data layout)
@@ -43,6 +48,27 @@ def record(benchmark: str, task: str, row_id: Any, user: str, reference: str, ca
     return {"id": f"{benchmark}/{row_id}", "task": task, "source": benchmark, "split": "test",
             "prompt": chat(user), "reference": reference, "meta": {"benchmark": benchmark, "category": category,
                                                                   **meta}}
+
+
+def benchmark_rewards(rewards: "RewardParams", records: Mapping[str, list[dict[str, Any]]]) -> "RewardParams":
+    """The reward settings benchmarks are scored with: the task of each benchmark's records (its domain, or
+    ``qa_letter``) scored by the kind the benchmark declares, with the weights of the run's task of that name
+    when there is one. A run's tasks need not be named after the domains, and MMLU-Pro is scored as QA whatever
+    the run's ``qa`` task is. Two benchmarks that need different kinds for the same task are a one-line error."""
+    from ...config import TaskRewardParams
+
+    tasks = dict(rewards.tasks)
+    chosen: dict[str, tuple[str, str]] = {}
+    for name, recs in records.items():
+        kind = BENCHMARKS[name].kind
+        for task in sorted({r["task"] for r in recs}):
+            if task in chosen and chosen[task][1] != kind:
+                raise UserError(f"benchmarks {chosen[task][0]} and {name} score task {task!r} with different "
+                                f"reward kinds ({chosen[task][1]}, {kind})")
+            chosen[task] = (name, kind)
+            weights = tasks[task].weights if task in tasks else TaskRewardParams(kind=kind).weights
+            tasks[task] = TaskRewardParams(kind=kind, weights=weights)
+    return rewards.model_copy(update={"tasks": tasks})
 
 
 def resolve_source(benchmark: Benchmark, source: str | None) -> str:

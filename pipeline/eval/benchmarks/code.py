@@ -77,9 +77,9 @@ def _wrong_program(rec: dict[str, Any]) -> str:
     return f"<think>No idea.</think><answer>```python\n{body}\n```</answer>"
 
 
-register(Benchmark("bigcodebench", "coding", "bigcode/bigcodebench", "v0.1.4",
+register(Benchmark("bigcodebench", "coding", "code", "bigcode/bigcodebench", "v0.1.4",
                    "bigcodebench/BigCodeBench-full.jsonl.gz", _bigcodebench, _bigcodebench_gold, metric="pass@1",
                    lists_libraries=True))
-register(Benchmark("livecodebench", "coding", "livecodebench/code_generation_lite", "test",
+register(Benchmark("livecodebench", "coding", "code", "livecodebench/code_generation_lite", "test",
                    "livecodebench/code_generation_lite_2024-10_to_2025-01.jsonl", _livecodebench, _wrong_program,
                    metric="pass@1"))

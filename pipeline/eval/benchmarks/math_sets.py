@@ -78,19 +78,20 @@ def _olympiad(row: dict[str, Any], line: int) -> dict[str, Any]:
 
 
 for bench in (
-    Benchmark("aime24", TASK, "HuggingFaceH4/aime_2024", "train", "aime24/test.jsonl",
+    Benchmark("aime24", TASK, "math", "HuggingFaceH4/aime_2024", "train", "aime24/test.jsonl",
               _simple("aime24", ("problem", "question"), "id"), gold_response),
-    Benchmark("amc23", TASK, "math-ai/amc23", "test", "amc23/test.jsonl",
+    Benchmark("amc23", TASK, "math", "math-ai/amc23", "test", "amc23/test.jsonl",
               _simple("amc23", ("problem", "question"), "id"), gold_response),
-    Benchmark("gaokao2023en", TASK, "MARIO-Math-Reasoning/Gaokao2023-Math-En", "train", "gaokao2023en/test.jsonl",
+    Benchmark("gaokao2023en", TASK, "math", "MARIO-Math-Reasoning/Gaokao2023-Math-En", "train",
+              "gaokao2023en/test.jsonl",
               _simple("gaokao2023en", ("question", "problem"), None), gold_response),
-    Benchmark("math500", TASK, "HuggingFaceH4/MATH-500", "test", "math500/test.jsonl",
+    Benchmark("math500", TASK, "math", "HuggingFaceH4/MATH-500", "test", "math500/test.jsonl",
               _simple("math500", ("problem", "question"), "unique_id"), gold_response),
-    Benchmark("minerva_math", TASK, "math-ai/minervamath", "test", "minerva_math/test.jsonl", _minerva,
+    Benchmark("minerva_math", TASK, "math", "math-ai/minervamath", "test", "minerva_math/test.jsonl", _minerva,
               gold_response),
     # the hub copy has one configuration per subset; the paper's (Qwen2.5-Math's) is the 675 open-ended,
     # text-only, English competition maths problems, the local file's rows
-    Benchmark("olympiadbench", TASK, "Hothan/OlympiadBench", "train", "olympiadbench/test.jsonl", _olympiad,
+    Benchmark("olympiadbench", TASK, "math", "Hothan/OlympiadBench", "train", "olympiadbench/test.jsonl", _olympiad,
               gold_response, hub_config="OE_TO_maths_en_COMP", hub_has_configs=True),
 ):
     register(bench)

@@ -27,7 +27,7 @@ def gold_response(rec: dict[str, Any]) -> str:
     return f"<think>Known answer.</think><answer>{rec['reference']}</answer>"
 
 
-register(Benchmark("mmlu_pro", "qa", "TIGER-Lab/MMLU-Pro", "test", "mmlu_pro/test_sample.jsonl", _to_record,
+register(Benchmark("mmlu_pro", "qa", "qa", "TIGER-Lab/MMLU-Pro", "test", "mmlu_pro/test_sample.jsonl", _to_record,
                    gold_response))
 
 
@@ -37,5 +37,5 @@ def _to_letter_record(row: dict[str, Any], line: int) -> dict[str, Any]:
             "meta": {**rec["meta"], "benchmark": "mmlu_pro_letter"}}
 
 
-register(Benchmark("mmlu_pro_letter", "qa", "TIGER-Lab/MMLU-Pro", "test", "mmlu_pro/test_sample.jsonl",
+register(Benchmark("mmlu_pro_letter", "qa", "mcq", "TIGER-Lab/MMLU-Pro", "test", "mmlu_pro/test_sample.jsonl",
                    _to_letter_record, gold_response))

@@ -63,5 +63,5 @@ def gold_response(rec: dict[str, Any]) -> str:
     return f"<think>Known answer.</think><answer>{rec['reference']}</answer>"
 
 
-register(Benchmark("mt_bench", "writing", "", "", "mt_bench", _to_record, gold_response, metric="win rate",
+register(Benchmark("mt_bench", "writing", "judge", "", "", "mt_bench", _to_record, gold_response, metric="win rate",
                    loader=rows, pinned=PINNED))
