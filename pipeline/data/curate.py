@@ -9,6 +9,7 @@ the drop thresholds passed.
 from __future__ import annotations
 
 import hashlib
+import json
 import sys
 from pathlib import Path
 from typing import Any
@@ -33,11 +34,33 @@ def task_rng(seed: int, task: str) -> np.random.Generator:
     return np.random.default_rng([seed, int(hashlib.sha256(task.encode()).hexdigest()[:8], 16)])
 
 
+def curation_key(params: Params, task: str) -> str:
+    """A digest of every setting ``curate@task`` reads (its stage's params): ``stats.json`` records it, so a
+    reader can tell whether the curated folder on disk was made with these parameters or another profile's."""
+    read = {"seed": params.seed, "val_fraction": params.data.val_fraction,
+            "test_fraction": params.data.test_fraction, "task": params.data.tasks[task].model_dump(mode="json"),
+            "models.base": params.models.base}
+    return hashlib.sha256(json.dumps(read, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def curated_with(params: Params, task: str, curated: str | Path) -> bool:
+    """Whether ``curated/<task>`` holds splits curated with these parameters (its ``stats.json`` key), not
+    another profile's (the smoke profile's 60 prompts read as the paper's, say)."""
+    folder = Path(curated) / task
+    try:
+        stats = json.loads((folder / "stats.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return (isinstance(stats, dict) and stats.get("params_key") == curation_key(params, task)
+            and all((folder / f"{s}.parquet").exists() for s in ("train", "val", "test")))
+
+
 def curate_task(params: Params, task: str) -> tuple[dict[str, list[Record]], CurationStats]:
     """Build every split of ``task`` in memory; raise :class:`UserError` on bad input."""
     cfg = params.data.tasks[task]
     rng = task_rng(params.seed, task)
     stats = CurationStats(task=task, source=cfg.source)
+    stats.extra["params_key"] = curation_key(params, task)
     where = f"curate {task} ({cfg.source}{': ' + cfg.path if cfg.path else ''})"
     if cfg.source not in GENERATORS:
         CURATORS.get_or_fail(cfg.source, f"data.tasks.{task}.source")  # a real source (generators: synthetic_*)

@@ -55,9 +55,12 @@ class TaskSizes:
 
 
 def task_sizes(params: Params, task: str, curated: Path) -> TaskSizes:
-    """From the curated splits when they exist, else ``data.tasks.<task>.n`` × each split's share."""
+    """From the curated splits when they were curated with these parameters, else ``data.tasks.<task>.n`` × each
+    split's share (another profile's data on disk is not this run's)."""
+    from ..data.curate import curated_with
+
     folder = Path(curated) / task
-    if all((folder / f"{s}.parquet").exists() for s in ("train", "val", "test")):
+    if curated_with(params, task, curated):
         import pyarrow.parquet as pq
 
         train, val, test = (pq.read_metadata(folder / f"{s}.parquet").num_rows for s in ("train", "val", "test"))

@@ -149,6 +149,7 @@ def snapshot_candidates(params: Params, ctx: Context) -> list[tuple[bool, str]]:
     """Each single-task run keeps snapshots before its final step, so that checkpoint selection (the TIES
     baseline's) has more than the final model to choose from: the exact run length from the curated train
     split when it is there (train_single's own plan), else ``max_steps``."""
+    from ..data.curate import curated_with
     from ..rl.plan import plan_training
     from ..rl.schedules import snapshot_interval
 
@@ -156,7 +157,10 @@ def snapshot_candidates(params: Params, ctx: Context) -> list[tuple[bool, str]]:
     for task in params.tasks:
         grpo = params.train.for_single(task)
         where = f"train.overrides.{task}" if "keep_every" in params.train.overrides.get(task, {}) else "train.grpo"
-        if (ctx.curated / task / "train.parquet").exists():
+        if (ctx.curated / task / "train.parquet").exists() and not curated_with(params, task, ctx.curated):
+            out.append((True, f"{task}: {ctx.curated / task} was curated with other data settings (another "
+                        "profile's), so it is not read: run lengths are estimated from these parameters"))
+        if curated_with(params, task, ctx.curated):
             try:
                 plan = plan_training(params, "single", ctx.curated, task=task)
             except UserError as exc:

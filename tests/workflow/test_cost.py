@@ -90,6 +90,18 @@ def test_no_llm_judge_no_judge_cost_and_exact_counts_from_curated_data(tmp_path)
     unknown = parse_params({**raw, "data": {"tasks": {**raw["data"]["tasks"],
                                                       "writing": {"source": "synthetic_writing", "n": None}}}})
     assert stage_costs(unknown, tmp_path / "none")[2].judge_calls is None  # before curation, no size: "?"
+    # Another profile's curated data on disk (here: n 40 where the run asks for 4,000) is not this run's: the
+    # counts are estimated from the run's own n, and preflight says why it did not read the folder.
+    from pipeline.workflow.cost import task_sizes
+    from pipeline.workflow.preflight import Context, snapshot_candidates
+
+    bigger = parse_params({**raw, "data": {"tasks": {**raw["data"]["tasks"],
+                                                     "writing": {"source": "synthetic_writing", "n": 4000}}}})
+    assert task_sizes(params, "writing", tmp_path).exact and not task_sizes(bigger, "writing", tmp_path).exact
+    assert task_sizes(bigger, "writing", tmp_path).train == 3200 and task_sizes(bigger, "math", tmp_path).exact
+    notes = [text for _, text in snapshot_candidates.run(bigger, Context(tmp_path, load_data=True))]
+    assert any(t.startswith("writing: ") and "curated with other data settings" in t for t in notes), notes
+    assert not any(t.startswith("math: ") and "other data settings" in t for t in notes), notes
 
 
 def splits_of(root, task, split):
