@@ -390,7 +390,7 @@ def train_verl(params, plan: TrainPlan, base: Path, out: Path, dry_run: bool = F
                "judge_timeouts": timeouts, "undefined_rewards": undefined,
                "final": logs[-1]["tasks"] if logs else {}}
     with staged_outputs(out) as stage:
-        shutil.copytree(final_checkpoint(runs[-1][0]), stage / "model")
+        _link_tree(final_checkpoint(runs[-1][0]), stage / "model")
         (stage / "log.jsonl").write_text("".join(json.dumps(m) + "\n" for m in logs), encoding="utf-8")
         write_json_atomic(stage / "metrics.json", summary)
         write_json_atomic(stage / "timings.json", {"seconds": seconds})  # .dvcignore'd
@@ -399,12 +399,45 @@ def train_verl(params, plan: TrainPlan, base: Path, out: Path, dry_run: bool = F
             snapshot = hf_checkpoint(run.checkpoint_dir, step)
             if not (snapshot / "config.json").exists():
                 raise UserError(f"verl run {run.name}: no HF model of snapshot step {step} ({snapshot})")
-            shutil.copytree(snapshot, stage / "checkpoints" / f"step-{step}")
+            _link_tree(snapshot, stage / "checkpoints" / f"step-{step}")
         write_json_atomic(stage / "checkpoints" / "index.json", {"steps": list(run.snapshots), "final": offset})
         if plan.mode == "curriculum":
             for i, (run, _) in enumerate(runs, start=1):
-                shutil.copytree(final_checkpoint(run), stage / "segments" / f"{i}-{plan.segments()[i - 1][0]}")
+                _link_tree(final_checkpoint(run), stage / "segments" / f"{i}-{plan.segments()[i - 1][0]}")
         for kept in ("segments", "checkpoints"):
             shutil.rmtree(out / kept, ignore_errors=True)
-    shutil.rmtree(Path(out) / "work", ignore_errors=True)
+        # The finished runs stay in OUT/work (not an output), slimmed to what the outputs are made of: Slurm
+        # marks a job that ends after its time limit TIMEOUT even when it succeeded, and the retry then finds
+        # every run done (done.json) and only writes the outputs again, instead of training for days.
+        for run, _ in runs:
+            slim_checkpoints(run.checkpoint_dir)
+        os.rename(Path(out) / "work", stage / "work")
     return {**summary, "seconds": seconds}
+
+
+def slim_checkpoints(checkpoint_dir: Path) -> None:
+    """Keep only the HF folders (``global_step_<n>/actor/huggingface``) of a finished run's checkpoints: the
+    final model and the snapshots its outputs are made of. The sharded weights and optimizer states (about
+    100 GB at 7B) go; ``latest_checkpointed_iteration.txt`` stays, so :func:`final_checkpoint` still finds
+    the final step."""
+    for step in Path(checkpoint_dir).glob("global_step_*"):
+        for entry in step.iterdir():
+            if entry.name != "actor":
+                shutil.rmtree(entry) if entry.is_dir() else entry.unlink()
+        actor = step / "actor"
+        if actor.is_dir():
+            for entry in actor.iterdir():
+                if entry.name != "huggingface":
+                    shutil.rmtree(entry) if entry.is_dir() else entry.unlink()
+
+
+def _link_tree(src: Path, dst: Path) -> None:
+    """``dst`` as a copy of ``src`` made of hard links (no second copy of a model on disk; the files are never
+    written in place), or of copies where the filesystem refuses links."""
+    def link(a: str, b: str) -> None:
+        try:
+            os.link(a, b)
+        except OSError:
+            shutil.copy2(a, b)
+
+    shutil.copytree(src, dst, copy_function=link)

@@ -5,6 +5,7 @@ loader on our reward function, its file logger read back. Skips when verl is not
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -597,3 +598,52 @@ def test_verl_builds_our_checkpoint_callback_and_it_keeps_the_newest_and_the_sna
         "global_step_2", "global_step_4", "global_step_5", "latest_checkpointed_iteration.txt"]
     assert sorted(p.name for p in (tmp_path / "ckpt" / "global_step_4").rglob("*")) == [
         "actor", "config.json", "huggingface", "model.safetensors"]
+
+
+def test_a_verl_stage_retried_after_it_finished_writes_its_outputs_without_training(workspace, tmp_path, monkeypatch):
+    """Slurm marks a job that ends after its time limit TIMEOUT even when it succeeded; Snakemake then removes its
+    outputs and runs it again. The verl backend keeps each finished run in OUT/work: done.json, its log and the
+    HF folders of its steps, hard-linked to the outputs, without verl's sharded weights and optimizer states. So
+    the retry trains nothing (no verl launch) and writes the same outputs. verl's training needs a GPU: its launch
+    (`_run`) is stood in for by writing what a verl run leaves behind (a checkpoint per step with its HF folder,
+    `latest_checkpointed_iteration.txt`, the file log); everything else is the stage's own code."""
+    import pipeline.scale.verl_run as verl_run
+
+    root, params = workspace
+    launches = []
+
+    def verl_stand_in(cmd: list[str], env: dict[str, str], what: str) -> None:
+        args = dict(a.split("=", 1) for a in cmd if "=" in a)
+        ckpt, steps = Path(args["trainer.default_local_dir"]), int(args["trainer.total_training_steps"])
+        for step in range(1, steps + 1):
+            shutil.copytree(root / "base", ckpt / f"global_step_{step}" / "actor" / "huggingface")
+            (ckpt / f"global_step_{step}" / "actor" / "optim_world_size_1_rank_0.pt").write_bytes(b"\0" * 1024)
+            (ckpt / f"global_step_{step}" / "data.pt").write_bytes(b"\0")
+        (ckpt / "latest_checkpointed_iteration.txt").write_text(str(steps))
+        Path(env["VERL_FILE_LOGGER_PATH"]).write_text("".join(
+            json.dumps({"step": s, "data": {"critic/score/mean": s / 10, "timing_s/step": 1.0}}) + "\n"
+            for s in range(1, steps + 1)))
+        launches.append(what)
+
+    monkeypatch.setattr(verl_run, "_run", verl_stand_in)
+    plan = plan_training(params, "single", root / "curated", task="math")
+    out = tmp_path / "math"
+    verl_run.train_verl(params, plan, root / "base", out)
+    assert launches == ["verl run single-math"]
+    outputs = {p.relative_to(out): p.read_bytes() for p in out.rglob("*")
+               if p.is_file() and p.relative_to(out).parts[0] != "work" and p.name != "timings.json"}
+    assert Path("model/config.json") in outputs and Path("metrics.json") in outputs
+    run = out / "work" / "verl" / "1-math"
+    assert (run / "done.json").exists() and not list(run.rglob("optim_*.pt")) and not list(run.rglob("data.pt"))
+    final = run / "checkpoints" / "global_step_5" / "actor" / "huggingface"
+    assert (out / "model" / "model.safetensors").stat().st_ino == (final / "model.safetensors").stat().st_ino
+
+    for declared in ("model", "checkpoints"):  # what Snakemake removes of a job it counts as failed
+        shutil.rmtree(out / declared)
+    for declared in ("log.jsonl", "metrics.json"):
+        (out / declared).unlink()
+    verl_run.train_verl(params, plan, root / "base", out)
+    assert launches == ["verl run single-math"]  # not launched again
+    again = {p.relative_to(out): p.read_bytes() for p in out.rglob("*")
+             if p.is_file() and p.relative_to(out).parts[0] != "work" and p.name != "timings.json"}
+    assert sorted(again) == sorted(outputs) and all(again[k] == outputs[k] for k in outputs)
